@@ -1,0 +1,5 @@
+"""``python -m runlife``: the same as the ``runlife`` command."""
+
+from runlife.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,446 @@
+"""The engine: one shared ``transitions`` machine, guards, stamps and the one commit.
+
+Why the ``Run`` is never handed to transitions: transitions writes trigger methods onto
+its models at run time (invisible to mypy, impossible on slotted classes) and keeps every
+model in a list (a leak for millions of runs). Instead the nine trigger methods are written
+out on ``Run``, and each move fires the event of one module-wide ``Machine(model=None)`` on a
+two-slot adapter whose ``state`` reads the run's status and writes only into the planned
+changes. The run itself is written once, by ``_commit``, after every guard has passed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from transitions import Machine
+
+from ._clock import Clock, SystemClock
+from ._errors import GuardRejected, IllegalTransition, InvalidRun
+from ._events import RunEvent
+from ._guards import check_code, check_reason, check_tool_calls, check_tool_outputs, check_usage
+from ._history import Move
+from ._record import IncompleteDetails, LastError, RequiredAction, Run, SubmitToolOutputs
+from ._status import RunStatus
+from ._table import machine_config, transition, triggers_from
+
+__all__ = ["RunEngine", "default_engine"]
+
+_log = logging.getLogger("runlife")
+
+#: The one machine every run of every engine moves through. It holds no models.
+_MACHINE = Machine(model=None, **machine_config())
+_EVENTS = {name: _MACHINE.events[name] for name in _MACHINE.events}
+_STATUS = {s.value: s for s in RunStatus}
+
+
+class _Model:
+    """What transitions sees: the run's status in, the new status out into *changes*."""
+
+    __slots__ = ("changes", "run")
+
+    def __init__(self, run: Run, changes: dict[str, Any]) -> None:
+        self.run = run
+        self.changes = changes
+
+    @property
+    def state(self) -> str:
+        return self.run.status.value
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self.changes["status"] = _STATUS[value]
+
+
+#: Fields the engine owns: ``create`` refuses them.
+_ENGINE_FIELDS = frozenset(
+    {
+        "object",
+        "status",
+        "created_at",
+        "expires_at",
+        "started_at",
+        "cancelled_at",
+        "failed_at",
+        "completed_at",
+        "required_action",
+        "last_error",
+        "incomplete_details",
+        "usage",
+    }
+)
+#: Fields ``create`` accepts, with the API's defaults (``None``: required).
+_CREATE_DEFAULTS: dict[str, Any] = {
+    "id": None,
+    "assistant_id": None,
+    "thread_id": None,
+    "model": None,
+    "instructions": "",
+    "tools": [],
+    "metadata": {},
+    "tool_choice": "auto",
+    "parallel_tool_calls": True,
+    "truncation_strategy": {"type": "auto", "last_messages": None},
+    "response_format": "auto",
+    "temperature": None,
+    "top_p": None,
+    "max_prompt_tokens": None,
+    "max_completion_tokens": None,
+}
+_REQUIRED = ("assistant_id", "thread_id", "model")
+
+Listener = Callable[[RunEvent], object]
+ErrorHook = Callable[[RunEvent, BaseException], object]
+
+
+def _new_id() -> str:
+    return "run_" + secrets.token_urlsafe(18)
+
+
+class RunEngine:
+    """Creates, loads and moves runs: the clock, the ttl, the listeners and the history.
+
+    Args:
+        clock: returns integer Unix seconds (``SystemClock()`` by default; ``ManualClock``
+            for tests and simulations).
+        ttl: seconds from creation to ``expires_at`` (an int > 0; 600 as the API).
+        id_factory: makes run ids (``"run_" + 24 URL-safe characters`` by default).
+        record_history: keep each run's moves (``run.history``); on by default.
+        on_listener_error: called with ``(event, exception)`` when a listener raises.
+
+    Thread-safety: an engine may be shared by threads; each run's moves are serialised by
+    the run's own lock, and listeners are called after the move, outside that lock.
+    """
+
+    __slots__ = (
+        "_id_factory",
+        "_listeners",
+        "_lock",
+        "clock",
+        "on_listener_error",
+        "record_history",
+        "ttl",
+    )
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        ttl: int = 600,
+        id_factory: Callable[[], str] | None = None,
+        record_history: bool = True,
+        on_listener_error: ErrorHook | None = None,
+    ) -> None:
+        if type(ttl) is not int or ttl <= 0:
+            raise InvalidRun([("ttl", f"expected an int of seconds > 0, got {ttl!r}")])
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock: expected a callable returning Unix seconds, got {clock!r}")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.ttl = ttl
+        self._id_factory = id_factory or _new_id
+        self.record_history = record_history
+        self.on_listener_error = on_listener_error
+        self._listeners: tuple[Listener, ...] = ()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RunEngine(clock={self.clock!r}, ttl={self.ttl})"
+
+    # --- time ------------------------------------------------------------------------------
+
+    def _now(self, path: str) -> int:
+        now = self.clock()
+        if type(now) is not int or now < 0:
+            raise InvalidRun(
+                [(path, f"the clock returned {now!r}; expected an int of Unix seconds >= 0")]
+            )
+        return now
+
+    # --- creating and loading --------------------------------------------------------------
+
+    def create(self, *, extra: Mapping[str, Any] | None = None, **fields: Any) -> Run:
+        """Create a new ``queued`` run.
+
+        *fields* are the wire object's fields the caller chooses (``assistant_id``,
+        ``thread_id`` and ``model`` are required; ``id`` is generated unless given), as
+        wire-shaped values or the record's attrs classes. *extra* holds keys the record does
+        not know, written after the known ones. Every documented rule is enforced.
+
+        Raises:
+            InvalidRun: a field is unknown, owned by the engine, missing or breaks a rule;
+                every problem is listed, each with its path.
+        """
+        from ._check import rule_problems, structure_problems  # noqa: PLC0415
+        from ._wire import _converter, _structure_run_trusted  # noqa: PLC0415
+
+        errors: list[tuple[str, str]] = []
+        for name in fields:
+            if name in _ENGINE_FIELDS:
+                errors.append(
+                    (f"$.{name}", "set by the engine, not by create(): runs start queued")
+                )
+            elif name not in _CREATE_DEFAULTS:
+                close = difflib.get_close_matches(name, list(_CREATE_DEFAULTS), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                errors.append((f"$.{name}", f"unknown field{hint} (put unknown keys in extra=)"))
+        errors.extend((f"$.{name}", "missing") for name in _REQUIRED if fields.get(name) is None)
+        if extra is not None and not isinstance(extra, Mapping):
+            errors.append(
+                ("extra", f"expected a mapping of unknown keys, got {type(extra).__name__}")
+            )
+            extra = None
+        errors.extend(
+            (f"extra.{key}", "a known field; pass it as a keyword argument")
+            for key in extra or ()
+            if key in _CREATE_DEFAULTS or key in _ENGINE_FIELDS
+        )
+        if errors:
+            raise InvalidRun(errors)
+        now = self._now("$.created_at")
+        data: dict[str, Any] = {}
+        for name, default in _CREATE_DEFAULTS.items():
+            value = fields.get(name, default)
+            data[name] = _converter.unstructure(value)
+        if data["id"] is None:
+            data["id"] = self._id_factory()
+        data.update(
+            object="thread.run",
+            status="queued",
+            created_at=now,
+            expires_at=now + self.ttl,
+            started_at=None,
+            cancelled_at=None,
+            failed_at=None,
+            completed_at=None,
+            required_action=None,
+            last_error=None,
+            incomplete_details=None,
+            usage=None,
+        )
+        if extra:
+            data.update(extra)
+        problems = structure_problems(data)
+        if not problems:
+            problems = rule_problems(data)
+            if data["id"] == "":
+                errors.append(("$.id", "expected a non-empty string"))
+        errors.extend((p.path, p.message) for p in problems)
+        if errors:
+            raise InvalidRun(errors, run_id=data["id"] if isinstance(data["id"], str) else None)
+        run = _structure_run_trusted(data)
+        object.__setattr__(run, "_engine", self)
+        if self._listeners:
+            self._emit(RunEvent("thread.run.created", data, None, None, now, run.id))
+        return run
+
+    def load(self, data: Any) -> Run:
+        """Resume a run from its wire dict, in whatever status it had, bound to this engine.
+
+        Loading checks structure only: rule breaks are kept (see ``check``).
+
+        Raises:
+            InvalidRun: *data* is not structurally a run.
+        """
+        from ._wire import from_dict  # noqa: PLC0415
+
+        return from_dict(data, engine=self)
+
+    # --- listeners --------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call *listener* with a ``RunEvent`` after each successful move; returns the unsubscribe.
+
+        Listeners observe, they do not veto: they run after the move, outside the run's
+        lock; an exception in one is logged (logger ``runlife``) and handed to
+        *on_listener_error*, and never undoes the move or reaches the trigger's caller.
+        """
+        if not callable(listener):
+            raise TypeError(f"listener: expected a callable, got {listener!r}")
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                listeners = list(self._listeners)
+                if listener in listeners:
+                    listeners.remove(listener)
+                self._listeners = tuple(listeners)
+
+        return unsubscribe
+
+    def _emit(self, event: RunEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # noqa: BLE001 - isolated by contract
+                _log.exception(
+                    "listener %r failed on %s of run %s", listener, event.event, event.run_id
+                )
+                hook = self.on_listener_error
+                if hook is not None:
+                    try:
+                        hook(event, exc)
+                    except Exception:  # noqa: BLE001
+                        _log.exception(
+                            "on_listener_error failed on %s of run %s", event.event, event.run_id
+                        )
+
+    # --- moving -----------------------------------------------------------------------------
+
+    def _plan(
+        self, run: Run, trigger: str, args: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """Check table and guards; return (changes, history args, now). Changes nothing."""
+        row = transition(trigger)
+        status = run.status
+        if status not in row.sources:
+            raise IllegalTransition(
+                run.id,
+                trigger,
+                status.value,
+                [s.value for s in row.sources],
+                triggers_from(status),
+            )
+        problems: list[tuple[str, str]] = []
+        changes: dict[str, Any] = {}
+        record: dict[str, Any] = {}
+        now = self._now(f"$.{trigger}")
+        end = max(now, run.created_at, run.started_at or 0)
+        if trigger == "start":
+            changes["started_at"] = max(now, run.created_at)
+        elif trigger == "require_action":
+            calls = check_tool_calls(run, args["tool_calls"], problems)
+            changes["required_action"] = RequiredAction(
+                submit_tool_outputs=SubmitToolOutputs(tool_calls=calls)
+            )
+            record["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": c.type,
+                    "function": {"name": c.function.name, "arguments": c.function.arguments},
+                }
+                for c in calls
+            ]
+        elif trigger == "submit_tool_outputs":
+            record["tool_outputs"] = check_tool_outputs(run, args["tool_outputs"], problems)
+            changes["required_action"] = None
+        elif trigger in {"complete", "mark_incomplete", "fail"}:
+            if trigger == "fail":
+                check_code(args["code"], args["message"], problems)
+                changes["last_error"] = LastError(code=args["code"], message=args["message"])
+                changes["failed_at"] = end
+                record["code"], record["message"] = args["code"], args["message"]
+            else:
+                if run.started_at is None:
+                    problems.append(
+                        (
+                            "started_at",
+                            (
+                                "the run never started (cancelled while queued): "
+                                "it can only end cancelled, failed or expired"
+                            ),
+                        )
+                    )
+                if trigger == "mark_incomplete":
+                    check_reason(run, args["reason"], problems)
+                    changes["incomplete_details"] = IncompleteDetails(reason=args["reason"])
+                    record["reason"] = args["reason"]
+                changes["completed_at"] = end
+            usage = check_usage(args["usage"], problems)
+            if usage is not None:
+                changes["usage"] = usage
+                record["usage"] = {
+                    "prompt_tokens": usage.prompt_tokens,
+                    "completion_tokens": usage.completion_tokens,
+                    "total_tokens": usage.total_tokens,
+                }
+            changes["expires_at"] = None
+        elif trigger == "cancel":
+            changes["required_action"] = None
+        elif trigger == "finish_cancel":
+            changes["cancelled_at"] = end
+            changes["expires_at"] = None
+        elif trigger == "expire":
+            if run.expires_at is None or now < run.expires_at:
+                problems.append(
+                    (
+                        "expires_at",
+                        f"the run expires at {run.expires_at}, and it is {now}: not due yet",
+                    )
+                )
+            changes["required_action"] = None
+            changes["expires_at"] = None
+        if problems:
+            raise GuardRejected(run.id, trigger, problems)
+        return changes, record, now
+
+    def _fire(self, run: Run, trigger: str, args: Mapping[str, Any]) -> None:
+        event: RunEvent | None = None
+        with run._lock:
+            source = run.status
+            changes, record, now = self._plan(run, trigger, args)
+            _EVENTS[trigger].trigger(_Model(run, changes))
+            _commit(
+                run,
+                changes,
+                Move(trigger, source.value, changes["status"].value, now, record)
+                if self.record_history
+                else None,
+            )
+            if self._listeners:
+                from ._wire import _unstructure_run  # noqa: PLC0415
+
+                event = RunEvent(
+                    f"thread.run.{run.status.value}",
+                    _unstructure_run(run),
+                    trigger,
+                    source.value,
+                    now,
+                    run.id,
+                )
+        if event is not None:
+            self._emit(event)
+
+    def _may(self, run: Run, trigger: str, args: Mapping[str, Any]) -> bool:
+        with run._lock:
+            try:
+                self._plan(run, trigger, args)
+            except (IllegalTransition, GuardRejected):
+                return False
+        return True
+
+
+def _commit(run: Run, changes: dict[str, Any], move: Move | None) -> None:
+    """The only writer of a run's fields: all of *changes*, or none of them."""
+    before = {name: getattr(run, name) for name in changes}
+    try:
+        for name, value in changes.items():
+            object.__setattr__(run, name, value)
+        if move is not None:
+            history = run._history
+            if history is None:
+                object.__setattr__(run, "_history", [move])
+            else:
+                history.append(move)
+    except BaseException:
+        for name, value in before.items():
+            object.__setattr__(run, name, value)
+        raise
+
+
+_default: RunEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> RunEngine:
+    """The module-wide engine (system clock, ttl 600) that ``from_dict`` binds runs to."""
+    global _default  # noqa: PLW0603 - a lazily made module default, like cattrs' global converter
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = RunEngine()
+    return _default

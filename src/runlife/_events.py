@@ -1,0 +1,46 @@
+"""Events: what the engine tells the outside world after each successful move."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+__all__ = ["RunEvent", "sse_encode"]
+
+
+@attrs.frozen
+class RunEvent:
+    """One successful move, named like the Assistants API's stream events.
+
+    *event* is ``"thread.run.created"`` on creation, then ``"thread.run.<new status>"``;
+    *data* the run's wire dict after the move; *trigger* and *source* the trigger and the
+    status before it (both ``None`` for ``created``); *at* the clock's time; *run_id* the run's id.
+    """
+
+    event: str
+    data: dict[str, Any]
+    trigger: str | None
+    source: str | None
+    at: int
+    run_id: str
+
+    def to_stream_event(self) -> dict[str, Any]:
+        """``{"event": ..., "data": ...}``: what the SDK's ``AssistantStreamEvent`` accepts."""
+        return {"event": self.event, "data": self.data}
+
+    def to_sse(self) -> str:
+        """This event in Server-Sent-Events framing (see ``sse_encode``)."""
+        return sse_encode(self.event, self.data)
+
+
+def sse_encode(event: str, data: Any) -> str:
+    """Frame one Server-Sent Event: ``event: <event>``, ``data: <compact JSON>``, blank line.
+
+    *data* may be a JSON value or the literal ``"[DONE]"`` the Assistants API ends streams with.
+    """
+    if "\n" in event or "\r" in event:
+        raise ValueError(f"an SSE event name cannot contain a line break: {event!r}")
+    body = data if data == "[DONE]" else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {event}\ndata: {body}\n\n"

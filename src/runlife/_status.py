@@ -1,0 +1,53 @@
+"""The nine statuses of a run, and which of them are active or terminal."""
+
+from __future__ import annotations
+
+import difflib
+import enum
+
+__all__ = ["ACTIVE", "TERMINAL", "RunStatus", "suggest_status"]
+
+
+class RunStatus(enum.StrEnum):
+    """The status of a run; each member compares equal to its wire string.
+
+    >>> RunStatus.QUEUED == "queued"
+    True
+    """
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    REQUIRES_ACTION = "requires_action"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    INCOMPLETE = "incomplete"
+    EXPIRED = "expired"
+
+    @property
+    def is_active(self) -> bool:
+        """True for ``queued``, ``in_progress``, ``requires_action`` and ``cancelling``."""
+        return self in ACTIVE
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for the five statuses that nothing leaves."""
+        return self in TERMINAL
+
+
+#: Statuses from which a run can still move.
+ACTIVE: frozenset[RunStatus] = frozenset(
+    {RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTION, RunStatus.CANCELLING}
+)
+#: Statuses that nothing leaves.
+TERMINAL: frozenset[RunStatus] = frozenset(RunStatus) - ACTIVE
+
+_VALUES = tuple(s.value for s in RunStatus)
+
+
+def suggest_status(value: str) -> str:
+    """Explain why *value* is not a status, with a did-you-mean when one is close."""
+    close = difflib.get_close_matches(value, _VALUES, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown status {value!r}{hint} allowed: {', '.join(_VALUES)}"

@@ -1,0 +1,88 @@
+"""Shared helpers of the test suite: a standard engine, and runs brought to any status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runlife import ManualClock, Run, RunEngine, RunStatus
+
+T0 = 1_700_000_000
+
+WEATHER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+CALL: dict[str, Any] = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+}
+
+USAGE: dict[str, int] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+
+#: Valid arguments for each trigger, for a run made by ``new_run``.
+VALID_ARGS: dict[str, dict[str, Any]] = {
+    "start": {},
+    "require_action": {"tool_calls": [CALL]},
+    "submit_tool_outputs": {"tool_outputs": [{"tool_call_id": "call_1", "output": "sunny"}]},
+    "complete": {"usage": USAGE},
+    "mark_incomplete": {"reason": "max_completion_tokens", "usage": USAGE},
+    "fail": {"code": "server_error", "message": "boom"},
+    "cancel": {},
+    "finish_cancel": {},
+    "expire": {},
+}
+
+#: A shortest legal path to each status, for a run made by ``new_run``.
+PATHS: dict[RunStatus, tuple[str, ...]] = {
+    RunStatus.QUEUED: (),
+    RunStatus.IN_PROGRESS: ("start",),
+    RunStatus.REQUIRES_ACTION: ("start", "require_action"),
+    RunStatus.CANCELLING: ("start", "cancel"),
+    RunStatus.CANCELLED: ("start", "cancel", "finish_cancel"),
+    RunStatus.FAILED: ("fail",),
+    RunStatus.COMPLETED: ("start", "complete"),
+    RunStatus.INCOMPLETE: ("start", "mark_incomplete"),
+    RunStatus.EXPIRED: ("expire",),
+}
+
+
+def new_engine(start: int = T0, ttl: int = 600) -> tuple[RunEngine, ManualClock]:
+    clock = ManualClock(start)
+    return RunEngine(clock=clock, ttl=ttl), clock
+
+
+def new_run(engine: RunEngine, **fields: Any) -> Run:
+    defaults: dict[str, Any] = {
+        "id": "run_abc",
+        "assistant_id": "asst_1",
+        "thread_id": "thread_1",
+        "model": "gpt-4o",
+        "instructions": "Be brief.",
+        "tools": [WEATHER_TOOL],
+        "max_completion_tokens": 256,
+    }
+    defaults.update(fields)
+    return engine.create(**defaults)
+
+
+def fire(run: Run, trigger: str, args: dict[str, Any] | None = None) -> None:
+    getattr(run, trigger)(**(VALID_ARGS[trigger] if args is None else args))
+
+
+def may(run: Run, trigger: str, args: dict[str, Any] | None = None) -> bool:
+    result: bool = getattr(run, f"may_{trigger}")(**(VALID_ARGS[trigger] if args is None else args))
+    return result
+
+
+def run_in(status: RunStatus, engine: RunEngine, clock: ManualClock, **fields: Any) -> Run:
+    run = new_run(engine, **fields)
+    for trigger in PATHS[status]:
+        clock.advance(1 if trigger != "expire" else engine.ttl)
+        fire(run, trigger)
+    return run
