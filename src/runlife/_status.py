@@ -49,5 +49,5 @@ _VALUES = tuple(s.value for s in RunStatus)
 def suggest_status(value: str) -> str:
     """Explain why *value* is not a status, with a did-you-mean when one is close."""
     close = difflib.get_close_matches(value, _VALUES, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
     return f"unknown status {value!r}{hint} allowed: {', '.join(_VALUES)}"

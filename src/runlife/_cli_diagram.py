@@ -1,0 +1,192 @@
+"""``runlife diagram``: draw the lifecycle, or one run's path through it.
+
+Text formats (``mermaid``, ``dot``) and ``svg`` go to standard output unless ``--output`` is
+given; ``png`` is binary, so it goes to standard output only when that is not a terminal.
+Exit codes: 0 written; 1 the picture could not be rendered (renderer not installed or
+failed); 2 usage errors (bad option, unreadable or malformed ``--run`` file, unwritable
+``--output``), with a message on standard error that names the file and what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import diagrams
+from ._errors import InvalidRun, RunlifeError
+
+__all__ = ["register"]
+
+_PROG = "runlife diagram"
+
+#: The format an ``--output`` file's suffix names, used when ``--format`` is not given.
+_SUFFIXES: dict[str, str] = {
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".svg": "svg",
+    ".png": "png",
+}
+
+_EPILOG = """\
+Without --format, the format is the one --output's suffix names (.mmd, .mermaid, .dot, .gv,
+.svg, .png), else mermaid. mermaid, dot and svg are written to standard output unless --output
+is given; png only when standard output is not a terminal.
+
+--run FILE (or - for standard input) holds a run's wire JSON, or
+{"run": {...}, "history": [{"trigger": ..., "source": ..., "dest": ...}, ...]}: the diagram
+then shows the run's status and the path its history took.
+
+svg and png need the renderer: pip install "runlife[diagrams]" (or --engine graphviz to use
+the system's Graphviz dot). Exit codes: 0 ok, 1 could not render, 2 usage error.
+"""
+
+
+class _UsageError(Exception):
+    """A problem with what the user gave us: reported on stderr, exit code 2."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``diagram`` subcommand to the ``runlife`` parser."""
+    parser = subparsers.add_parser(
+        "diagram",
+        help="draw the run lifecycle (Mermaid, DOT, SVG, PNG), or one run's path through it",
+        description="Draw the run lifecycle from the transition table, or one run's path.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--format",
+        choices=diagrams.FORMATS,
+        default=None,
+        help="output format (default: from --output's suffix, else mermaid)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        default=None,
+        help="write to PATH instead of standard output",
+    )
+    parser.add_argument(
+        "--run",
+        metavar="FILE",
+        default=None,
+        help="highlight this run's status and path (JSON file, - for standard input)",
+    )
+    parser.add_argument(
+        "--guards",
+        action="store_true",
+        help="label edges with the triggers' guards too",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=diagrams.ENGINES,
+        default="graphviz-pure",
+        help="program that lays out svg and png (default: graphviz-pure, from the extra)",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    fmt: str = args.format or _SUFFIXES.get(Path(args.output or "").suffix.lower(), "mermaid")
+    try:
+        data = _draw(args, fmt)
+        _write(data, args.output, fmt)
+    except _UsageError as exc:
+        sys.stderr.write(f"{_PROG}: error: {exc}\n")
+        return 2
+    except RunlifeError as exc:  # DiagramsUnavailable, or the renderer failed
+        sys.stderr.write(f"{_PROG}: error: {exc}\n")
+        return 1
+    return 0
+
+
+def _draw(args: argparse.Namespace, fmt: str) -> bytes:
+    life = diagrams._lifecycle()
+    trace = None
+    if args.run is not None:
+        name, run, history, status_path = _read_run_file(args.run)
+        try:
+            trace = diagrams._trace(
+                life, run, history, status_path=status_path, history_path="$.history"
+            )
+        except InvalidRun as exc:
+            raise _UsageError(_problems(name, exc.errors)) from None
+    if fmt == "mermaid":
+        return diagrams._mermaid(life, trace, args.guards).encode("utf-8")
+    source = diagrams._dot(life, trace, args.guards)
+    if fmt == "dot":
+        return source.encode("utf-8")
+    if fmt == "png" and args.output is None and sys.stdout.isatty():
+        raise _UsageError(
+            "refusing to write a PNG to a terminal; give --output PATH or redirect standard output"
+        )
+    return diagrams._render(source, fmt, args.engine)
+
+
+def _problems(name: str, errors: list[tuple[str, str]]) -> str:
+    lines = [f"{path}: {problem}" for path, problem in errors]
+    if len(lines) == 1:
+        return f"run file {name}: {lines[0]}"
+    return f"run file {name}:\n" + "\n".join(lines)
+
+
+def _read_run_file(given: str) -> tuple[str, object, list[object] | None, str]:
+    """Read ``--run``: its display name, the run's wire dict, its history, the status path."""
+    name = "<stdin>" if given == "-" else given
+    try:
+        raw = sys.stdin.buffer.read() if given == "-" else Path(given).read_bytes()
+    except OSError as exc:
+        raise _UsageError(f"cannot read run file {name}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _UsageError(
+            f"run file {name} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from None
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _UsageError(
+            f"run file {name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise _UsageError(
+            f"run file {name}: $: expected a run (a JSON object) or "
+            f'{{"run": {{...}}, "history": [...]}}, got {diagrams._json_type(data)}'
+        )
+    if "run" not in data:
+        return name, data, None, "$.status"
+    run, history = data["run"], data.get("history", [])
+    errors = []
+    if not isinstance(run, dict):
+        errors.append(("$.run", f"expected a run (a JSON object), got {diagrams._json_type(run)}"))
+    if not isinstance(history, list):
+        errors.append(("$.history", f"expected an array, got {diagrams._json_type(history)}"))
+    if errors:
+        raise _UsageError(_problems(name, errors))
+    return name, run, history, "$.run.status"
+
+
+def _write(data: bytes, output: str | None, fmt: str) -> None:
+    if output is not None:
+        try:
+            Path(output).write_bytes(data)
+        except OSError as exc:
+            raise _UsageError(f"cannot write {fmt} to {output}: {exc.strerror or exc}") from None
+        return
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # stdout replaced by a text-only stream (io.StringIO, some IDEs)
+        if fmt == "png":
+            raise _UsageError("standard output takes no binary data here; give --output PATH")
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    # Bytes, not text, so that the output is identical on every platform (no "\r\n").
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
