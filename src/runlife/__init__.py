@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any as _Any
 
 from ._check import Finding
 from ._check import inspect as _inspect
@@ -103,7 +103,7 @@ __all__ = [
 ]
 
 
-def check(run_or_dict: Any) -> list[Finding]:
+def check(run_or_dict: _Any) -> list[Finding]:
     """Every problem with a run or any JSON value, as ``Finding``s; empty when sound.
 
     Never raises: structure problems (what would make loading fail), broken invariants

@@ -41,6 +41,8 @@ def _show(value: object) -> str:
 
 def _as_wire(value: object) -> object:
     """Unwrap one of the record's attrs classes into its wire dict (other values unchanged)."""
+    if type(value) is dict:
+        return value
     if attrs.has(type(value)):
         from ._wire import _NESTED_UNSTRUCTURE  # noqa: PLC0415 - circular by nature
 
@@ -51,6 +53,8 @@ def _as_wire(value: object) -> object:
 
 
 def _exact_keys(d: Mapping[str, Any], keys: tuple[str, ...], path: str, problems: Problems) -> bool:
+    if len(d) == len(keys) and all(k in d for k in keys):
+        return True
     ok = True
     for key in keys:
         if key not in d:
@@ -68,9 +72,21 @@ def _is_str(value: object) -> bool:
     return isinstance(value, str)
 
 
+def _is_list(value: object) -> bool:
+    """A list or tuple (or another non-string sequence), checked cheaply for the common case."""
+    t = type(value)
+    if t is list or t is tuple:
+        return True
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, Mapping))
+
+
+def _is_object(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[ToolCall, ...]:
     """Parse and guard ``require_action``'s *tool_calls* against *run*."""
-    if isinstance(tool_calls, (str, bytes, Mapping)) or not isinstance(tool_calls, Sequence):
+    if not _is_list(tool_calls):
         problems.append(("tool_calls", f"expected a list of tool calls, got {_show(tool_calls)}"))
         return ()
     if not tool_calls:
@@ -82,7 +98,7 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
     for i, raw in enumerate(tool_calls):
         path = f"tool_calls[{i}]"
         call = _as_wire(raw)
-        if not isinstance(call, Mapping):
+        if not _is_object(call):
             problems.append((path, f"expected an object, got {_show(call)}"))
             continue
         if not _exact_keys(call, ("id", "type", "function"), path, problems):
@@ -96,7 +112,7 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
             seen.add(cid)
         if ctype != "function":
             problems.append((f"{path}.type", f"expected 'function', got {_show(ctype)}"))
-        if not isinstance(fn, Mapping):
+        if not _is_object(fn):
             problems.append((f"{path}.function", f"expected an object, got {_show(fn)}"))
             continue
         if not _exact_keys(fn, ("name", "arguments"), f"{path}.function", problems):
@@ -133,7 +149,7 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
 
 def check_tool_outputs(run: Run, tool_outputs: object, problems: Problems) -> list[dict[str, str]]:
     """Parse and guard ``submit_tool_outputs``'s *tool_outputs* against the pending calls."""
-    if isinstance(tool_outputs, (str, bytes, Mapping)) or not isinstance(tool_outputs, Sequence):
+    if not _is_list(tool_outputs):
         problems.append(("tool_outputs", f"expected a list of outputs, got {_show(tool_outputs)}"))
         return []
     ra = run.required_action
@@ -142,7 +158,7 @@ def check_tool_outputs(run: Run, tool_outputs: object, problems: Problems) -> li
     given: list[str] = []
     for i, raw in enumerate(tool_outputs):
         path = f"tool_outputs[{i}]"
-        if not isinstance(raw, Mapping):
+        if not _is_object(raw):
             problems.append((path, f"expected an object, got {_show(raw)}"))
             continue
         if not _exact_keys(raw, ("tool_call_id", "output"), path, problems):
@@ -180,7 +196,7 @@ def check_usage(usage: object, problems: Problems) -> Usage | None:
     if usage is None:
         return None
     usage = _as_wire(usage)
-    if not isinstance(usage, Mapping):
+    if not _is_object(usage):
         problems.append(("usage", f"expected an object or None, got {_show(usage)}"))
         return None
     keys = ("prompt_tokens", "completion_tokens", "total_tokens")
