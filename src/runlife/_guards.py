@@ -8,7 +8,7 @@ Arguments may be wire-shaped dicts/lists or the record's own attrs classes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -72,7 +72,7 @@ def _is_str(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _is_list(value: object) -> bool:
+def _is_list(value: object) -> TypeGuard[Sequence[Any]]:
     """A list or tuple (or another non-string sequence), checked cheaply for the common case."""
     t = type(value)
     if t is list or t is tuple:
@@ -80,7 +80,7 @@ def _is_list(value: object) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes, Mapping))
 
 
-def _is_object(value: object) -> bool:
+def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
