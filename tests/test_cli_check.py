@@ -1,0 +1,107 @@
+"""``runlife check``: one line per problem, a summary, and exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runlife.cli import main
+from tests.conftest import PAYLOAD_ORDER, PAYLOADS, load_payload
+
+
+def run_cli(
+    args: list[str], capsys: pytest.CaptureFixture[str], stdin: str = ""
+) -> tuple[int, str, str]:
+    sys_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(["check", *args])
+    finally:
+        sys.stdin = sys_stdin
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_real_payloads_are_clean(capsys):
+    """The recorded API run checks clean: exit 0."""
+    code, out, _ = run_cli([str(PAYLOADS / n) for n in PAYLOAD_ORDER], capsys)
+    assert code == 0
+    assert out == "checked 6 runs in 6 files: 0 with errors, 0 errors, 0 warnings\n"
+
+
+def test_array_and_jsonl(tmp_path: Path, capsys):
+    """Arrays are indexed, JSON Lines are numbered by line; errors fail, rule breaks warn."""
+    good = load_payload("openai-dotnet-completed-1.json")
+    rule = dict(good, max_completion_tokens=16)
+    broken = dict(good, status="queued")
+    del broken["model"]
+    (tmp_path / "runs.json").write_text(json.dumps([good, rule]))
+    (tmp_path / "runs.jsonl").write_text(
+        json.dumps(good) + "\n\n" + json.dumps(broken) + "\n{oops\n"
+    )
+    code, out, _ = run_cli([str(tmp_path / "runs.json"), str(tmp_path / "runs.jsonl")], capsys)
+    a, b = tmp_path / "runs.json", tmp_path / "runs.jsonl"
+    assert code == 1
+    assert out.splitlines() == [
+        f"{a}[1] warning: $.max_completion_tokens: expected null or an int >= 256, got int 16 [rule/out-of-range]",
+        f"{b}:3 $.model: missing [structure/missing-field]",
+        f"{b}:4 $: malformed JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1) [structure/malformed-json]",
+        "checked 5 runs in 2 files: 2 with errors, 2 errors, 1 warning",
+    ]
+
+
+def test_rule_warnings_pass_unless_strict(tmp_path: Path, capsys):
+    """Rule findings exit 0, and 1 with --strict."""
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(dict(load_payload("openai-dotnet-queued-1.json"), metadata=None)))
+    assert run_cli([str(path)], capsys)[0] == 0
+    code, out, _ = run_cli(["--strict", str(path)], capsys)
+    assert code == 1
+    assert out.splitlines()[0].startswith(f"{path} $.metadata: ")
+
+
+def test_invariant_is_an_error(capsys):
+    """A broken invariant read from stdin exits 1."""
+    data = dict(load_payload("openai-dotnet-completed-1.json"), expires_at=1761862279)
+    code, out, _ = run_cli(["-"], capsys, stdin=json.dumps(data))
+    assert code == 1
+    assert out.splitlines()[0].startswith("<stdin> $.expires_at: ")
+    assert "[invariant/invariant-expires-at]" in out
+
+
+def test_missing_file_is_usage_error(tmp_path: Path, capsys):
+    """An unreadable file exits 2 with a message naming it."""
+    code, out, err = run_cli([str(tmp_path / "nope.json")], capsys)
+    assert code == 2
+    assert out == ""
+    assert (
+        err
+        == f"runlife check: error: [Errno 2] No such file or directory: '{tmp_path / 'nope.json'}'\n"
+    )
+
+
+def test_no_files_is_usage_error(capsys):
+    """No FILE is an argparse usage error: exit 2."""
+    with pytest.raises(SystemExit) as info:
+        main(["check"])
+    assert info.value.code == 2
+    assert "the following arguments are required: FILE" in capsys.readouterr().err
+
+
+def test_module_entry_point():
+    """python -m runlife check works as the console script does."""
+    out = subprocess.run(
+        [sys.executable, "-m", "runlife", "check", str(PAYLOADS / PAYLOAD_ORDER[0])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (out.returncode, out.stdout) == (
+        0,
+        "checked 1 run in 1 file: 0 with errors, 0 errors, 0 warnings\n",
+    )
