@@ -97,6 +97,7 @@ Decisions where the contract leaves room:
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Callable
 from typing import Any, Final, TypeGuard
 
@@ -106,9 +107,9 @@ from ._status import ACTIVE, RunStatus, suggest_status
 
 __all__ = ["Finding", "inspect", "invariant_problems", "rule_problems", "structure_problems"]
 
-STRUCTURE: Final = "structure"
-INVARIANT: Final = "invariant"
-RULE: Final = "rule"
+_STRUCTURE: Final = "structure"
+_INVARIANT: Final = "invariant"
+_RULE: Final = "rule"
 
 
 @attrs.frozen
@@ -145,12 +146,14 @@ def _render(value: object, budget: int, depth: int) -> str:
     """A repr of *value* that stops soon after *budget* characters and never recurses deeply."""
     budget = max(budget, 1)
     if isinstance(value, str):
-        return repr(str.__str__(value[:budget]))
-    if value is None or isinstance(value, bool | float):
+        return repr(str.__getitem__(value, slice(budget)))
+    if value is None or isinstance(value, bool):
         return repr(value)
-    if isinstance(value, int):
-        bits = value.bit_length()
-        return repr(int(value)) if bits <= _INT_BITS else f"<int of {bits} bits>"
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, int):  # a huge int's repr raises past 4300 digits: show its size
+        bits = int.bit_length(value)
+        return int.__repr__(value) if bits <= _INT_BITS else f"<int of {bits} bits>"
     if isinstance(value, list | tuple | dict):
         opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
         if isinstance(value, tuple):
@@ -206,11 +209,6 @@ def _is_int(value: object) -> TypeGuard[int]:
     return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def _is_number(value: object) -> TypeGuard[int | float]:
-    """Whether *value* is a JSON number (never a bool)."""
-    return _is_int(value) or isinstance(value, float)
-
-
 def _quote(value: str) -> str:
     """``repr`` of a string, also for a ``str`` subclass such as :class:`RunStatus`."""
     return repr(str.__str__(value))
@@ -261,11 +259,11 @@ def _accepts(value: object, accepted: Types) -> bool:
 
 
 def _wrong_type(path: str, expected: str, value: object) -> Finding:
-    return Finding(STRUCTURE, "wrong-type", path, f"expected {expected}, got {_describe(value)}")
+    return Finding(_STRUCTURE, "wrong-type", path, f"expected {expected}, got {_describe(value)}")
 
 
 def _missing(path: str) -> Finding:
-    return Finding(STRUCTURE, "missing-field", path, "missing")
+    return Finding(_STRUCTURE, "missing-field", path, "missing")
 
 
 def _member(
@@ -295,7 +293,7 @@ def _member(
 def _check_object(value: str, out: list[Finding]) -> None:
     if value != "thread.run":
         msg = f"expected 'thread.run', got {_describe(value)}"
-        out.append(Finding(STRUCTURE, "wrong-object", "$.object", msg))
+        out.append(Finding(_STRUCTURE, "wrong-object", "$.object", msg))
 
 
 def _check_status(value: str, out: list[Finding]) -> None:
@@ -304,7 +302,7 @@ def _check_status(value: str, out: list[Finding]) -> None:
             msg = suggest_status(str.__str__(value))
         else:
             msg = f"unknown status {_clip(value)}; allowed: {', '.join(s.value for s in RunStatus)}"
-        out.append(Finding(STRUCTURE, "unknown-status", "$.status", msg))
+        out.append(Finding(_STRUCTURE, "unknown-status", "$.status", msg))
 
 
 def _check_tools(tools: list[Any], out: list[Finding]) -> None:
@@ -460,7 +458,7 @@ def structure_problems(data: object) -> list[Finding]:
     """The structure findings of *data*: what makes it impossible to load as a run.
 
     This is the check every load runs, so it is written for speed: a sound run dict costs a
-    few microseconds and no allocation beyond the returned list.
+    few microseconds, and no path or message is built unless something is wrong.
 
     Args:
         data: Any value; a loadable run is a JSON object with the 27 fields of the seed
@@ -473,7 +471,7 @@ def structure_problems(data: object) -> list[Finding]:
     out: list[Finding] = []
     if type(data) is not dict and not isinstance(data, dict):
         msg = f"expected a JSON object (a run), got {_describe(data)}"
-        out.append(Finding(STRUCTURE, "not-an-object", "$", msg))
+        out.append(Finding(_STRUCTURE, "not-an-object", "$", msg))
         return out
     get = data.get
     absent = 0
@@ -499,7 +497,7 @@ def structure_problems(data: object) -> list[Finding]:
         except TypeError:
             out[:0] = [
                 Finding(
-                    STRUCTURE, "non-string-key", "$", f"expected string keys, got {_describe(k)}"
+                    _STRUCTURE, "non-string-key", "$", f"expected string keys, got {_describe(k)}"
                 )
                 for k in data
                 if not isinstance(k, str)
@@ -509,12 +507,14 @@ def structure_problems(data: object) -> list[Finding]:
 
 # --------------------------------------------------------------------------- rules
 
+#: The stamps before ``incomplete_details`` in the seed's order (``started_at`` comes later).
 _STAMPS: Final = ("cancelled_at", "completed_at", "created_at", "expires_at", "failed_at")
 _LIMITS: Final = ("max_completion_tokens", "max_prompt_tokens")
 _MIN_TOKENS: Final = 256
 _MAX_TOOLS: Final = 20
 _TOOL_TYPES: Final = ("code_interpreter", "file_search", "function")
 _MAX_NAME: Final = 64
+_NAME_CHARS: Final = frozenset(string.ascii_letters + string.digits + "_-")
 _MAX_PAIRS: Final = 16
 _MAX_KEY: Final = 64
 _MAX_VALUE: Final = 512
@@ -530,14 +530,13 @@ def _allowed(values: tuple[str, ...]) -> str:
 
 
 def _rule(code: str, path: str, message: str) -> Finding:
-    return Finding(RULE, code, path, message)
+    return Finding(_RULE, code, path, message)
 
 
-def _rule_stamp(data: dict[Any, Any], name: str, out: list[Finding]) -> None:
-    value = data.get(name)
-    if _is_int(value) and value < 0:
-        msg = f"expected a Unix time >= 0, got {_describe(value)}"
-        out.append(_rule("out-of-range", f"$.{name}", msg))
+def _out_of_range(name: str, expected: str, value: object) -> Finding:
+    return Finding(
+        _RULE, "out-of-range", f"$.{name}", f"expected {expected}, got {_describe(value)}"
+    )
 
 
 def _rule_incomplete_details(value: object, out: list[Finding]) -> None:
@@ -556,13 +555,6 @@ def _rule_last_error(value: object, out: list[Finding]) -> None:
     if isinstance(code, str) and code not in _ERROR_CODES:
         msg = f"expected one of {_allowed(_ERROR_CODES)}, got {_describe(code)}"
         out.append(_rule("unknown-error-code", "$.last_error.code", msg))
-
-
-def _rule_limit(data: dict[Any, Any], name: str, out: list[Finding]) -> None:
-    value = data.get(name)
-    if _is_int(value) and value < _MIN_TOKENS:
-        msg = f"expected null or an int >= {_MIN_TOKENS}, got {_describe(value)}"
-        out.append(_rule("out-of-range", f"$.{name}", msg))
 
 
 def _rule_metadata(value: object, out: list[Finding]) -> None:
@@ -590,7 +582,9 @@ def _rule_metadata(value: object, out: list[Finding]) -> None:
             msg = f"expected a string of at most {_MAX_VALUE} characters, got {_describe(item)}"
             out.append(_rule("invalid-metadata-value", _key_path("$.metadata", key), msg))
         elif len(item) > _MAX_VALUE:
-            msg = f"expected a string of at most {_MAX_VALUE} characters, got {len(item)}"
+            msg = (
+                f"expected a string of at most {_MAX_VALUE} characters, got a string of {len(item)}"
+            )
             out.append(_rule("invalid-metadata-value", _key_path("$.metadata", key), msg))
 
 
@@ -655,15 +649,6 @@ def _rule_response_format(value: object, out: list[Finding]) -> None:
             out.append(_rule("invalid-response-format", "$.response_format.json_schema", msg))
 
 
-def _rule_range(
-    data: dict[Any, Any], name: str, low: float, high: float, out: list[Finding]
-) -> None:
-    value = data.get(name)
-    if _is_number(value) and not low <= value <= high:
-        msg = f"expected null or a number in [{low:g}, {high:g}], got {_describe(value)}"
-        out.append(_rule("out-of-range", f"$.{name}", msg))
-
-
 def _rule_tool_choice(value: object, out: list[Finding]) -> None:
     if value is None:
         msg = (
@@ -694,14 +679,6 @@ def _rule_tool_choice(value: object, out: list[Finding]) -> None:
             out.append(_rule("invalid-tool-choice", "$.tool_choice.function", msg))
 
 
-def _valid_name(name: str) -> bool:
-    """Whether a function name has only ``a-zA-Z0-9_-`` (no regex: this runs on every load)."""
-    if not name.isascii():
-        return False
-    rest = name.replace("_", "").replace("-", "")
-    return not rest or rest.isalnum()
-
-
 def _rule_function_tool(tool: dict[Any, Any], path: str, out: list[Finding]) -> None:
     function = tool.get("function", _MISSING)
     if not isinstance(function, dict):
@@ -713,7 +690,7 @@ def _rule_function_tool(tool: dict[Any, Any], path: str, out: list[Finding]) -> 
     problem = None
     if not isinstance(name, str):
         problem = "nothing" if name is _MISSING else _describe(name)
-    elif not name or len(name) > _MAX_NAME or not _valid_name(name):
+    elif not name or len(name) > _MAX_NAME or not _NAME_CHARS.issuperset(name):
         problem = _describe(name)
     if problem is not None:
         msg = f"expected 1 to {_MAX_NAME} characters of a-z, A-Z, 0-9, _ and -, got {problem}"
@@ -768,7 +745,7 @@ def _rule_truncation_strategy(value: object, out: list[Finding]) -> None:
         msg = f"expected one of {_allowed(_TRUNCATION_TYPES)}, got {_describe(kind)}"
         out.append(_rule("unknown-value", "$.truncation_strategy.type", msg))
     last = value.get("last_messages")
-    if _is_int(last) and last < 1:
+    if isinstance(last, int) and last < 1 and not isinstance(last, bool):
         msg = f"expected null or an int >= 1, got {_describe(last)}"
         out.append(_rule("out-of-range", "$.truncation_strategy.last_messages", msg))
 
@@ -776,6 +753,16 @@ def _rule_truncation_strategy(value: object, out: list[Finding]) -> None:
 def _rule_usage(value: object, out: list[Finding]) -> None:
     if not isinstance(value, dict):
         return
+    prompt, completion, total = map(value.get, _USAGE_COUNTS)
+    if (
+        type(prompt) is int
+        and type(completion) is int
+        and type(total) is int
+        and prompt >= 0
+        and completion >= 0
+        and total == prompt + completion
+    ):
+        return  # the usual case, checked fast
     counts: list[int] = []
     for key in _USAGE_COUNTS:
         count = value.get(key)
@@ -812,23 +799,49 @@ def rule_problems(data: dict[str, Any]) -> list[Finding]:
     out: list[Finding] = []
     if not isinstance(data, dict):
         return out
+    # Straight-line, in the seed's order, with the common sound values passed over inline:
+    # the engine runs this on every create.
     get = data.get
     for name in _STAMPS:
-        _rule_stamp(data, name, out)
-    _rule_incomplete_details(get("incomplete_details"), out)
-    _rule_last_error(get("last_error"), out)
+        value = get(name)
+        if isinstance(value, int) and value < 0:  # a bool is never negative
+            out.append(_out_of_range(name, "a Unix time >= 0", value))
+    value = get("incomplete_details")
+    if value is not None:
+        _rule_incomplete_details(value, out)
+    value = get("last_error")
+    if value is not None:
+        _rule_last_error(value, out)
     for name in _LIMITS:
-        _rule_limit(data, name, out)
-    _rule_metadata(get("metadata"), out)
-    _rule_required_action(get("required_action"), out)
-    _rule_response_format(get("response_format"), out)
-    _rule_stamp(data, "started_at", out)
-    _rule_range(data, "temperature", 0, 2, out)
-    _rule_tool_choice(get("tool_choice"), out)
+        value = get(name)
+        if isinstance(value, int) and value < _MIN_TOKENS and not isinstance(value, bool):
+            out.append(_out_of_range(name, f"null or an int >= {_MIN_TOKENS}", value))
+    value = get("metadata")
+    if value != {}:
+        _rule_metadata(value, out)
+    value = get("required_action")
+    if value is not None:
+        _rule_required_action(value, out)
+    value = get("response_format")
+    if value is not None and value != "auto":
+        _rule_response_format(value, out)
+    value = get("started_at")
+    if isinstance(value, int) and value < 0:
+        out.append(_out_of_range("started_at", "a Unix time >= 0", value))
+    value = get("temperature")
+    if isinstance(value, int | float) and not 0 <= value <= 2 and not isinstance(value, bool):
+        out.append(_out_of_range("temperature", "null or a number in [0, 2]", value))
+    value = get("tool_choice")
+    if value != "auto":
+        _rule_tool_choice(value, out)
     _rule_tools(get("tools"), out)
-    _rule_range(data, "top_p", 0, 1, out)
+    value = get("top_p")
+    if isinstance(value, int | float) and not 0 <= value <= 1 and not isinstance(value, bool):
+        out.append(_out_of_range("top_p", "null or a number in [0, 1]", value))
     _rule_truncation_strategy(get("truncation_strategy"), out)
-    _rule_usage(get("usage"), out)
+    value = get("usage")
+    if value is not None:
+        _rule_usage(value, out)
     return out
 
 
@@ -898,24 +911,24 @@ def invariant_problems(data: dict[str, Any]) -> list[Finding]:
         is_set = get(name) is not None
         if is_set != (status in statuses):
             msg = _iff_message(name, status, f"status is {words}", is_set=is_set)
-            out.append(Finding(INVARIANT, code, f"$.{name}", msg))
+            out.append(Finding(_INVARIANT, code, f"$.{name}", msg))
     if status in _RAN and get("started_at") is None:
         msg = (
             f"started_at is null but status is {_quote(status)} (started_at is set when "
             "status is in_progress, requires_action, completed or incomplete)"
         )
-        out.append(Finding(INVARIANT, "invariant-started-at", "$.started_at", msg))
+        out.append(Finding(_INVARIANT, "invariant-started-at", "$.started_at", msg))
     _stamp_order(data, out)
     active = status in _ACTIVE_VALUES
     if (get("expires_at") is not None) != active:
         msg = _iff_message("expires_at", status, f"the status is {_ACTIVE_TEXT}", is_set=not active)
-        out.append(Finding(INVARIANT, "invariant-expires-at", "$.expires_at", msg))
+        out.append(Finding(_INVARIANT, "invariant-expires-at", "$.expires_at", msg))
     if active and get("usage") is not None:
         msg = (
             f"usage is set but status is {_quote(status)} "
             f"(usage is null while the status is {_ACTIVE_TEXT})"
         )
-        out.append(Finding(INVARIANT, "invariant-usage", "$.usage", msg))
+        out.append(Finding(_INVARIANT, "invariant-usage", "$.usage", msg))
     return out
 
 
@@ -929,7 +942,7 @@ def _stamp_order(data: dict[Any, Any], out: list[Finding]) -> None:
         started = None
     if created is not None and started is not None and started < created:
         msg = f"started_at {_clip(started)} is before created_at {_clip(created)} ({_ORDER})"
-        out.append(Finding(INVARIANT, "invariant-stamp-order", "$.started_at", msg))
+        out.append(Finding(_INVARIANT, "invariant-stamp-order", "$.started_at", msg))
     for name in _ENDS:
         end = data.get(name)
         if not _is_int(end):
@@ -940,7 +953,7 @@ def _stamp_order(data: dict[Any, Any], out: list[Finding]) -> None:
             msg = f"{name} {_clip(end)} is before created_at {_clip(created)} ({_ORDER})"
         else:
             continue
-        out.append(Finding(INVARIANT, "invariant-stamp-order", f"$.{name}", msg))
+        out.append(Finding(_INVARIANT, "invariant-stamp-order", f"$.{name}", msg))
 
 
 # --------------------------------------------------------------------------- all of it
