@@ -25,6 +25,7 @@ from ._errors import (
     RunNotFound,
 )
 from ._events import RunEvent, sse_encode
+from ._expiry import ThreadBusy
 from ._history import Move
 from ._record import (
     UNSET,
@@ -48,7 +49,9 @@ from ._record import (
     Unset,
     Usage,
 )
+from ._replay import replay
 from ._status import ACTIVE, TERMINAL, RunStatus
+from ._stored import dump, expect_version, initial_wire, restore
 from ._table import TRANSITIONS, TRIGGERS, Transition
 from ._wire import configure_converter, from_dict, from_json, make_converter, to_dict, to_json
 
@@ -83,6 +86,7 @@ __all__ = [
     "RunlifeError",
     "SubmitToolOutputs",
     "SystemClock",
+    "ThreadBusy",
     "Tool",
     "ToolCall",
     "ToolChoice",
@@ -94,9 +98,14 @@ __all__ = [
     "Usage",
     "check",
     "configure_converter",
+    "dump",
+    "expect_version",
     "from_dict",
     "from_json",
+    "initial_wire",
     "make_converter",
+    "replay",
+    "restore",
     "sse_encode",
     "to_dict",
     "to_json",

@@ -15,8 +15,11 @@ class RunEvent:
     """One successful move, named like the Assistants API's stream events.
 
     *event* is ``"thread.run.created"`` on creation, then ``"thread.run.<new status>"``;
-    *data* the run's wire dict after the move; *trigger* and *source* the trigger and the
-    status before it (both ``None`` for ``created``); *at* the clock's time; *run_id* the run's id.
+    *data* the run's wire dict after the move (a fresh dict, shared by the listeners of
+    this event); *trigger* and *source* the trigger and the status before it (both ``None``
+    for ``created``); *at* the clock's time; *run_id* the run's id; *version* the run's
+    ``version`` after the move (``0`` for ``created``): the moves of one run are numbered
+    1, 2, 3 ..., so a listener that hears several threads move one run can order them.
     """
 
     event: str
@@ -25,6 +28,13 @@ class RunEvent:
     source: str | None
     at: int
     run_id: str
+    version: int = 0
+
+    @property
+    def dest(self) -> str:
+        """The status the run moved to: the end of the event's name (``queued`` for ``created``)."""
+        name = self.event.removeprefix("thread.run.")
+        return "queued" if name == "created" else name
 
     def to_stream_event(self) -> dict[str, Any]:
         """``{"event": ..., "data": ...}``: what the SDK's ``AssistantStreamEvent`` accepts."""

@@ -8,6 +8,19 @@ import attrs
 
 __all__ = ["Move"]
 
+#: The keys of a move's dict, in the order ``Move.to_dict`` writes them.
+_KEYS = ("trigger", "source", "dest", "at", "args")
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts and lists; scalars are immutable)."""
+    t = type(value)
+    if t is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_copy(v) for v in value]
+    return value
+
 
 @attrs.frozen
 class Move:
@@ -15,7 +28,8 @@ class Move:
 
     *trigger* is the trigger's name, *source* and *dest* the statuses before and after,
     *at* the clock's time of the move, and *args* the wire-shaped arguments that matter
-    (``tool_calls``, ``tool_outputs``, ``usage``, ``code``/``message``, ``reason``).
+    (``tool_calls``, ``tool_outputs``, ``usage``, ``code``/``message``, ``reason``), exactly
+    what firing *trigger* again with them at *at* needs (see ``runlife.replay``).
     """
 
     trigger: str
@@ -25,11 +39,62 @@ class Move:
     args: dict[str, Any] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The move as a JSON-ready dict."""
+        """The move as a JSON-ready dict that shares nothing with the move."""
         return {
             "trigger": self.trigger,
             "source": self.source,
             "dest": self.dest,
             "at": self.at,
-            "args": self.args,
+            "args": _copy(self.args),
         }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, path: str = "$") -> Move:
+        """The move a ``to_dict`` dict describes, checked against the transition table.
+
+        ``args`` may be left out when there are none.
+
+        Raises:
+            InvalidRun: *data* is not a move dict, names an unknown trigger or status, or
+                a move that the table does not make (one line per problem, under *path*).
+        """
+        from ._errors import InvalidRun  # noqa: PLC0415 - keep this module import-light
+        from ._table import TRIGGERS, transition  # noqa: PLC0415
+
+        if type(data) is not dict:
+            raise InvalidRun([(path, f"expected a move object, got {type(data).__name__}")])
+        errors = [(f"{path}.{key}", "missing") for key in _KEYS[:4] if key not in data]
+        errors.extend(
+            (f"{path}.{key}", f"unknown key; a move has {', '.join(_KEYS)}")
+            for key in data
+            if key not in _KEYS
+        )
+        trigger: Any = data.get("trigger")
+        source: Any = data.get("source")
+        dest: Any = data.get("dest")
+        at: Any = data.get("at")
+        args: Any = data.get("args", {})
+        if "trigger" in data and (type(trigger) is not str or trigger not in TRIGGERS):
+            errors.append(
+                (f"{path}.trigger", f"expected one of {', '.join(TRIGGERS)}, got {trigger!r}")
+            )
+        elif "trigger" in data and "source" in data and "dest" in data:
+            row = transition(trigger)
+            if source not in row.sources or dest != row.dest:
+                allowed = ", ".join(s.value for s in row.sources)
+                errors.append(
+                    (
+                        path,
+                        (
+                            f"{trigger} does not move a run from {source!r} to {dest!r}: "
+                            f"it moves {allowed} to {row.dest.value}"
+                        ),
+                    )
+                )
+        if "at" in data and (type(at) is not int or at < 0):
+            errors.append((f"{path}.at", f"expected an int of Unix seconds >= 0, got {at!r}"))
+        if type(args) is not dict:
+            errors.append((f"{path}.args", f"expected an object, got {type(args).__name__}"))
+        if errors:
+            raise InvalidRun(errors)
+        return cls(trigger, source, dest, at, _copy(args))

@@ -276,6 +276,10 @@ class Run:
     _engine: RunEngine | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, eq=False, repr=False)
     _history: list[Move] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    #: How many moves the run has made (counted on from a restored document's version).
+    _version: int = attrs.field(default=0, init=False, eq=False, repr=False)
+    #: The lifecycle fields (``_engine.LIFECYCLE``) as they were before the first recorded move.
+    _origin: tuple[Any, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     # --- the lifecycle -------------------------------------------------------------------
 
@@ -300,8 +304,23 @@ class Run:
 
     @property
     def history(self) -> tuple[Move, ...]:
-        """The moves this run made through its engine, oldest first (empty when not recorded)."""
-        return tuple(self._history) if self._history else ()
+        """The moves this run made through its engine, oldest first (empty when not recorded).
+
+        Append-only: a move is added by the commit that makes it. It survives storage through
+        ``runlife.dump``/``runlife.restore`` (not through ``to_dict``, the API's object).
+        """
+        with self._lock:
+            return tuple(self._history) if self._history else ()
+
+    @property
+    def version(self) -> int:
+        """How many moves the run has made: 0 when created, one more after each move.
+
+        A run loaded from a plain wire dict starts at 0; one restored from a ``runlife.dump``
+        document goes on from the version stored there. Databases use it for
+        compare-and-set writes (``UPDATE ... WHERE id = ? AND version = <the version read>``).
+        """
+        return self._version
 
     def start(self) -> None:
         """``queued -> in_progress``; stamps ``started_at`` (on every start).

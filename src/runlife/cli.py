@@ -13,11 +13,13 @@ from importlib import import_module
 
 __all__ = ["main"]
 
-# (module, description) of every subcommand; each module has register(subparsers).
+# Every subcommand's module; each has register(subparsers).
 _SUBCOMMANDS: tuple[str, ...] = (
     "runlife._cli_simulate",
     "runlife._cli_diagram",
     "runlife._cli_check",
+    "runlife._cli_store",
+    "runlife._cli_serve",
 )
 
 Handler = Callable[[argparse.Namespace], int]
@@ -41,13 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"runlife {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMANDS:
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a subcommand not built yet
-        module.register(sub)
+        import_module(name).register(sub)
     return parser
 
 

@@ -1,0 +1,258 @@
+"""Benchmark of ``runlife serve`` driven by the official SDK, on SQLite and PostgreSQL.
+
+    eval "$(scripts/pg-test-server.sh start)"     # optional: adds the PostgreSQL rows
+    python benchmarks/serve.py                     # --help for the options
+
+For 1, 2 and 4 workers per backend, a fresh ``runlife serve`` subprocess (demo executor)
+on loopback, and:
+
+1. **poll**: one client, sequential round trips ``create_and_poll`` -> requires_action ->
+   ``submit_tool_outputs_and_poll`` -> completed (SDK defaults: the server's
+   ``openai-poll-after-ms`` header and its waiting retrieve); p50/p99 in ms;
+2. **stream**: the same round trip with ``runs.stream`` + ``submit_tool_outputs_stream``;
+3. **load**: *clients* threads each doing round trips by polling, for *seconds*: round trips
+   per second and p50/p99.
+
+Then **runlife's share**: the store operations one round trip costs (create, claim, the
+worker's move, submit, claim, move, and the reads a poll makes), run in-process on the same
+backend with no HTTP, against the HTTP round trip's p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from typing import Any
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+TOOLS: list[Any] = [{"type": "function", "function": {"name": "lookup"}}]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+@contextlib.contextmanager
+def server(url: str, workers: int) -> Any:
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "runlife.serve", "--store", url, "--port", "0"),
+            *("--workers", str(workers), "--concurrency", "8"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError(f"server did not start: {line!r}")
+        time.sleep(1.5)  # the workers import and open the store
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def client_for(base: str) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=base, api_key="x", max_retries=0, timeout=30)
+
+
+def outputs(run: Any) -> list[dict[str, str]]:
+    return [
+        {"tool_call_id": c.id, "output": "ok"}
+        for c in run.required_action.submit_tool_outputs.tool_calls
+    ]
+
+
+def poll_trip(client: Any, thread_id: str) -> float:
+    runs = client.beta.threads.runs
+    t0 = time.perf_counter()
+    run = runs.create_and_poll(thread_id=thread_id, assistant_id="a", tools=TOOLS)
+    run = runs.submit_tool_outputs_and_poll(
+        thread_id=thread_id, run_id=run.id, tool_outputs=outputs(run)
+    )
+    assert run.status == "completed", run.status
+    return time.perf_counter() - t0
+
+
+def stream_trip(client: Any, thread_id: str) -> float:
+    runs = client.beta.threads.runs
+    t0 = time.perf_counter()
+    with runs.stream(thread_id=thread_id, assistant_id="a", tools=TOOLS) as stream:
+        stream.until_done()
+        run = stream.get_final_run()
+    with runs.submit_tool_outputs_stream(
+        thread_id=thread_id, run_id=run.id, tool_outputs=outputs(run)
+    ) as stream:
+        stream.until_done()
+        done = stream.get_final_run()
+    assert done.status == "completed", done.status
+    return time.perf_counter() - t0
+
+
+def sequential(base: str, trip: Any, n: int) -> list[float]:
+    client = client_for(base)
+    try:
+        thread_id = client.beta.threads.create().id
+        trip(client, thread_id)  # warm up
+        return [trip(client, thread_id) for _ in range(n)]
+    finally:
+        client.close()
+
+
+def load(base: str, clients: int, seconds: float) -> tuple[float, list[float]]:
+    times: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def work() -> None:
+        client = client_for(base)
+        try:
+            thread_id = client.beta.threads.create().id
+            while time.perf_counter() < stop:
+                took = poll_trip(client, thread_id)
+                with lock:
+                    times.append(took)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=work) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(times) / (time.perf_counter() - t0), times
+
+
+def runlife_share(url: str, n: int) -> float:
+    """Seconds of store work per round trip, in-process (no HTTP, no waiting)."""
+    from runlife.store import open_store
+
+    store = open_store(url)
+    try:
+        took = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            run = store.create(
+                assistant_id="a",
+                thread_id=f"bench_{uuid.uuid4().hex[:8]}_{i}",
+                model="m",
+                tools=TOOLS,
+            )
+            store.get(run.id)  # the poll's first retrieve
+            [claimed] = store.claim(1, worker="w")
+            store.tool_outputs(run.id)
+            with store.move(run.id, worker="w") as r:
+                r.require_action(
+                    [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "lookup", "arguments": "{}"},
+                        }
+                    ]
+                )
+            store.version(run.id)  # the waiting retrieve's look
+            store.get(run.id)
+            with store.move(run.id) as r:
+                r.submit_tool_outputs([{"tool_call_id": "c1", "output": "ok"}])
+            store.get(run.id)
+            [claimed] = store.claim(1, worker="w")
+            store.tool_outputs(run.id)
+            with store.move(claimed.id, worker="w") as r:
+                r.complete({"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
+            store.get(run.id)
+            took.append(time.perf_counter() - t0)
+        return statistics.median(took)
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def fresh_store(backend: str, directory: str) -> Any:
+    if backend == "sqlite":
+        yield f"sqlite:///{directory}/bench-{uuid.uuid4().hex[:6]}.db"
+        return
+    import psycopg
+
+    base = os.environ["RUNLIFE_TEST_POSTGRES_URL"]
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trips", type=int, default=60, help="sequential round trips (60)")
+    parser.add_argument("--clients", type=int, default=8, help="load clients (8)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="load duration (5)")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts (1,2,4)")
+    args = parser.parse_args()
+    backends = ["sqlite"] + (["postgresql"] if os.environ.get("RUNLIFE_TEST_POSTGRES_URL") else [])
+    print(
+        "| backend | workers | poll p50 / p99 ms | stream p50 / p99 ms | "
+        f"load ({args.clients} clients) trips/s | load p50 / p99 ms |"
+    )
+    print("|---|---|---|---|---|---|")
+    shares: dict[str, float] = {}
+    p50s: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for backend in backends:
+            for workers in (int(w) for w in args.workers.split(",")):
+                with fresh_store(backend, directory) as url, server(url, workers) as base:
+                    polled = sequential(base, poll_trip, args.trips)
+                    streamed = sequential(base, stream_trip, args.trips)
+                    rate, loaded = load(base, args.clients, args.seconds)
+                print(
+                    f"| {backend} | {workers} | {pct(polled, 0.5):.1f} / {pct(polled, 0.99):.1f} "
+                    f"| {pct(streamed, 0.5):.1f} / {pct(streamed, 0.99):.1f} | {rate:.0f} "
+                    f"| {pct(loaded, 0.5):.1f} / {pct(loaded, 0.99):.1f} |",
+                    flush=True,
+                )
+                p50s.setdefault(backend, pct(polled, 0.5) / 1000)
+            with fresh_store(backend, directory) as url:
+                shares[backend] = runlife_share(url, args.trips)
+    print()
+    print(
+        "| backend | store work per round trip (in-process) | poll round trip p50 (1 worker) | share |"
+    )
+    print("|---|---|---|---|")
+    for backend, share in shares.items():
+        print(
+            f"| {backend} | {share * 1000:.2f} ms | {p50s[backend] * 1000:.1f} ms "
+            f"| {share / p50s[backend]:.0%} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,274 @@
+"""``runlife simulate``: many runs through the real engine, in virtual time, seeded.
+
+Standard output is the report, byte-identical for the same seed and options (``--json``:
+identical but for its ``timing`` key); wall-clock figures go to standard error, with a
+progress bar when standard error is a terminal and the simulation is long.
+Exit codes: 0 done; 1 ``runlife.check`` found violations; 2 usage errors (a bad option or
+policy value, an unreadable or malformed ``--policy`` file), with one message line per problem;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import _simulate
+from ._simulate import CHECKS, FIELDS, Policy, PolicyError
+
+__all__ = ["register"]
+
+_PROG = "runlife simulate"
+#: Show a progress bar (on a terminal) from this many runs on.
+_LONG = 20_000
+
+_METAVARS = {
+    "probability": "P",
+    "rate": "RATE",
+    "seconds": "SECONDS",
+    "count": "N",
+    "limit": "TOKENS",
+    "range": "LO..HI",
+    "weights": "CODE=W,...",
+}
+
+_EPILOG = """\
+Each run is created, started, asks for tool calls, gets outputs (sometimes too late, so it
+expires), is cancelled, fails or runs out of tokens as the policy says, through the real engine
+and its guards, on its own virtual timeline; runs share nothing. A run's random choices come
+from (seed, its index) alone, so --processes does not change any result.
+
+Policy: the defaults above, then --policy FILE (TOML, or JSON for a .json file: the keys are
+the option names with underscores, e.g. cancel_after = [0, 60]; an optional [policy] table
+holds them too), then the options given here. Ranges are LO..HI (whole virtual seconds or
+tokens, drawn uniformly, bounds included) or one int.
+
+Output: a table of terminal statuses (runs, share, duration percentiles p50/p95/p99 by
+nearest rank, and the maximum, in virtual seconds from creation to the end), the moves made,
+and the number of findings of runlife.check (--check final: every run's final state; moves:
+after every move; none). Exit codes: 0 ok, 1 violations found, 2 usage error.
+"""
+
+
+class _UsageError(Exception):
+    """A problem with what the user gave us: reported on stderr, exit code 2."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``simulate`` subcommand to the ``runlife`` parser."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate many runs in virtual time (seeded, deterministic) and report on them",
+        description="Simulate many runs through the real engine, in virtual time, seeded.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        # Later options (--store, --workers) must not change what an abbreviation means.
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "--runs", metavar="N", default="10000", help="runs to simulate (default: 10000)"
+    )
+    parser.add_argument(
+        "--seed", metavar="N", default="0", help="the seed, an int >= 0 (default: 0)"
+    )
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        default=None,
+        help="read policy values from a TOML or JSON file (options given here win)",
+    )
+    parser.add_argument(
+        "--check",
+        choices=CHECKS,
+        default="final",
+        help="when runlife.check looks at runs (default: final, every run's final state)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the report as JSON (timing under 'timing')"
+    )
+    execution = parser.add_argument_group("execution")
+    execution.add_argument(
+        "--processes",
+        metavar="N",
+        default="1",
+        help="shard the runs over N local processes; same results (default: 1)",
+    )
+    execution.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"progress bar on standard error (default: on a terminal, from {_LONG:,} runs)",
+    )
+    policy = parser.add_argument_group("policy (virtual seconds; P is a probability)")
+    for name, field in FIELDS.items():
+        kind = field.metadata["kind"]
+        policy.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"policy_{name}",
+            metavar=_METAVARS[kind],
+            default=None,
+            help=f"{field.metadata['help']} (default: {_simulate._show(field.default)})",
+        )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
+        runs = _count(args.runs, "--runs", least=1)
+        seed = _count(args.seed, "--seed", least=0)
+        processes = _count(args.processes, "--processes", least=1)
+        policy = _policy(args)
+    except _UsageError as exc:
+        for line in str(exc).splitlines():
+            sys.stderr.write(f"{_PROG}: error: {line}\n")
+        return 2
+    show = args.progress
+    if show is None:
+        show = runs >= _LONG and sys.stderr.isatty()
+    bar = _Bar(runs, sys.stderr) if show else None
+    try:
+        report = _simulate.simulate(
+            runs=runs, seed=seed, policy=policy, check=args.check, processes=processes, progress=bar
+        )
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{_PROG}: interrupted\n")
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        sys.stdout.write(_simulate.format_json(report))
+    else:
+        sys.stdout.write(_simulate.format_text(report))
+        sys.stderr.write(_simulate.timing_text(report))
+    sys.stdout.flush()
+    return 1 if report.stats.violations else 0
+
+
+def _count(text: str, option: str, *, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        raise _UsageError(f"{option}: expected an int >= {least}, got {text!r}")
+    return value
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    policy = _simulate.DEFAULT_POLICY
+    if args.policy is not None:
+        name, values = _read_policy(args.policy)
+        try:
+            policy = Policy.from_mapping(values)
+        except PolicyError as exc:
+            raise _UsageError(
+                "\n".join(f"{name}: {key}: {problem}" for key, problem in exc.problems)
+            ) from None
+    given: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for name, field in FIELDS.items():
+        text = getattr(args, f"policy_{name}")
+        if text is None:
+            continue
+        try:
+            given[name] = _parse(field.metadata["kind"], text)
+        except ValueError as exc:
+            problems.append((name, str(exc)))
+    if not problems:
+        try:
+            policy = Policy.from_mapping(given, base=policy)
+        except PolicyError as exc:
+            problems = exc.problems
+    if problems:
+        raise _UsageError(
+            "\n".join(f"--{key.replace('_', '-')}: {problem}" for key, problem in problems)
+        )
+    return policy
+
+
+def _parse(kind: str, text: str) -> Any:
+    """A command-line value as the JSON value a policy file would hold."""
+    if kind in {"probability", "rate"}:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
+    if kind in {"seconds", "count", "limit"}:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"expected an int, got {text!r}") from None
+    if kind == "range":
+        lo, sep, hi = text.partition("..")
+        try:
+            return [int(lo), int(hi)] if sep else int(lo)
+        except ValueError:
+            raise ValueError(f"expected LO..HI (two ints) or one int, got {text!r}") from None
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        code, sep, weight = part.partition("=")
+        try:
+            weights[code.strip()] = float(weight if sep else "?")
+        except ValueError:
+            msg = f"expected CODE=WEIGHT,... (e.g. server_error=3,invalid_prompt=1), got {text!r}"
+            raise ValueError(msg) from None
+    return weights
+
+
+def _read_policy(path_text: str) -> tuple[str, dict[str, Any]]:
+    path = Path(path_text)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _UsageError(f"--policy {path_text}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise _UsageError(f"{path_text}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _UsageError(f"{path_text}: invalid JSON: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _UsageError(f"{path_text}: invalid TOML: {exc}") from None
+    if isinstance(data, dict) and list(data) == ["policy"] and isinstance(data["policy"], dict):
+        data = data["policy"]
+    if not isinstance(data, dict):
+        raise _UsageError(
+            f"{path_text}: expected an object of policy keys, got {type(data).__name__}"
+        )
+    return path_text, data
+
+
+class _Bar:
+    """A one-line progress bar on a terminal, redrawn at most five times a second."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.began = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.drawn < 0.2 and done < self.total:
+            return
+        self.drawn = now
+        elapsed = now - self.began
+        share = done / self.total
+        left = f", ~{elapsed / share - elapsed:.0f} s left" if 0 < share < 1 else ""
+        filled = int(share * 30)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} "
+            f"{done:,}/{self.total:,} runs, {elapsed:.0f} s{left}\x1b[K"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r\x1b[K")
+        self.stream.flush()

@@ -1,0 +1,254 @@
+"""The stored form of a run: the API's object plus a side channel (version, history, origin).
+
+``to_dict`` writes the API's ``thread.run`` object and nothing else: clients read it, so the
+history must not leak into it. ``dump`` wraps that object in an envelope::
+
+    {
+      "runlife": 1,                # the envelope's format
+      "run": {...},                # to_dict(run): the API's object, untouched
+      "version": 4,                # run.version: how many moves the run has made
+      "history": [{"trigger": "start", "source": "queued", "dest": "in_progress",
+                   "at": 1700000001, "args": {}}, ...],
+      "origin": {"status": "queued", "expires_at": 1700000600, "started_at": null, ...}
+    }
+
+*origin* holds the ten lifecycle fields (the only ones a move writes) as they were before
+the first move of *history*, or ``null`` when the history is empty; ``run`` with *origin*
+laid over it is the wire the history starts from (``initial_wire``), so a document can be
+replayed and checked on its own. ``restore`` reads the envelope back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._check import structure_problems
+from ._engine import LIFECYCLE, RunEngine
+from ._errors import Conflict, InvalidRun
+from ._history import Move
+from ._record import Run
+from ._wire import (
+    _structure_run_trusted,
+    _u_last_error,
+    _u_required_action,
+    _u_simple,
+    _u_usage,
+    _unstructure_run,
+)
+
+__all__ = ["FORMAT", "dump", "expect_version", "initial_wire", "restore"]
+
+#: The format number ``dump`` writes under ``"runlife"``.
+FORMAT = 1
+_KEYS = ("runlife", "run", "version", "history", "origin")
+
+
+def _origin_wire(origin: tuple[Any, ...]) -> dict[str, Any]:
+    values = dict(zip(LIFECYCLE, origin, strict=True))
+    incomplete = values["incomplete_details"]
+    values["status"] = values["status"].value
+    values["required_action"] = _u_required_action(values["required_action"])
+    values["last_error"] = _u_last_error(values["last_error"])
+    values["incomplete_details"] = (
+        None if incomplete is None else _u_simple(incomplete, ("reason",))
+    )
+    values["usage"] = _u_usage(values["usage"])
+    return values
+
+
+def dump(run: Run) -> dict[str, Any]:
+    """The run and its side channel, as one JSON-ready document (see the module's docs).
+
+    ``doc["run"] == to_dict(run)``; ``restore(doc)`` gives the run back with its history and
+    version. Taken under the run's lock: a consistent snapshot even while threads move it.
+    """
+    if not isinstance(run, Run):
+        raise TypeError(f"dump() expects a runlife.Run, got {type(run).__name__}")
+    with run._lock:
+        wire = _unstructure_run(run)
+        history = [m.to_dict() for m in run._history or ()]
+        version = run._version
+        origin = run._origin
+    return {
+        "runlife": FORMAT,
+        "run": wire,
+        "version": version,
+        "history": history,
+        "origin": _origin_wire(origin) if history and origin is not None else None,
+    }
+
+
+def restore(doc: Any, *, engine: RunEngine | None = None, verify: bool = False) -> Run:
+    """A run from a ``dump`` document: its status, stamps, deadline, history and version.
+
+    The run is bound to *engine* (and joins its indexes, like ``RunEngine.load``), or to the
+    module's default engine. With *verify*, the history is replayed from *origin* and must
+    make exactly the stored ``run`` (it catches writes that bypassed the engine).
+
+    Raises:
+        InvalidRun: the document is malformed: one line per problem, path first
+            (``$.run.status``, ``$.history[2].at``, ``$.version``); a history that does not
+            chain (each move starts where the one before ended, the last ends at the run's
+            status) or, with *verify*, does not replay to the stored run.
+        ThreadBusy: *engine* keeps one active run per thread and another holds this one's.
+    """
+    if type(doc) is not dict:
+        raise InvalidRun(
+            [("$", f'expected a stored run {{"runlife": 1, "run": ...}}, got {type(doc).__name__}')]
+        )
+    errors: list[tuple[str, str]] = [
+        (f"$.{key}", f"unknown key; a stored run has {', '.join(_KEYS)}")
+        for key in doc
+        if key not in _KEYS
+    ]
+    fmt = doc.get("runlife", FORMAT)
+    if type(fmt) is not int or fmt != FORMAT:
+        errors.append(("$.runlife", f"unknown format {fmt!r}; this runlife reads format {FORMAT}"))
+    if "run" not in doc:
+        errors.append(("$.run", "missing"))
+    else:
+        errors.extend(("$.run" + p.path[1:], p.message) for p in structure_problems(doc["run"]))
+    history = doc.get("history", [])
+    moves = _moves(history, errors)
+    count = len(history) if type(history) is list else 0
+    version = doc.get("version", count)
+    if type(version) is not int or version < count:
+        errors.append(
+            ("$.version", f"expected an int >= the {count} moves of the history, got {version!r}")
+        )
+    origin_doc = doc.get("origin")
+    if origin_doc is not None and type(origin_doc) is not dict:
+        errors.append(("$.origin", f"expected an object or null, got {type(origin_doc).__name__}"))
+    origin: tuple[Any, ...] | None = None
+    if moves and not errors:
+        origin = _origin(doc["run"], origin_doc, errors)
+        if origin is not None:
+            _chain(moves, origin[0].value, doc["run"]["status"], errors)
+    if errors:
+        wire = doc.get("run")
+        run_id = wire.get("id") if type(wire) is dict else None
+        raise InvalidRun(errors, run_id=run_id if isinstance(run_id, str) else None)
+    wire = doc["run"]
+    run = _structure_run_trusted(wire)
+    if moves:
+        object.__setattr__(run, "_history", moves)
+        object.__setattr__(run, "_origin", origin)
+    object.__setattr__(run, "_version", version)
+    if verify and moves:
+        _verify(run, wire)
+    if engine is not None:
+        engine._adopt(run, "restore")
+    return run
+
+
+def _moves(history: Any, errors: list[tuple[str, str]]) -> list[Move]:
+    if type(history) is not list:
+        errors.append(("$.history", f"expected an array of moves, got {type(history).__name__}"))
+        return []
+    moves: list[Move] = []
+    for i, item in enumerate(history):
+        try:
+            moves.append(Move.from_dict(item, path=f"$.history[{i}]"))
+        except InvalidRun as exc:
+            errors.extend(exc.errors)
+    return moves
+
+
+def _origin(
+    wire: dict[str, Any], origin: dict[str, Any] | None, errors: list[tuple[str, str]]
+) -> tuple[Any, ...] | None:
+    if origin is None:
+        errors.append(("$.origin", "missing: the history needs the lifecycle fields before it"))
+        return None
+    missing = [f"$.origin.{name}" for name in LIFECYCLE if name not in origin]
+    unknown = [name for name in origin if name not in LIFECYCLE]
+    errors.extend((path, "missing") for path in missing)
+    if unknown:
+        errors.append(
+            (
+                "$.origin",
+                f"unknown keys {', '.join(map(repr, unknown))}; allowed: {', '.join(LIFECYCLE)}",
+            )
+        )
+    if missing or unknown:
+        return None
+    base = {**wire, **origin}
+    problems = structure_problems(base)
+    if problems:
+        errors.extend(("$.origin" + p.path[1:], p.message) for p in problems)
+        return None
+    base_run = _structure_run_trusted(base)
+    return tuple([getattr(base_run, name) for name in LIFECYCLE])
+
+
+def _chain(moves: list[Move], start: str, end: str, errors: list[tuple[str, str]]) -> None:
+    at = start
+    for i, move in enumerate(moves):
+        if move.source != at:
+            where = "the origin's status" if i == 0 else f"$.history[{i - 1}] ended"
+            errors.append(
+                (f"$.history[{i}].source", f"expected {at!r} ({where}), got {move.source!r}")
+            )
+        at = move.dest
+    if at != end:
+        errors.append(("$.run.status", f"expected {at!r}, where the history ends, got {end!r}"))
+
+
+def _verify(run: Run, wire: dict[str, Any]) -> None:
+    from ._replay import replay  # noqa: PLC0415 - replay restores, restore verifies by replay
+
+    made = _unstructure_run(replay(initial_wire(run), list(run._history or ())))
+    differ = [key for key in {**wire, **made} if wire.get(key, ...) != made.get(key, ...)]
+    if differ:
+        raise InvalidRun(
+            [
+                (f"$.run.{key}", f"the history makes {made.get(key)!r}, stored {wire.get(key)!r}")
+                for key in differ
+            ],
+            run_id=run.id,
+        )
+
+
+def initial_wire(run: Run | Mapping[str, Any]) -> dict[str, Any]:
+    """The wire dict a run's history starts from: ``replay(initial_wire(r), r.history)`` is *r*.
+
+    For a run the engine created (with history on since) it is the run as created (the data
+    of its ``thread.run.created`` event); for a loaded run, the run as loaded. A run without
+    history is its own initial wire. *run* may be a ``dump`` document.
+    """
+    if not isinstance(run, Run):
+        run = restore(run)
+    with run._lock:
+        wire = _unstructure_run(run)
+        origin = run._origin if run._history else None
+    if origin is not None:
+        wire.update(_origin_wire(origin))
+    return wire
+
+
+def expect_version(stored: Run | Mapping[str, Any], version: int) -> None:
+    """Check that *stored* (a run, or a ``dump`` document read back) is still at *version*.
+
+    The compare half of compare-and-set, for stores that cannot put it in their write (a
+    database should: ``UPDATE runs SET ... WHERE id = ? AND version = ?``, zero rows
+    meaning a lost race). Call it on what the store holds now, with the version you read.
+
+    Raises:
+        Conflict: another writer moved the run since; read it again and decide.
+    """
+    found: object
+    run_id: object
+    if isinstance(stored, Run):
+        found, run_id = stored.version, stored.id
+    else:
+        found = stored.get("version") if isinstance(stored, Mapping) else None
+        wire = stored.get("run") if isinstance(stored, Mapping) else None
+        run_id = wire.get("id") if isinstance(wire, Mapping) else "?"
+        if type(found) is not int:
+            raise TypeError(f"expect_version() expects a run or a dump() document, got {stored!r}")
+    if found != version:
+        raise Conflict(
+            f"run {run_id} is at version {found}, not {version}: another writer moved it "
+            "since it was read; read it again and decide"
+        )

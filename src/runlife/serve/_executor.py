@@ -1,0 +1,206 @@
+"""Executors: the code that decides a claimed run's next move.
+
+A worker claims a queued run (which starts it: ``in_progress``), hands it to the executor as
+a ``Turn``, and applies the ``Step`` the executor returns through the store, as one
+compare-and-set move fenced by the worker's lease. An executor is a plain callable::
+
+    def my_executor(turn: Turn) -> Step: ...
+
+named on the command line as ``package.module:function`` (or ``demo``). It is called in a
+worker process, in one of the worker's threads, once per claim; it may take as long as it
+needs (the worker keeps the lease alive), and it must not move the run itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from runlife import FunctionTool, Run, ToolChoice, ToolChoiceFunction
+
+__all__ = [
+    "CallTools",
+    "Complete",
+    "Executor",
+    "Fail",
+    "Incomplete",
+    "Step",
+    "Turn",
+    "demo",
+    "load_executor",
+]
+
+
+@attrs.frozen
+class Turn:
+    """What an executor is given: one claim of one run.
+
+    *run* is the run, ``in_progress`` (a copy: moving it changes nothing stored);
+    *tool_outputs* the outputs last submitted to it (``None`` before any: the run's first
+    turn); *worker* the id of the worker that holds it.
+    """
+
+    run: Run
+    tool_outputs: tuple[dict[str, Any], ...] | None
+    worker: str
+
+
+def _as_calls(calls: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    return tuple(calls)
+
+
+@attrs.frozen
+class CallTools:
+    """Ask the client for tool outputs: the run moves to ``requires_action``.
+
+    *calls* are tool calls as the API writes them:
+    ``{"id", "type": "function", "function": {"name", "arguments"}}``.
+    """
+
+    calls: tuple[dict[str, Any], ...] = attrs.field(converter=_as_calls)
+
+
+@attrs.frozen
+class Complete:
+    """End the run ``completed``, with *usage* (``{"prompt_tokens", ...}``) if given."""
+
+    usage: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class Fail:
+    """End the run ``failed`` with *code* and *message*.
+
+    *code* is ``server_error``, ``rate_limit_exceeded`` or ``invalid_prompt``.
+    """
+
+    code: str = "server_error"
+    message: str = "the run failed"
+    usage: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class Incomplete:
+    """End the run ``incomplete`` for *reason*.
+
+    *reason* is ``max_prompt_tokens`` or ``max_completion_tokens``; the run must have that
+    limit set.
+    """
+
+    reason: str
+    usage: dict[str, Any] | None = None
+
+
+#: What an executor returns.
+Step = CallTools | Complete | Fail | Incomplete
+#: The executor protocol: given the turn, return the next move.
+Executor = Callable[[Turn], Step]
+
+
+def apply_step(run: Run, step: object) -> None:
+    """Fire the trigger *step* stands for on *run* (inside ``store.move``).
+
+    Raises:
+        TypeError: *step* is not a ``Step``.
+        GuardRejected, InvalidRun: the engine refused the step's arguments.
+    """
+    if isinstance(step, CallTools):
+        run.require_action(list(step.calls))
+    elif isinstance(step, Complete):
+        run.complete(usage=step.usage)
+    elif isinstance(step, Fail):
+        run.fail(step.code, step.message, usage=step.usage)
+    elif isinstance(step, Incomplete):
+        run.mark_incomplete(step.reason, usage=step.usage)
+    else:
+        raise TypeError(
+            f"the executor returned {step!r}; expected a runlife.serve CallTools, Complete, "
+            "Fail or Incomplete"
+        )
+
+
+#: The usage the demo executor reports when a run completes.
+DEMO_USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+
+
+def _function_names(run: Run) -> list[str]:
+    return [tool.function.name for tool in run.tools if isinstance(tool, FunctionTool)]
+
+
+def demo(turn: Turn) -> Step:
+    """A deterministic executor, for trying the service and for tests.
+
+    - metadata ``{"demo": "fail"}``: fail with ``server_error``;
+    - metadata ``{"demo_delay_ms": "N"}``: wait *N* ms first (to cancel a run mid-turn);
+    - first turn of a run with function tools (and ``tool_choice`` not ``"none"``): one call
+      per function tool (only the chosen one with a ``tool_choice`` naming a function; only
+      the first when ``parallel_tool_calls`` is false), arguments ``"{}"``, ids
+      ``call_<run id without "run_">_<n>``;
+    - otherwise (no function tools, or outputs were submitted): complete with usage
+      ``{1, 1, 2}``.
+    """
+    run = turn.run
+    metadata = run.metadata or {}
+    delay = metadata.get("demo_delay_ms")
+    if isinstance(delay, str) and delay.isdigit():
+        time.sleep(min(int(delay), 60_000) / 1000)
+    if metadata.get("demo") == "fail":
+        return Fail("server_error", "the demo executor was asked to fail this run")
+    names = _function_names(run)
+    choice = run.tool_choice
+    if choice == "none":
+        names = []
+    elif isinstance(choice, ToolChoice):
+        chosen = choice.function.name if isinstance(choice.function, ToolChoiceFunction) else None
+        names = [n for n in names if n == chosen]
+    if turn.tool_outputs is None and names:
+        if run.parallel_tool_calls is False:
+            names = names[:1]
+        base = run.id.removeprefix("run_")
+        calls: list[dict[str, Any]] = [
+            {
+                "id": f"call_{base}_{i}",
+                "type": "function",
+                "function": {"name": name, "arguments": "{}"},
+            }
+            for i, name in enumerate(names)
+        ]
+        return CallTools(calls)
+    return Complete(dict(DEMO_USAGE))
+
+
+def load_executor(spec: str) -> Executor:
+    """The executor named by *spec*: ``demo`` or ``package.module:function``.
+
+    Raises:
+        ValueError: *spec* is malformed, its module cannot be imported, or it names
+            something that is not callable (the message says which).
+    """
+    if spec == "demo":
+        return demo
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"executor {spec!r}: expected 'demo' or 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"executor {spec!r}: cannot import {module_name}: {exc}") from None
+    target: Any = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ValueError(f"executor {spec!r}: {module_name} has no {attr}") from None
+    if not callable(target):
+        raise ValueError(f"executor {spec!r}: {attr} is not callable")  # noqa: TRY004 - a bad option
+    executor: Executor = target
+    return executor
+
+
+def outputs_tuple(outputs: Sequence[dict[str, Any]] | None) -> tuple[dict[str, Any], ...] | None:
+    """*outputs* as the tuple a ``Turn`` holds."""
+    return None if outputs is None else tuple(outputs)

@@ -1,0 +1,319 @@
+"""Workers: claim queued runs, ask the executor for the next move, apply it; sweep.
+
+One worker is one loop (one per worker process under ``runlife serve``):
+
+1. every *sweep_interval* seconds: ``store.expire_due()`` and ``store.rescue()`` (runs whose
+   worker died fail with ``server_error``; ``cancelling`` runs no worker holds end
+   ``cancelled``); safe in many processes at once;
+2. claim up to as many queued runs as it has free executor threads (``store.claim``: each
+   run is started, leased to this worker, and given to no one else);
+3. each claimed run goes to a thread of the worker's pool: the executor gets a ``Turn``
+   (a copy of the run and the tool outputs last submitted) and returns a ``Step``; the step
+   is applied with ``store.move(run_id, worker=...)``: compare-and-set, fenced by the
+   lease. A run cancelled meanwhile is finished as ``cancelled`` instead; an executor that
+   raises, or returns a step the engine refuses, fails the run with ``server_error``;
+4. when nothing was claimed, wait for a wake-up (a run was queued on this machine) or
+   *idle* seconds, whichever comes first.
+
+A heartbeat thread renews the leases of the runs in flight every third of the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+import attrs
+
+from runlife import (
+    Conflict,
+    GuardRejected,
+    IllegalTransition,
+    InvalidRun,
+    Run,
+    RunEngine,
+    RunlifeError,
+    RunNotFound,
+    RunStatus,
+    from_dict,
+    to_dict,
+)
+
+from ._executor import Executor, Fail, Step, Turn, apply_step, load_executor, outputs_tuple
+from ._signals import Signals
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runlife.store import Store
+
+__all__ = ["Worker", "WorkerConfig", "worker_main"]
+
+_log = logging.getLogger("runlife.serve.worker")
+
+#: The longest ``last_error.message`` a worker writes.
+_MAX_MESSAGE = 1000
+
+
+def new_worker_id(n: int = 0) -> str:
+    """A worker id unique across machines and restarts: ``host:pid:n:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{n}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    """Claims queued runs of *store* and moves them with *executor*.
+
+    Args:
+        store: the store (opened in this process).
+        executor: the executor (see ``runlife.serve.Executor``).
+        worker_id: this worker's id in leases and history (unique; made up when omitted).
+        concurrency: executor threads, hence the most runs this worker holds at once.
+        signals: wake-ups and change notices shared with the HTTP process.
+        idle: seconds between claims when nothing wakes the worker.
+        sweep_interval: seconds between expiry and rescue sweeps (0: never sweep).
+
+    Thread-safety: ``run`` is one loop; call ``stop`` from any thread.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        *,
+        worker_id: str | None = None,
+        concurrency: int = 4,
+        signals: Signals | None = None,
+        idle: float = 0.1,
+        sweep_interval: float = 1.0,
+    ) -> None:
+        if type(concurrency) is not int or concurrency < 1:
+            raise ValueError(f"concurrency: expected an int >= 1, got {concurrency!r}")
+        self.store = store
+        self.executor = executor
+        self.id = worker_id or new_worker_id()
+        self.concurrency = concurrency
+        self.signals = signals if signals is not None else Signals.local()
+        self.idle = idle
+        self.sweep_interval = sweep_interval
+        self._stop = threading.Event()
+        self._slots = threading.Condition()
+        self._inflight = 0
+        self._pool: ThreadPoolExecutor | None = None
+
+    def stop(self) -> None:
+        """Ask the loop to end; runs in flight are finished first."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether ``stop`` was called."""
+        return self._stop.is_set()
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self, *, alive: Callable[[], bool] | None = None) -> None:
+        """Loop until ``stop`` (or until *alive()* returns false), then finish the runs in flight."""
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="runlife-executor")
+        beat = threading.Thread(target=self._heartbeat, name="runlife-heartbeat", daemon=True)
+        beat.start()
+        next_sweep = 0.0
+        try:
+            while not self._stop.is_set():
+                if alive is not None and not alive():
+                    _log.warning("worker %s: the server process is gone; stopping", self.id)
+                    break
+                if self.sweep_interval > 0 and time.monotonic() >= next_sweep:
+                    self.sweep()
+                    next_sweep = time.monotonic() + self.sweep_interval
+                with self._slots:
+                    free = self.concurrency - self._inflight
+                if free <= 0:
+                    with self._slots:
+                        self._slots.wait(self.idle)
+                    continue
+                seen = self.signals.wakes()
+                claimed = self._claim(free)
+                if not claimed:
+                    self.signals.wait_for_work(seen, self.idle)
+        finally:
+            self._stop.set()
+            self._pool.shutdown(wait=True)
+            beat.join(timeout=5)
+
+    def _claim(self, limit: int) -> list[Run]:
+        try:
+            runs = self.store.claim(limit, worker=self.id)
+        except RunlifeError:
+            _log.exception("worker %s: claim failed; trying again shortly", self.id)
+            self._stop.wait(self.idle)
+            return []
+        if not runs:
+            return []
+        pool = self._pool
+        if pool is None:  # pragma: no cover - run() creates it
+            raise RuntimeError("the worker is not running")
+        with self._slots:
+            self._inflight += len(runs)
+        for run in runs:
+            self.signals.bump(run.id)
+            pool.submit(self._turn_and_release, run)
+        return runs
+
+    def _turn_and_release(self, run: Run) -> None:
+        try:
+            self.turn(run)
+        except Exception:  # noqa: BLE001 - one run's trouble must not stop the worker
+            _log.exception("worker %s: run %s: unexpected error", self.id, run.id)
+        finally:
+            with self._slots:
+                self._inflight -= 1
+                self._slots.notify()
+
+    def run_once(self) -> int:
+        """Claim what is queued and move it, in this thread; how many runs were claimed."""
+        runs = self.store.claim(self.concurrency, worker=self.id)
+        for run in runs:
+            self.signals.bump(run.id)
+            self.turn(run)
+        return len(runs)
+
+    # --- one turn -----------------------------------------------------------------------------
+
+    def turn(self, run: Run) -> None:
+        """Ask the executor for *run*'s next move (the run is held by this worker) and apply it."""
+        try:
+            outputs = outputs_tuple(self.store.tool_outputs(run.id))
+            # The executor gets a detached copy: moving it cannot touch the stored run.
+            step: Step = self.executor(Turn(from_dict(to_dict(run)), outputs, self.id))
+        except RunNotFound:
+            return
+        except Exception as exc:  # noqa: BLE001 - an executor's bug fails the run, not the worker
+            _log.exception("worker %s: the executor raised on run %s", self.id, run.id)
+            step = Fail("server_error", _clip(f"the executor raised {type(exc).__name__}: {exc}"))
+        self.apply(run.id, step)
+
+    def apply(self, run_id: str, step: object) -> None:
+        """Apply *step* to the held run *run_id*; a cancelled run is finished instead."""
+        for _attempt in range(3):
+            try:
+                with self.store.move(run_id, worker=self.id) as run:
+                    if run.status is RunStatus.CANCELLING:
+                        run.finish_cancel()
+                    else:
+                        apply_step(run, step)
+            except (GuardRejected, InvalidRun, TypeError) as exc:
+                if isinstance(step, Fail):
+                    _log.exception("worker %s: run %s: cannot fail it", self.id, run_id)
+                    return
+                _log.warning("worker %s: run %s: executor step refused: %s", self.id, run_id, exc)
+                step = Fail("server_error", _clip(f"the executor's step was refused: {exc}"))
+                continue
+            except IllegalTransition as exc:
+                # Moved by someone else meanwhile (cancelled, expired): look again.
+                _log.info("worker %s: run %s moved meanwhile: %s", self.id, run_id, exc)
+                continue
+            except (Conflict, RunNotFound) as exc:  # LeaseLost is a Conflict
+                _log.warning("worker %s: run %s: %s", self.id, run_id, exc)
+                return
+            self.signals.bump(run_id)
+            return
+
+    # --- background duties ------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Expire the runs past their deadline and rescue the abandoned ones; how many moved."""
+        moved = 0
+        for name in ("expire_due", "rescue"):
+            try:
+                done = getattr(self.store, name)()
+            except RunlifeError:
+                _log.exception("worker %s: %s failed", self.id, name)
+                continue
+            for run_id in done.moved:
+                self.signals.bump(run_id)
+            moved += len(done.moved)
+        return moved
+
+    def _heartbeat(self) -> None:
+        period = self.store.lease / 3
+        last = time.monotonic()
+        while True:
+            stopped = self._stop.wait(0.2)
+            with self._slots:
+                busy = self._inflight > 0
+            if stopped and not busy:
+                return
+            if busy and time.monotonic() - last >= period:
+                last = time.monotonic()
+                try:
+                    self.store.heartbeat(self.id)
+                except RunlifeError:
+                    _log.exception("worker %s: heartbeat failed", self.id)
+            if stopped:
+                time.sleep(0.2)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+@attrs.frozen
+class WorkerConfig:
+    """What a worker process needs (picklable: handed to ``spawn``)."""
+
+    store_url: str
+    executor: str
+    index: int
+    parent_pid: int
+    concurrency: int = 4
+    lease: int = 30
+    ttl: int = 600
+    idle: float = 0.1
+    sweep_interval: float = 1.0
+    log_level: str = "warning"
+
+
+def worker_main(config: WorkerConfig, signals: Signals) -> None:
+    """The body of a worker process: open the store, loop until told to stop.
+
+    Stops on SIGTERM (sent by the server) or when the server process is gone; SIGINT is
+    left to the server (a terminal's Ctrl-C reaches the whole group). No lock or event is
+    shared with the server: a process killed at any instant cannot freeze another.
+    """
+    from runlife.store import open_store  # noqa: PLC0415
+
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    store = open_store(
+        config.store_url,
+        engine=RunEngine(ttl=config.ttl),
+        lease=config.lease,
+        pool_size=config.concurrency + 2,
+    )
+    worker = Worker(
+        store,
+        load_executor(config.executor),
+        worker_id=new_worker_id(config.index),
+        concurrency=config.concurrency,
+        signals=signals,
+        idle=config.idle,
+        sweep_interval=config.sweep_interval,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+
+    def alive() -> bool:
+        return os.getppid() == config.parent_pid
+
+    try:
+        worker.run(alive=alive)
+    finally:
+        store.close()

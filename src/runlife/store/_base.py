@@ -1,0 +1,1194 @@
+"""The store's behaviour, written once for both backends.
+
+How a move is stored (the compare-and-set design):
+
+1. The run is read with its ``version`` (or taken from a small cache of runs this store
+   wrote last, when the caller hands back the very object it got), loaded through the
+   engine, and bound to a private *capture* engine: same clock and ttl, one listener that
+   keeps each move's event instead of sending it.
+2. The caller fires typed triggers on it (``run.start()``...): the engine's own table,
+   guards and stamps; nothing touches the database yet.
+3. One transaction writes the run's row ``WHERE id = ? AND version = ?`` (plus, for a
+   worker, ``AND worker = ? AND lease_until >= now``: the fence) and one history row per
+   move with its trigger, arguments and the wire object after it.
+4. Zero rows updated means someone else wrote first: the run is re-read, the same
+   triggers with the same arguments are fired on the fresh state (the engine decides
+   again: a lost race usually ends in ``IllegalTransition``), and the write is tried
+   again, at most ``retries`` times, then ``Conflict``. A worker whose lease is gone gets
+   ``LeaseLost`` at once. Nothing is ever overwritten blindly.
+5. Only after the commit are the events handed to the engine's listeners.
+
+Connections: a small pool per store (one connection per concurrent caller, never one
+connection shared by two threads at once); a pool notices a fork and never touches the
+parent's connections in the child.
+"""
+
+# SQL text here is built from constants only; values always travel as parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
+
+import attrs
+
+from runlife import (
+    Clock,
+    Conflict,
+    InvalidRun,
+    Move,
+    Run,
+    RunEngine,
+    RunEvent,
+    RunlifeError,
+    RunNotFound,
+    check,
+    from_json,
+)
+
+from . import _schema as sql
+from ._errors import LeaseLost, SchemaTooNew, StoreError, ThreadBusy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+    from ._url import StoreURL
+
+__all__ = ["Page", "Store", "StoredEvent", "Sweep"]
+
+_log = logging.getLogger("runlife.store")
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+#: Statuses in which a run can be held by a worker.
+_HELD = frozenset({"in_progress", "cancelling"})
+#: Wire fields of the record (the ones its __init__ takes), for copying one run onto another.
+_FIELDS = tuple(a.name for a in attrs.fields(Run) if a.init)
+_KEEP, _RELEASE, _SET = 0, 1, 2
+
+
+class _Row(NamedTuple):
+    id: str
+    thread_id: str
+    status: str
+    version: int
+    worker: str | None
+    lease_until: int | None
+    body: str
+
+
+class _Write(NamedTuple):
+    """One compare-and-set write of a run's row (see ``_schema.UPDATE_RUN``)."""
+
+    id: str
+    old_version: int
+    new_version: int
+    status: str
+    expires_at: int | None
+    body: str
+    lease_mode: int
+    worker: str | None
+    lease_until: int | None
+
+
+class _Event(NamedTuple):
+    """One history row (see ``_schema.INSERT_EVENT``)."""
+
+    run_id: str
+    version: int
+    kind: str
+    trigger: str | None
+    source: str | None
+    dest: str
+    at: int
+    worker: str | None
+    args: str
+    body: str
+
+
+class Duplicate(Exception):
+    """Raised by a backend when an insert hits a unique index (never escapes the store).
+
+    *which* is ``"id"`` or ``"thread"``.
+    """
+
+    def __init__(self, which: str) -> None:
+        self.which = which
+        super().__init__(which)
+
+
+class Lost(Exception):
+    """Raised by a backend when the connection broke during a write (never escapes the store).
+
+    The write's outcome is unknown: the store re-reads the run to learn it.
+    """
+
+
+class Tx:
+    """A write transaction of a backend (``BEGIN IMMEDIATE`` / PostgreSQL ``BEGIN``)."""
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a statement and return its rows."""
+        raise NotImplementedError
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement and return the number of rows it changed."""
+        raise NotImplementedError
+
+    def write(
+        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+    ) -> set[str]:
+        """Compare-and-set *writes*, insert the *events* of the runs written; their ids."""
+        raise NotImplementedError
+
+
+@attrs.frozen
+class Page:
+    """One page of a listing, shaped like the API's list object.
+
+    *data* holds the runs in the order asked for; *first_id*/*last_id* are the cursors to
+    pass as ``before``/``after``; *has_more* tells whether more runs follow in the
+    direction of travel.
+    """
+
+    data: list[Run]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+    object: str = "list"
+
+
+@attrs.frozen
+class StoredEvent:
+    """One row of a run's stored history: its creation, a move, or a metadata update.
+
+    *version* is the run's version after it (0 for the creation); *kind* is ``"create"``,
+    ``"move"`` or ``"metadata"``; *trigger*, *source*, *dest*, *at* and *args* are the move's
+    (``None`` trigger and source for a creation); *data* is the run's wire dict after it;
+    *worker* the worker that wrote it, if any.
+    """
+
+    run_id: str
+    version: int
+    kind: str
+    trigger: str | None
+    source: str | None
+    dest: str
+    at: int
+    worker: str | None
+    args: dict[str, Any]
+    data: dict[str, Any]
+
+    @property
+    def event(self) -> str | None:
+        """The stream event's name: ``thread.run.created``, ``thread.run.<status>``.
+
+        ``None`` for a metadata update, for which the API streams nothing.
+        """
+        if self.kind == "create":
+            return "thread.run.created"
+        if self.kind == "move":
+            return f"thread.run.{self.dest}"
+        return None
+
+    def to_move(self) -> Move:
+        """This row as a ``runlife.Move`` (moves only).
+
+        Raises:
+            ValueError: the row is a creation or a metadata update.
+        """
+        if self.kind != "move" or self.trigger is None or self.source is None:
+            raise ValueError(f"version {self.version} of run {self.run_id} is a {self.kind}")
+        return Move(self.trigger, self.source, self.dest, self.at, self.args)
+
+
+@attrs.frozen
+class Sweep:
+    """What a sweep (``expire_due``, ``rescue``) did.
+
+    *moved*: the ids of the runs it moved, in order. *invalid*: the rows it could not load
+    or move (each an ``InvalidRun`` naming the run); they are quarantined and skipped.
+    """
+
+    moved: tuple[str, ...]
+    invalid: tuple[InvalidRun, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.moved)
+
+
+class _Capture:
+    """A private engine for one store operation: its events wait for the commit."""
+
+    __slots__ = ("_by_run", "engine", "events")
+
+    def __init__(self, base: RunEngine, clock: Clock | None = None) -> None:
+        self.events: list[RunEvent] = []
+        self._by_run: dict[str, list[RunEvent]] = {}
+        self.engine = RunEngine(
+            clock=base.clock if clock is None else clock,
+            ttl=base.ttl,
+            id_factory=base._id_factory,
+        )
+        self.engine.subscribe(self._keep)
+
+    def _keep(self, event: RunEvent) -> None:
+        self.events.append(event)
+        self._by_run.setdefault(event.run_id, []).append(event)
+
+    def of(self, run_id: str) -> list[RunEvent]:
+        """The events of one run, in order."""
+        return self._by_run.get(run_id, [])
+
+
+class _FixedClock:
+    __slots__ = ("now",)
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@attrs.define
+class _Held:
+    run: Run
+    version: int
+    body: str
+    hist_len: int
+    capture: _Capture
+
+
+class _Versions:
+    """Which run object this store last wrote or read, at which version (bounded, LRU).
+
+    A hit lets ``move(run)`` skip re-reading a run the caller got from this store and has
+    not moved elsewhere since; a stale hit costs one failed compare-and-set, never a wrong
+    write.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._data: OrderedDict[str, tuple[Run, int, int, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, run: Run, version: int, body: str) -> None:
+        with self._lock:
+            self._data[run.id] = (run, version, len(run.history), body)
+            self._data.move_to_end(run.id)
+            if len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def get(self, run: Run) -> tuple[int, str] | None:
+        with self._lock:
+            hit = self._data.get(run.id)
+        if hit is None or hit[0] is not run or hit[2] != len(run.history):
+            return None
+        return hit[1], hit[3]
+
+    def drop(self, run_ids: Iterable[str]) -> None:
+        with self._lock:
+            for run_id in run_ids:
+                self._data.pop(run_id, None)
+
+
+def _full_args(move: Move, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A move's arguments as given, complete enough to replay it exactly.
+
+    ``Move.args`` keeps the essentials; the tool calls and usage are taken from the wire
+    object after the move, which keeps any unknown keys they came with.
+    """
+    args = move.args
+    if move.trigger == "require_action":
+        return {**args, "tool_calls": data["required_action"]["submit_tool_outputs"]["tool_calls"]}
+    if "usage" in args:
+        return {**args, "usage": data["usage"]}
+    return dict(args)
+
+
+def _replay(run: Run, moves: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    for trigger, args in moves:
+        getattr(run, trigger)(**args)
+
+
+#: Whether the record keeps a version (``run.version``): the store then sets it to its own.
+_HAS_VERSION = "_version" in attrs.fields_dict(Run)
+
+
+def _set_version(run: Run, version: int) -> None:
+    if _HAS_VERSION:
+        object.__setattr__(run, "_version", version)
+
+
+def _copy_onto(target: Run, source: Run) -> None:
+    """Make *target* hold *source*'s wire state (the record is frozen to users, not to us)."""
+    with target._lock:
+        for name in _FIELDS:
+            object.__setattr__(target, name, getattr(source, name))
+
+
+class Store:
+    """Runs kept in a database, moved through a ``RunEngine`` with compare-and-set writes.
+
+    Open one with ``runlife.store.open_store(url)``. Every operation is one transaction;
+    every move goes through the engine (same guards, stamps, errors and events as in
+    memory) and events reach the engine's listeners only after the commit.
+
+    Thread-safety: a store may be shared by threads; each operation takes its own
+    connection from the store's pool. Open a new store in each process.
+    """
+
+    #: Appended to the SELECT of claims and sweeps (``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
+    _lock_clause = ""
+    #: The 64-bit integer column type.
+    _bigint = "BIGINT"
+    #: A query whose one value is 1 when the table ``runlife_schema`` exists, else 0.
+    _schema_exists = ""
+    #: What opening did to the schema: ``"created"``, ``"upgraded from version N"`` or
+    #: ``"up to date"``.
+    schema_action = "up to date"
+
+    def __init__(
+        self, url: StoreURL, *, engine: RunEngine | None, lease: int, retries: int
+    ) -> None:
+        if engine is not None and not isinstance(engine, RunEngine):
+            raise TypeError(f"engine: expected a runlife.RunEngine, got {engine!r}")
+        if type(lease) is not int or lease <= 0:
+            raise ValueError(f"lease: expected an int of seconds > 0, got {lease!r}")
+        if type(retries) is not int or retries < 0:
+            raise ValueError(f"retries: expected an int >= 0, got {retries!r}")
+        self.url = url.text
+        self.engine = engine if engine is not None else RunEngine()
+        self.lease = lease
+        self.retries = retries
+        self._versions = _Versions()
+        self._stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- backend hooks ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the store's connections; the store cannot be used afterwards."""
+        raise NotImplementedError
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _tx(self) -> contextlib.AbstractContextManager[Tx]:
+        raise NotImplementedError
+
+    def _write_once(
+        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+    ) -> set[str]:
+        """One atomic compare-and-set write; raises ``Lost`` when its outcome is unknown."""
+        raise NotImplementedError
+
+    def _insert_once(self, values: Sequence[Any], event: _Event) -> None:
+        """Insert a new run and its creation event; raises ``Duplicate`` on a unique index."""
+        raise NotImplementedError
+
+    def _schema_tx(self) -> contextlib.AbstractContextManager[Tx]:
+        """The transaction that creates or upgrades the schema (serialised between processes)."""
+        return self._tx()
+
+    def _found_version(self, query: Callable[[str], list[tuple[Any, ...]]]) -> int | None:
+        if not query(self._schema_exists)[0][0]:
+            return None
+        rows = query("SELECT version FROM runlife_schema WHERE id = 1")
+        return int(rows[0][0]) if rows else 0
+
+    def _check_schema(self, found: int | None, *, create: bool) -> None:
+        if found is not None and found > sql.SCHEMA_VERSION:
+            raise SchemaTooNew(self.url, found, sql.SCHEMA_VERSION)
+        if found is None and not create:
+            raise StoreError(
+                f"no runlife schema in {self.url}: create it with `runlife store init URL`"
+            )
+
+    def _setup(self, *, create: bool) -> None:
+        """Create or upgrade the schema; refuse a newer one before writing anything."""
+        found = self._found_version(self._query)
+        self._check_schema(found, create=create)
+        if found == sql.SCHEMA_VERSION:
+            return
+        with self._schema_tx() as tx:
+            found = self._found_version(tx.query)  # another process may have been first
+            self._check_schema(found, create=create)
+            if found == sql.SCHEMA_VERSION:
+                return
+            for statement in sql.steps(found, self._bigint):
+                tx.execute(statement)
+        self.schema_action = "created" if found is None else f"upgraded from version {found}"
+
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        rows = self._query("SELECT version FROM runlife_schema WHERE id = 1")
+        return int(rows[0][0])
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        now = self.engine.clock()
+        if type(now) is not int or now < 0:
+            raise InvalidRun([("now", f"the clock returned {now!r}; expected an int >= 0")])
+        return now
+
+    def _count(self, key: str) -> None:
+        with self._stats_lock:
+            self._stats[key] += 1
+
+    def stats(self) -> dict[str, int]:
+        """Counters of this store object since it was opened.
+
+        ``conflicts``: compare-and-set writes that lost a race (and were tried again on
+        the fresh state); ``lease_lost``: writes refused to a worker without its lease;
+        ``quarantined``: rows found that do not load.
+        """
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def _fetch(self, run_id: str) -> _Row:
+        if not isinstance(run_id, str):
+            raise TypeError(f"run_id: expected a string, got {type(run_id).__name__}")
+        rows = self._query(sql.SELECT_RUN, (run_id,))
+        if not rows:
+            raise RunNotFound(run_id)
+        return _Row(*rows[0])
+
+    @staticmethod
+    def _load(row: _Row, engine: RunEngine) -> Run:
+        """Load a stored row, checking that the row's columns agree with its JSON.
+
+        Raises:
+            InvalidRun: bad JSON, a bad run, or columns that disagree; it names the run id.
+        """
+        try:
+            run = from_json(row.body, engine=engine)
+        except InvalidRun as exc:
+            raise InvalidRun(exc.errors, run_id=row.id) from None
+        problems = [
+            (f"$.{name}", f"the row's {name} column is {column!r}, its JSON says {value!r}")
+            for name, column, value in (
+                ("id", row.id, run.id),
+                ("thread_id", row.thread_id, run.thread_id),
+                ("status", row.status, run.status.value),
+            )
+            if column != value
+        ]
+        if problems:
+            raise InvalidRun(problems, run_id=row.id)
+        _set_version(run, row.version)
+        return run
+
+    def _settle(self, run: Run, version: int, body: str) -> None:
+        object.__setattr__(run, "_engine", self.engine)
+        _set_version(run, version)
+        self._versions.put(run, version, body)
+
+    def _restore(self, run: Run, held: _Held) -> None:
+        """Put *run* back to the stored state of *held* after a failed move."""
+        _copy_onto(run, from_json(held.body, engine=self.engine))
+        history = run._history
+        if history is not None:
+            del history[held.hist_len :]
+        object.__setattr__(run, "_engine", self.engine)
+        _set_version(run, held.version)
+
+    def _emit(self, events: Iterable[RunEvent]) -> None:
+        if self.engine._listeners:
+            for event in events:
+                self.engine._emit(event)
+
+    def _lease(
+        self, status: str, worker: str | None, now: int
+    ) -> tuple[int, str | None, int | None]:
+        if status not in _HELD:
+            return _RELEASE, None, None
+        if worker is not None:
+            return _SET, worker, now + self.lease
+        return _KEEP, None, None
+
+    def _plan(
+        self,
+        run: Run,
+        version: int,
+        moves: Sequence[Move],
+        events: Sequence[RunEvent],
+        *,
+        worker: str | None,
+        now: int,
+    ) -> tuple[_Write, list[_Event]]:
+        """The row write and history rows for *moves* made on *run* (stored at *version*)."""
+        rows = [
+            _Event(
+                run.id,
+                version + i,
+                "move",
+                move.trigger,
+                move.source,
+                move.dest,
+                move.at,
+                worker,
+                _dumps(_full_args(move, event.data)),
+                _dumps(event.data),
+            )
+            for i, (move, event) in enumerate(zip(moves, events, strict=True), start=1)
+        ]
+        last = events[-1].data
+        mode, holder, until = self._lease(last["status"], worker, now)
+        write = _Write(
+            run.id,
+            version,
+            version + len(rows),
+            last["status"],
+            last["expires_at"],
+            rows[-1].body,
+            mode,
+            holder,
+            until,
+        )
+        return write, rows
+
+    def _check_lease(self, row: _Row, worker: str, now: int) -> None:
+        live = row.lease_until is not None and row.lease_until >= now
+        if row.worker == worker and live:
+            return
+        self._count("lease_lost")
+        holder = row.worker if live else None
+        lapsed = row.lease_until if row.worker == worker else None
+        raise LeaseLost(row.id, worker, holder, row.status, lapsed)
+
+    def _quarantine(self, tx: Tx, row: _Row, exc: RunlifeError) -> InvalidRun:
+        error = exc if isinstance(exc, InvalidRun) else InvalidRun([("$", str(exc))], run_id=row.id)
+        if error.run_id is None:
+            error = InvalidRun(error.errors, run_id=row.id)
+        _log.error("quarantined stored run %s: %s", row.id, error)
+        tx.execute(sql.QUARANTINE, (str(error), row.id))
+        self._count("quarantined")
+        return error
+
+    # --- creating and reading --------------------------------------------------------------
+
+    def create(self, *, extra: Mapping[str, Any] | None = None, **fields: Any) -> Run:
+        """Create and store a new ``queued`` run (arguments as ``RunEngine.create``).
+
+        Raises:
+            InvalidRun: a field is missing, unknown or breaks a rule (nothing is written).
+            ThreadBusy: the thread already has an active run (the database refused).
+            Conflict: a run with this id already exists.
+        """
+        for _attempt in range(self.retries + 1):
+            capture = _Capture(self.engine)
+            run = capture.engine.create(extra=extra, **fields)
+            data = capture.events[0].data if capture.events else None
+            if data is None:  # pragma: no cover - the capture engine always listens
+                raise RuntimeError("the capture engine sent no creation event")
+            body = _dumps(data)
+            event = _Event(
+                run.id, 0, "create", None, None, data["status"], run.created_at, None, "{}", body
+            )
+            values = (run.id, run.thread_id, "queued", run.created_at, run.expires_at, body)
+            try:
+                self._insert_once(values, event)
+            except Lost as lost:
+                try:
+                    stored = self._fetch(run.id)
+                except RunNotFound:
+                    continue  # the insert did not happen: try again
+                except StoreError as exc:
+                    raise StoreError(
+                        f"the connection broke while run {run.id} was being created, and the "
+                        f"store cannot be reached to tell whether it was: get it ({lost})"
+                    ) from exc
+                if stored.body != body:
+                    raise Conflict(f"a run with id {run.id} already exists in the store") from None
+            except Duplicate as dup:
+                if dup.which == "id":
+                    raise Conflict(f"a run with id {run.id} already exists in the store") from None
+                holder = self._query(
+                    f"SELECT id FROM runlife_runs WHERE thread_id = ? AND status IN {sql.ACTIVE_SQL}",
+                    (run.thread_id,),
+                )
+                if holder:
+                    raise ThreadBusy(run.thread_id, holder[0][0]) from None
+                continue  # the holder ended in between: try again
+            self._settle(run, 0, body)
+            self._emit(capture.events)  # thread.run.created, now that it is stored
+            return run
+        raise ThreadBusy(str(fields.get("thread_id")), None)
+
+    def get(self, run_id: str) -> Run:
+        """The stored run *run_id*, bound to the store's engine.
+
+        Moving the returned run with its triggers changes only this copy; move stored runs
+        with ``move``.
+
+        Raises:
+            RunNotFound: no such run (also a ``LookupError``).
+            InvalidRun: the stored row does not load (bad JSON, columns that disagree).
+        """
+        row = self._fetch(run_id)
+        run = self._load(row, self.engine)
+        self._versions.put(run, row.version, row.body)
+        return run
+
+    def version(self, run_id: str) -> int:
+        """The stored version of *run_id*: 0 at creation, one more per move or metadata update.
+
+        Raises:
+            RunNotFound: no such run.
+        """
+        return self._fetch(run_id).version
+
+    def list_runs(
+        self,
+        thread_id: str,
+        *,
+        status: str | None = None,
+        limit: int = 20,
+        order: Literal["asc", "desc"] = "desc",
+        after: str | None = None,
+        before: str | None = None,
+    ) -> Page:
+        """A page of the runs of *thread_id*, by creation time, like the API's list.
+
+        *limit* is 1 to 100; *order* ``"desc"`` (newest first, the API's default) or
+        ``"asc"``; *after* / *before* are run ids of the same thread: the page holds the runs
+        that come after (or before) that run in this order. *status* keeps only runs in
+        that status.
+
+        Raises:
+            ValueError: *limit* or *order* out of range, or an unknown *status*.
+            RunNotFound: a cursor is not a run of this thread.
+            InvalidRun: a stored row on the page does not load.
+        """
+        if type(limit) is not int or not 1 <= limit <= 100:
+            raise ValueError(f"limit: expected an int from 1 to 100, got {limit!r}")
+        if order not in {"asc", "desc"}:
+            raise ValueError(f"order: expected 'asc' or 'desc', got {order!r}")
+        where = ["thread_id = ?"]
+        params: list[Any] = [thread_id]
+        if status is not None:
+            from runlife import RunStatus  # noqa: PLC0415
+
+            try:
+                params.append(RunStatus(status).value)
+            except ValueError:
+                from runlife._status import suggest_status  # noqa: PLC0415
+
+                raise ValueError(f"status: {suggest_status(str(status))}") from None
+            where.append("status = ?")
+        asc = order == "asc"
+        for cursor, later in ((after, True), (before, False)):
+            if cursor is None:
+                continue
+            found = self._query(
+                "SELECT created_at FROM runlife_runs WHERE id = ? AND thread_id = ?",
+                (cursor, thread_id),
+            )
+            if not found:
+                raise RunNotFound(cursor, thread_id=thread_id)
+            op = ">" if later == asc else "<"
+            where.append(f"(created_at, id) {op} (?, ?)")
+            params += [found[0][0], cursor]
+        # Travel away from the cursor: backwards when only `before` is given.
+        backwards = before is not None and after is None
+        direction = "ASC" if asc != backwards else "DESC"
+        rows = self._query(
+            f"SELECT {sql.RUN_COLUMNS} FROM runlife_runs WHERE {' AND '.join(where)} "
+            f"ORDER BY created_at {direction}, id {direction} LIMIT ?",
+            (*params, limit + 1),
+        )
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+        runs = [self._load(_Row(*r), self.engine) for r in rows]
+        return Page(runs, runs[0].id if runs else None, runs[-1].id if runs else None, has_more)
+
+    def counts(self) -> dict[str, int]:
+        """How many runs are stored in each status (statuses with none are left out)."""
+        rows = self._query("SELECT status, COUNT(*) FROM runlife_runs GROUP BY status")
+        return {status: int(n) for status, n in rows}
+
+    # --- moving -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def move(self, run: Run | str, *, worker: str | None = None) -> Iterator[Run]:
+        """Move a stored run: ``with store.move(run_id) as run: run.start()``.
+
+        Loads the run (by id, or the ``Run`` this store handed out, which spares a read),
+        lets the block fire any typed triggers on it, and commits them when the block
+        ends: one transaction, compare-and-set on the run's version, one history row per
+        move, events after the commit. An exception in the block writes nothing and puts
+        the run back as stored. After the block the run holds the stored state.
+
+        With *worker*, the run must be held by that worker (claimed and leased): the
+        write is fenced, and a worker whose lease lapsed gets ``LeaseLost``. Its moves to
+        ``in_progress``/``cancelling`` renew the lease; other moves release the run.
+
+        If another writer moved the run first, the same triggers are fired again on the
+        fresh state (up to ``retries`` times): a lost race ends in the engine's own
+        ``IllegalTransition``/``GuardRejected``, or ``Conflict`` once retries run out.
+
+        Raises:
+            RunNotFound, InvalidRun, IllegalTransition, GuardRejected, Conflict, LeaseLost.
+        """
+        held = self._begin(run, worker)
+        try:
+            yield held.run
+        except BaseException:
+            self._restore(held.run, held)
+            raise
+        self._finish(held, worker)
+
+    def _begin(self, target: Run | str, worker: str | None) -> _Held:
+        if worker is not None and (not isinstance(worker, str) or not worker):
+            raise ValueError(f"worker: expected a non-empty string, got {worker!r}")
+        capture = _Capture(self.engine)
+        if isinstance(target, Run):
+            hit = self._versions.get(target)
+            hist_len = len(target.history)
+            if hit is not None:
+                object.__setattr__(target, "_engine", capture.engine)
+                return _Held(target, hit[0], hit[1], hist_len, capture)
+            row = self._fetch(target.id)
+            if worker is not None:
+                self._check_lease(row, worker, self._now())
+            _copy_onto(target, self._load(row, capture.engine))
+            object.__setattr__(target, "_engine", capture.engine)
+            return _Held(target, row.version, row.body, hist_len, capture)
+        row = self._fetch(target)
+        if worker is not None:
+            self._check_lease(row, worker, self._now())
+        return _Held(self._load(row, capture.engine), row.version, row.body, 0, capture)
+
+    def _finish(self, held: _Held, worker: str | None) -> None:
+        run = held.run
+        moves = run.history[held.hist_len :]
+        if not moves:
+            self._settle(run, held.version, held.body)
+            return
+        try:
+            current, write, capture = self._commit(held, moves, worker)
+        except BaseException:
+            self._restore(run, held)  # the last stored state seen
+            raise
+        if current is not run:
+            _copy_onto(run, current)
+            history = run._history
+            if history is not None:
+                del history[held.hist_len :]
+                history.extend(current.history)
+        self._settle(run, write.new_version, write.body)
+        self._emit(capture.events)
+
+    def _commit(
+        self, held: _Held, moves: Sequence[Move], worker: str | None
+    ) -> tuple[Run, _Write, _Capture]:
+        """Write *moves* compare-and-set, replaying them on fresh state after a lost race.
+
+        Returns the run as written (*held.run*, or the fresh copy the moves were replayed
+        on), the write, and the capture holding its events. Keeps *held.body* the last
+        stored state seen, for the caller to restore on failure.
+        """
+        run, capture = held.run, held.capture
+        replay = [
+            (m.trigger, _full_args(m, e.data))
+            for m, e in zip(moves, capture.of(run.id), strict=True)
+        ]
+        current, version = run, held.version
+        for _attempt in range(self.retries + 1):
+            now = self._now()
+            write, rows = self._plan(
+                current, version, moves, capture.of(run.id), worker=worker, now=now
+            )
+            fence = (worker, now) if worker is not None else None
+            try:
+                done = run.id in self._write_once([write], rows, fence)
+            except Lost as lost:
+                done = self._outcome(write, lost)
+            if done:
+                return current, write, capture
+            self._count("conflicts")
+            row = self._fetch(run.id)
+            held.body, held.version = row.body, row.version
+            if worker is not None:
+                self._check_lease(row, worker, self._now())
+            capture = _Capture(self.engine)
+            current = self._load(row, capture.engine)
+            version = row.version
+            try:
+                _replay(current, replay)
+            except RunlifeError as exc:
+                exc.add_note(
+                    f"run {run.id} was moved by another writer first (now version "
+                    f"{row.version}, {row.status}); the move was tried again on that state"
+                )
+                raise
+            moves = current.history
+        raise Conflict(
+            f"run {run.id} kept changing under the move: {self.retries + 1} "
+            "compare-and-set attempts lost; nothing was written"
+        )
+
+    def _outcome(self, write: _Write, lost: Lost) -> bool:
+        """Whether a write whose connection broke was committed (re-read on a new connection)."""
+        try:
+            row = self._fetch(write.id)
+        except StoreError as exc:
+            raise StoreError(
+                f"the connection broke while run {write.id} was being written, and the store "
+                f"cannot be reached to tell whether the move was applied: re-read the run "
+                f"({lost})"
+            ) from exc
+        if row.version == write.new_version:
+            return row.body == write.body
+        if row.version < write.new_version:
+            return False
+        # Moved on since: the history row at our version tells whose write it was.
+        landed = self._query(
+            "SELECT body FROM runlife_events WHERE run_id = ? AND version = ?",
+            (write.id, write.new_version),
+        )
+        return bool(landed) and landed[0][0] == write.body
+
+    def update_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> Run:
+        """Replace the metadata of a stored run, active or not (not a lifecycle move).
+
+        The same rules as on creation (at most 16 pairs, string keys up to 64 characters,
+        string values up to 512). Compare-and-set like a move: it bumps the version and
+        writes a ``metadata`` history row, and never overwrites a concurrent move. It emits
+        no event (the API streams none for it).
+
+        Raises:
+            RunNotFound, InvalidRun (the metadata breaks a rule; nothing written), Conflict.
+        """
+        if isinstance(metadata, Mapping) and not isinstance(metadata, dict):
+            metadata = dict(metadata)
+        for _attempt in range(self.retries + 1):
+            row = self._fetch(run_id)
+            self._load(row, self.engine)  # the row must be sound
+            data = json.loads(row.body)
+            data["metadata"] = metadata
+            problems = [
+                (f.path, f.message)
+                for f in check(data)
+                if f.path == "$.metadata" or f.path.startswith(("$.metadata.", "$.metadata["))
+            ]
+            if problems:
+                raise InvalidRun(problems, run_id=row.id)
+            body = _dumps(data)
+            now = self._now()
+            write = _Write(
+                row.id,
+                row.version,
+                row.version + 1,
+                row.status,
+                data["expires_at"],
+                body,
+                _KEEP,
+                None,
+                None,
+            )
+            event = _Event(
+                row.id,
+                row.version + 1,
+                "metadata",
+                None,
+                row.status,
+                row.status,
+                now,
+                None,
+                _dumps({"metadata": metadata}),
+                body,
+            )
+            try:
+                done = row.id in self._write_once([write], [event], None)
+            except Lost as lost:
+                done = self._outcome(write, lost)
+            if done:
+                run = from_json(body, engine=self.engine)
+                self._versions.put(run, write.new_version, body)
+                return run
+            self._count("conflicts")
+        raise Conflict(
+            f"run {run_id} kept changing under the metadata update: {self.retries + 1} "
+            "compare-and-set attempts lost; nothing was written"
+        )
+
+    # --- workers ----------------------------------------------------------------------------
+
+    def claim(self, limit: int = 1, *, worker: str) -> list[Run]:
+        """Take up to *limit* queued runs, oldest first, and start them for *worker*.
+
+        One transaction: the runs are locked (PostgreSQL ``FOR UPDATE SKIP LOCKED``, SQLite
+        ``BEGIN IMMEDIATE``), started through the engine, leased to *worker* for
+        ``lease`` seconds, and written with their history rows. No run is ever given to two
+        workers. Queued runs past their ``expires_at`` are left to ``expire_due``. A row that
+        does not load is quarantined (see ``quarantined``), logged, and skipped.
+
+        Move the returned runs with ``store.move(run, worker=worker)``; keep them with
+        ``heartbeat``.
+        """
+        if type(limit) is not int or limit < 1:
+            raise ValueError(f"limit: expected an int >= 1, got {limit!r}")
+        if not isinstance(worker, str) or not worker:
+            raise ValueError(f"worker: expected a non-empty string, got {worker!r}")
+        now = self._now()
+        capture = _Capture(self.engine)
+        claimed: list[tuple[Run, _Write]] = []
+        with self._tx() as tx:
+            while len(claimed) < limit:
+                want = limit - len(claimed)
+                rows = [_Row(*r) for r in tx.query(sql.CLAIM + self._lock_clause, (now, want))]
+                batch: list[tuple[Run, _Write]] = []
+                events: list[_Event] = []
+                for row in rows:
+                    try:
+                        run = self._load(row, capture.engine)
+                        run.start()
+                    except RunlifeError as exc:
+                        self._quarantine(tx, row, exc)
+                        continue
+                    write, rows_ = self._plan(
+                        run, row.version, run.history, capture.of(run.id), worker=worker, now=now
+                    )
+                    batch.append((run, write))
+                    events += rows_
+                written = tx.write([w for _, w in batch], events, None) if batch else set()
+                claimed += [(r, w) for r, w in batch if r.id in written]
+                if len(rows) < want:
+                    break
+        ids = {run.id for run, _ in claimed}
+        for run, write in claimed:
+            self._settle(run, write.new_version, write.body)
+        self._emit(e for e in capture.events if e.run_id in ids)
+        return [run for run, _ in claimed]
+
+    def heartbeat(self, worker: str, run_ids: Sequence[str] | None = None) -> list[str]:
+        """Extend *worker*'s leases (all its runs, or *run_ids*) by ``lease`` seconds from now.
+
+        Only leases still held are extended; a lapsed lease is lost for good (the run may
+        already be rescued). Returns the ids of the runs *worker* still holds.
+        """
+        now = self._now()
+        statement = "UPDATE runlife_runs SET lease_until = ? WHERE worker = ? AND lease_until >= ?"
+        params: list[Any] = [now + self.lease, worker, now]
+        if run_ids is not None:
+            if not run_ids:
+                return []
+            statement += f" AND id IN ({', '.join('?' * len(run_ids))})"
+            params += list(run_ids)
+        with self._tx() as tx:
+            rows = tx.query(statement + " RETURNING id", params)
+        return sorted(r[0] for r in rows)
+
+    def expire_due(self, now: int | None = None, *, batch: int = 500) -> Sweep:
+        """Expire every active run whose ``expires_at`` has passed (``<= now``).
+
+        Walks the partial index of active runs by deadline in batches of *batch*, each
+        batch one transaction (skipping rows other sweepers hold), so its cost follows the
+        runs expired, and several processes may sweep at once: each run is expired exactly
+        once. Rows that do not load are quarantined and skipped.
+        """
+        when = self._now() if now is None else now
+
+        def act(run: Run, _row: _Row) -> None:
+            run.expire()
+
+        return self._sweep([(sql.DUE, (when,))], act, when, batch)
+
+    def rescue(self, now: int | None = None, *, batch: int = 500) -> Sweep:
+        """End the runs whose worker stopped heartbeating, through the lifecycle table.
+
+        A run held by a worker whose lease lapsed (``lease_until < now``) ends as if its
+        worker had crashed: ``in_progress`` fails with ``server_error``; ``cancelling`` is
+        finished as ``cancelled``. A ``cancelling`` run that no worker holds (cancelled while
+        queued or waiting for tool outputs) is finished as ``cancelled`` too. There is no
+        way back to ``queued``: the table has no such move, and the dead worker may have
+        had side effects (documented in ``docs/store.md``).
+        """
+        when = self._now() if now is None else now
+
+        def act(run: Run, row: _Row) -> None:
+            if run.status == "cancelling":
+                run.finish_cancel()
+            else:
+                run.fail(
+                    "server_error",
+                    f"the worker running it ({row.worker}) stopped: its lease lapsed at "
+                    f"{row.lease_until}",
+                )
+
+        return self._sweep([(sql.LAPSED, (when,)), (sql.UNHELD_CANCEL, ())], act, when, batch)
+
+    def _sweep(
+        self,
+        selects: Sequence[tuple[str, tuple[Any, ...]]],
+        act: Callable[[Run, _Row], None],
+        now: int,
+        batch: int,
+    ) -> Sweep:
+        if type(batch) is not int or batch < 1:
+            raise ValueError(f"batch: expected an int >= 1, got {batch!r}")
+        if type(now) is not int or now < 0:
+            raise ValueError(f"now: expected an int of Unix seconds >= 0, got {now!r}")
+        moved: list[str] = []
+        invalid: list[InvalidRun] = []
+        for select, params in selects:
+            while True:
+                capture = _Capture(self.engine, _FixedClock(now))
+                done: list[tuple[Run, _Write]] = []
+                with self._tx() as tx:
+                    rows = [
+                        _Row(*r) for r in tx.query(select + self._lock_clause, (*params, batch))
+                    ]
+                    writes: list[_Write] = []
+                    events: list[_Event] = []
+                    for row in rows:
+                        try:
+                            run = self._load(row, capture.engine)
+                            act(run, row)
+                        except RunlifeError as exc:
+                            invalid.append(self._quarantine(tx, row, exc))
+                            continue
+                        write, rows_ = self._plan(
+                            run, row.version, run.history, capture.of(run.id), worker=None, now=now
+                        )
+                        writes.append(write)
+                        events += rows_
+                        done.append((run, write))
+                    written = tx.write(writes, events, None) if writes else set()
+                moved += [run.id for run, _ in done if run.id in written]
+                self._versions.drop(run.id for run, _ in done)
+                self._emit(e for e in capture.events if e.run_id in written)
+                if len(rows) < batch:
+                    break
+        return Sweep(tuple(moved), tuple(invalid))
+
+    # --- history ----------------------------------------------------------------------------
+
+    def events_since(
+        self, run_id: str, version: int = -1, *, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """The stored history rows of *run_id* after *version* (all of them by default).
+
+        The creation is version 0, each move or metadata update one more (the numbering of
+        ``run.version`` and ``RunEvent.version``). A follower in another process reads
+        ``events_since(run_id, last_version_seen)`` and misses no state: every creation,
+        move and metadata update wrote its row, with the wire object after it, in the same
+        transaction.
+
+        Raises:
+            RunNotFound: no such run.
+        """
+        statement = (
+            f"SELECT {sql.EVENT_COLUMNS} FROM runlife_events WHERE run_id = ? AND version > ? "
+            "ORDER BY version"
+        )
+        params: tuple[Any, ...] = (run_id, version)
+        if limit is not None:
+            statement += " LIMIT ?"
+            params = (*params, limit)
+        rows = self._query(statement, params)
+        if not rows:
+            self._fetch(run_id)  # RunNotFound when there is no such run
+        return [
+            StoredEvent(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), json.loads(r[9])
+            )
+            for r in rows
+        ]
+
+    def history(self, run_id: str) -> list[Move]:
+        """The stored moves of *run_id*, oldest first (creation and metadata rows left out).
+
+        Raises:
+            RunNotFound: no such run.
+        """
+        rows = self._query(
+            "SELECT trigger, source, dest, at, args FROM runlife_events "
+            "WHERE run_id = ? AND kind = 'move' ORDER BY version",
+            (run_id,),
+        )
+        if not rows:
+            self._fetch(run_id)
+        return [Move(t, s, d, a, json.loads(args)) for t, s, d, a, args in rows]
+
+    def tool_outputs(self, run_id: str) -> list[dict[str, str]] | None:
+        """The tool outputs last submitted to *run_id*, or ``None`` if none were.
+
+        A worker that claims a re-queued run continues with them.
+
+        Raises:
+            RunNotFound: no such run.
+        """
+        # One round trip: no row means no run; a NULL means no outputs yet.
+        rows = self._query(
+            "SELECT (SELECT args FROM runlife_events WHERE run_id = r.id "
+            "AND trigger = 'submit_tool_outputs' ORDER BY version DESC LIMIT 1) "
+            "FROM runlife_runs r WHERE r.id = ?",
+            (run_id,),
+        )
+        if not rows:
+            raise RunNotFound(run_id)
+        if rows[0][0] is None:
+            return None
+        outputs: list[dict[str, str]] = json.loads(rows[0][0])["tool_outputs"]
+        return outputs
+
+    # --- maintenance ------------------------------------------------------------------------
+
+    def purge(self, before: int, *, batch: int = 500) -> int:
+        """Delete terminal runs created before *before* (Unix seconds), with their history.
+
+        In batches of *batch*, each one transaction; never an active run. Returns how
+        many runs were deleted.
+        """
+        if type(before) is not int:
+            raise TypeError(f"before: expected an int of Unix seconds, got {before!r}")
+        if type(batch) is not int or batch < 1:
+            raise ValueError(f"batch: expected an int >= 1, got {batch!r}")
+        total = 0
+        while True:
+            with self._tx() as tx:
+                ids = [r[0] for r in tx.query(sql.PURGEABLE + self._lock_clause, (before, batch))]
+                if ids:
+                    marks = ", ".join("?" * len(ids))
+                    tx.execute(f"DELETE FROM runlife_events WHERE run_id IN ({marks})", ids)
+                    total += tx.execute(
+                        f"DELETE FROM runlife_runs WHERE id IN ({marks}) "
+                        f"AND status IN {sql.TERMINAL_SQL}",
+                        ids,
+                    )
+            self._versions.drop(ids)
+            if len(ids) < batch:
+                return total
+
+    def quarantined(self, limit: int = 100) -> list[tuple[str, str]]:
+        """Rows that a claim or sweep could not load: ``(run_id, the InvalidRun message)``.
+
+        They are skipped by claims and sweeps until repaired: fix the row's ``body`` and set
+        its ``invalid`` column back to NULL (see ``docs/store.md``).
+        """
+        rows = self._query(
+            "SELECT id, invalid FROM runlife_runs WHERE invalid IS NOT NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [(r[0], r[1]) for r in rows]

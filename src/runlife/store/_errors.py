@@ -1,0 +1,89 @@
+"""The store's own errors, under runlife's hierarchy.
+
+::
+
+
+    RunlifeError
+    ├── Conflict
+    │   └── LeaseLost: a worker wrote to a run it no longer holds (fenced, nothing written)
+    ├── ThreadBusy: the thread already has an active run (the database refused a second)
+    └── StoreError: the store cannot be used: driver missing, server unreachable, bad schema
+        ├── StoreURLError (also ValueError): the URL is malformed or of an unknown scheme
+        └── SchemaTooNew: the database was written by a newer runlife
+
+Lookups raise ``runlife.RunNotFound`` (a ``LookupError``); rows that do not load raise
+``runlife.InvalidRun`` naming the run id.
+"""
+
+from __future__ import annotations
+
+from runlife import Conflict, RunlifeError
+
+__all__ = ["LeaseLost", "SchemaTooNew", "StoreError", "StoreURLError", "ThreadBusy"]
+
+
+class StoreError(RunlifeError):
+    """The store cannot do what was asked: no driver, no server, a broken connection, a bad schema."""
+
+
+class StoreURLError(StoreError, ValueError):
+    """A store URL that is malformed or of an unknown scheme; the message lists the accepted forms."""
+
+
+class SchemaTooNew(StoreError):
+    """The database holds a schema newer than this runlife understands; nothing was written.
+
+    Attributes: *found* and *supported* schema versions.
+    """
+
+    def __init__(self, url: str, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"the store at {url} has schema version {found}, but this runlife understands "
+            f"versions up to {supported}: upgrade runlife (nothing was written)"
+        )
+
+
+class ThreadBusy(RunlifeError):
+    """A thread may have one active run at a time, and *thread_id* has *run_id* active.
+
+    Attributes: *thread_id*, *run_id* (the active run that holds the thread, or ``None``
+    when it finished before it could be named).
+    """
+
+    def __init__(self, thread_id: str, run_id: str | None) -> None:
+        self.thread_id = thread_id
+        self.run_id = run_id
+        holder = f"run {run_id} is active on it" if run_id else "another run is active on it"
+        super().__init__(
+            f"thread {thread_id} already has an active run: {holder}; "
+            "wait for it to end or cancel it first"
+        )
+
+
+class LeaseLost(Conflict):
+    """*worker* wrote, as a worker, to run *run_id* that it does not hold; nothing was written.
+
+    Its lease lapsed (the run may have been rescued since), or another worker holds the
+    run, or none does. Attributes: *run_id*, *worker*, *holder* (the worker whose lease
+    is live now, or ``None``), *status* (the run's stored status).
+    """
+
+    def __init__(
+        self, run_id: str, worker: str, holder: str | None, status: str, lapsed_at: int | None
+    ) -> None:
+        self.run_id = run_id
+        self.worker = worker
+        self.holder = holder
+        self.status = status
+        if lapsed_at is not None:
+            why = f"its lease lapsed at {lapsed_at}"
+        elif holder is not None:
+            why = f"{holder} holds it"
+        else:
+            why = "no worker holds it"
+        super().__init__(
+            f"worker {worker} does not hold run {run_id} ({why}; the run is {status}): "
+            "the write was refused and nothing was written"
+        )

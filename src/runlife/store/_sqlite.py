@@ -1,0 +1,213 @@
+"""The SQLite backend: the standard library's ``sqlite3``, one file in WAL mode.
+
+Writes run in ``BEGIN IMMEDIATE`` transactions (one writer at a time, readers never
+blocked); each thread uses its own connection from the pool, never one shared by two
+threads at once. ``sqlite:///:memory:`` keeps one connection, used by one caller at a time.
+URL options: ``?synchronous=normal`` (the default in WAL: durable across application
+crashes; ``full`` also across power loss) and ``?timeout=30`` (seconds to wait for the lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _schema as sql
+from ._base import Duplicate, Store, Tx, _Event, _Write
+from ._errors import StoreError
+from ._pool import Pool
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from runlife import RunEngine
+
+    from ._url import StoreURL
+
+__all__ = ["SQLiteStore"]
+
+_MIN_SQLITE = (3, 35, 0)  # RETURNING
+
+
+class _SQLiteTx(Tx):
+    __slots__ = ("cur",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.cur = conn.cursor()
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.cur.execute(statement, params).fetchall()
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        return self.cur.execute(statement, params).rowcount
+
+    def write(
+        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+    ) -> set[str]:
+        statement = sql.UPDATE_RUN + sql.FENCE if fence is not None else sql.UPDATE_RUN
+        tail = fence or ()
+        written: set[str] = set()
+        for w in writes:
+            params = (
+                w.status,
+                w.new_version,
+                w.expires_at,
+                w.body,
+                w.lease_mode,
+                w.worker,
+                w.lease_mode,
+                w.lease_until,
+                w.id,
+                w.old_version,
+                *tail,
+            )
+            if self.cur.execute(statement, params).rowcount == 1:
+                written.add(w.id)
+        rows = [e for e in events if e.run_id in written]
+        if rows:
+            self.cur.executemany(sql.INSERT_EVENT, rows)
+        return written
+
+
+class SQLiteStore(Store):
+    """A store in one SQLite file (or in memory); see ``runlife.store.open_store``."""
+
+    _bigint = "INTEGER"
+    _schema_exists = (
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'runlife_schema'"
+    )
+
+    def __init__(
+        self,
+        url: StoreURL,
+        *,
+        engine: RunEngine | None,
+        lease: int,
+        retries: int,
+        create: bool,
+        pool_size: int,
+    ) -> None:
+        super().__init__(url, engine=engine, lease=lease, retries=retries)
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise StoreError(
+                f"the SQLite store needs SQLite >= 3.35 (for RETURNING); this Python has "
+                f"{sqlite3.sqlite_version}"
+            )
+        self._path = url.target
+        self._memory = self._path == ":memory:"
+        self._synchronous = url.options.get("synchronous", "normal").upper()
+        self._timeout = float(url.options.get("timeout", "30"))
+        if not self._memory:
+            parent = Path(self._path).expanduser().parent
+            if not parent.is_dir():
+                raise StoreError(
+                    f"cannot open the SQLite store {url.text}: the directory {parent} does not "
+                    "exist (nothing was created)"
+                )
+        self._pool = Pool(
+            self._connect,
+            size=1 if self._memory else pool_size,
+            healthy=lambda conn: not conn.in_transaction,
+            dispose=lambda conn: conn.close(),
+        )
+        try:
+            self._setup(create=create)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self._path,
+                timeout=self._timeout,
+                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+                check_same_thread=False,  # the pool hands a connection to one thread at a time
+            )
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store {self.url}: {exc}") from exc
+        return conn
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.url}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _schema_tx(self) -> Iterator[Tx]:
+        if not self._memory:
+            with self._conn() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")  # persistent: once per database
+        with self._tx() as tx:  # BEGIN IMMEDIATE: one process at a time
+            yield tx
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self._pool.close()
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._conn() as conn:
+            return conn.execute(statement, params).fetchall()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Tx]:
+        with self._conn() as conn:
+            self._begin_immediate(conn)
+            try:
+                yield _SQLiteTx(conn)
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """Take the write lock, retrying every few hundred microseconds until the timeout.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries: a
+        worker that missed the lock once then sleeps far longer than the lock is held, and
+        throughput collapses as workers are added. Short jittered sleeps keep it busy.
+        """
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            delay = 50e-6
+            deadline = time.monotonic() + self._timeout
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 1e-3)
+                else:
+                    return
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+
+    def _write_once(
+        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+    ) -> set[str]:
+        with self._tx() as tx:
+            return tx.write(writes, events, fence)
+
+    def _insert_once(self, values: Sequence[Any], event: _Event) -> None:
+        with self._tx() as tx:
+            try:
+                tx.execute(sql.INSERT_RUN, values)
+            except sqlite3.IntegrityError as exc:
+                text = str(exc)
+                if "runlife_runs.thread_id" in text:
+                    raise Duplicate("thread") from None
+                if "runlife_runs.id" in text:
+                    raise Duplicate("id") from None
+                raise
+            tx.execute(sql.INSERT_EVENT, event)

@@ -1,0 +1,444 @@
+"""Hypothesis strategies for runs, their arguments and their triggers.
+
+Every function here needs hypothesis (``pip install "runlife[testing]"``) and returns a
+``SearchStrategy``; options are keyword-only. The runs come from a real ``RunEngine`` and
+reach their status through legal moves with valid arguments, so every invariant holds and
+``runlife.check`` finds nothing; a run keeps its engine, whose clock is a ``ManualClock``
+(``run.engine.clock``), so a test can go on moving it.
+
+>>> from hypothesis import given, settings
+>>> from runlife.testing.strategies import runs
+>>> @settings(max_examples=10)
+... @given(runs(status="requires_action"))
+... def test_waits_for_outputs(run):
+...     assert run.required_action is not None
+>>> test_waits_for_outputs()
+
+Shrinking goes towards short paths (the shortest path to the status first), few tools and
+plain values, so a failing example is small.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from runlife._clock import ManualClock
+from runlife._engine import RunEngine
+from runlife._guards import ERROR_CODES, INCOMPLETE_REASONS
+from runlife._record import FunctionTool, Run
+from runlife._status import RunStatus, suggest_status
+from runlife._table import TRIGGERS, triggers_from
+from runlife.paths import _graph, _Node
+
+__all__ = [
+    "create_kwargs",
+    "runs",
+    "tool_calls",
+    "tool_outputs_for",
+    "triggers",
+    "usages",
+]
+
+_NAME_CHARS: Final = string.ascii_letters + string.digits + "_-"
+_ID_CHARS: Final = string.ascii_letters + string.digits
+#: Function names: the API allows 1 to 64 of a-z, A-Z, 0-9, _ and -.
+_names = st.text(_NAME_CHARS, min_size=1, max_size=24)
+_ids = st.text(_ID_CHARS, min_size=1, max_size=24)
+_short_text = st.text(max_size=40)
+#: At most this many moves are chosen freely; then the walk takes the shortest way on.
+_FREE_MOVES: Final = 12
+_DEFAULT_NAMES: Final = ("get_weather", "search_docs", "lookup_order")
+
+
+def usages() -> st.SearchStrategy[dict[str, int]]:
+    """Wire-shaped token usages: ``total_tokens == prompt_tokens + completion_tokens``.
+
+    Needs hypothesis.
+    """
+    return _usages
+
+
+# Built once: building strategies is the slow part of drawing from them.
+_usages = st.builds(
+    lambda p, c: {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
+    st.integers(0, 200_000),
+    st.integers(0, 100_000),
+)
+# Arguments are kept as given: models do emit invalid JSON, and the API passes it on.
+_json_arguments = st.sampled_from(
+    ["{}", '{"city": "Paris"}', '{"q": "runs", "limit": 3}', '{"ids": [1, 2]}', "{", ""]
+) | st.text(max_size=20)
+_call_ids = st.integers(0, 10**9).map("call_{}".format)
+_function_extras = st.fixed_dictionaries(
+    {},
+    optional={
+        "description": _short_text,
+        "parameters": st.sampled_from(
+            [
+                {"type": "object", "properties": {}},
+                {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
+            ]
+        ),
+        "strict": st.booleans(),
+    },
+)
+_function_names = st.lists(_names, unique=True, max_size=4)
+_callable_names = st.lists(_names, unique=True, min_size=1, max_size=4)
+_other_tools = st.lists(st.sampled_from(["code_interpreter", "file_search"]), unique=True)
+_file_search = st.none() | st.builds(lambda n: {"max_num_results": n}, st.integers(1, 50))
+_limits = st.none() | st.integers(256, 128_000)
+_static_fields = st.fixed_dictionaries(
+    {
+        "id": st.integers(0, 16**24 - 1).map("run_{:024x}".format),
+        "assistant_id": _ids.map("asst_".__add__),
+        "thread_id": _ids.map("thread_".__add__),
+        "model": st.sampled_from(["gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3-mini"]),
+        "instructions": _short_text | st.none(),
+        "metadata": st.dictionaries(st.text(min_size=1, max_size=64), _short_text, max_size=3),
+        "parallel_tool_calls": st.booleans(),
+        "truncation_strategy": st.just({"type": "auto", "last_messages": None})
+        | st.builds(lambda n: {"type": "last_messages", "last_messages": n}, st.integers(1, 100)),
+        "response_format": st.sampled_from(["auto", {"type": "text"}, {"type": "json_object"}])
+        | st.builds(
+            lambda name: {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": {"type": "object"}},
+            },
+            _names,
+        ),
+        "temperature": st.none() | st.floats(0, 2),
+        "top_p": st.none() | st.floats(0, 1),
+    }
+)
+
+
+@st.composite
+def _create_kwargs(draw: st.DrawFn, callable_tools: bool, limited: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(draw(_static_fields))
+    names = draw(_callable_names if callable_tools else _function_names)
+    tools: list[dict[str, Any]] = [
+        {"type": "function", "function": {"name": name, **draw(_function_extras)}} for name in names
+    ]
+    kinds = draw(_other_tools)
+    for kind in kinds:
+        tool: dict[str, Any] = {"type": kind}
+        search = draw(_file_search) if kind == "file_search" else None
+        if search is not None:
+            tool["file_search"] = search
+        tools.append(tool)
+    fields["tools"] = list(draw(st.permutations(tools))) if len(tools) > 1 else tools
+    choices: list[Any] = ["auto", "required"]
+    choices += [{"type": "function", "function": {"name": n}} for n in names]
+    choices += [{"type": k} for k in kinds]
+    if not callable_tools:
+        choices.append("none")
+    fields["tool_choice"] = draw(st.sampled_from(choices))
+    max_prompt, max_completion = draw(_limits), draw(_limits)
+    if limited and max_prompt is None and max_completion is None:
+        max_completion = draw(st.integers(256, 128_000))
+    fields["max_prompt_tokens"] = max_prompt
+    fields["max_completion_tokens"] = max_completion
+    return fields
+
+
+_machine_names = st.lists(
+    st.sampled_from(["get_weather", "search_docs", "lookup_order"]), unique=True, max_size=3
+)
+
+
+@st.composite
+def _machine_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """Light fields for the state machine: the variety that matters to the lifecycle."""
+    names = draw(_machine_names)
+    tools: list[dict[str, Any]] = [{"type": "function", "function": {"name": n}} for n in names]
+    if draw(st.booleans()):
+        tools.append({"type": "code_interpreter"})
+    choices: list[Any] = ["auto", "required", "none"]
+    choices += [{"type": "function", "function": {"name": n}} for n in names]
+    return {
+        "assistant_id": "asst_1",
+        "thread_id": draw(st.sampled_from(["thread_1", "thread_2", "thread_3"])),
+        "model": "gpt-4o",
+        "instructions": "",
+        "tools": tools,
+        "tool_choice": draw(st.sampled_from(choices)),
+        "parallel_tool_calls": draw(st.booleans()),
+        "max_prompt_tokens": draw(st.sampled_from([None, 256, 100_000])),
+        "max_completion_tokens": draw(st.sampled_from([None, 256, 4096])),
+    }
+
+
+def create_kwargs(
+    *, callable_tools: bool = False, limited: bool = False
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments for ``RunEngine.create`` that every documented rule accepts.
+
+    Tools (function tools with unique names, ``code_interpreter``, ``file_search``),
+    ``tool_choice``, token limits, ``metadata``, sampling and format options all vary;
+    ``instructions`` is sometimes ``None`` (as the API returns when none were given).
+
+    Args:
+        callable_tools: every drawn run declares a function tool and does not have
+            ``tool_choice`` ``"none"``, so it can ask for tool calls.
+        limited: every drawn run has a token limit, so it can end ``incomplete``.
+
+    Needs hypothesis.
+    """
+    return _create_kwargs(callable_tools, limited)
+
+
+def _can_call_tools(run: Run) -> bool:
+    return run.tool_choice != "none" and any(isinstance(t, FunctionTool) for t in run.tools)
+
+
+def _declared(run: Run) -> list[str]:
+    return [t.function.name for t in run.tools if isinstance(t, FunctionTool)]
+
+
+@st.composite
+def _tool_calls(
+    draw: st.DrawFn, names: tuple[str, ...], min_size: int, max_size: int
+) -> list[dict[str, Any]]:
+    ids = draw(st.lists(_call_ids, unique=True, min_size=min_size, max_size=max_size))
+    return [
+        {
+            "id": call_id,
+            "type": "function",
+            "function": {
+                "name": draw(st.sampled_from(names)),
+                "arguments": draw(_json_arguments),
+            },
+        }
+        for call_id in ids
+    ]
+
+
+def tool_calls(
+    *,
+    run: Run | None = None,
+    names: Sequence[str] | None = None,
+    min_size: int = 1,
+    max_size: int = 3,
+) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Lists of wire-shaped tool calls with unique ids, as ``require_action`` takes them.
+
+    ``arguments`` is usually a JSON object and sometimes invalid JSON, as models emit.
+
+    Args:
+        run: draw calls that *run* accepts: names from its function tools, and at most one
+            call when its ``parallel_tool_calls`` is false.
+        names: the function names to call (default: *run*'s, else ``get_weather``,
+            ``search_docs`` and ``lookup_order``).
+        min_size: at least this many calls (>= 1: the guard refuses an empty list).
+        max_size: at most this many calls.
+
+    Raises:
+        InvalidArgument: sizes out of range, no names, or a *run* that cannot ask for tool
+            calls (no function tools, or ``tool_choice`` ``"none"``).
+
+    Needs hypothesis.
+    """
+    if run is not None:
+        if not _can_call_tools(run):
+            why = "declares no function tool" if not _declared(run) else "has tool_choice 'none'"
+            msg = f"tool_calls(run=...): run {run.id} {why}, so it cannot ask for tool calls"
+            raise InvalidArgument(msg)
+        if names is None:
+            names = _declared(run)
+        if run.parallel_tool_calls is False:
+            max_size = min(max_size, 1)
+    chosen = tuple(names) if names is not None else _DEFAULT_NAMES
+    if not chosen:
+        msg = "tool_calls(names=...): expected at least one function name, got none"
+        raise InvalidArgument(msg)
+    if type(min_size) is not int or min_size < 1:
+        msg = f"tool_calls(min_size=...): expected an int >= 1 (the guard refuses no calls), got {min_size!r}"
+        raise InvalidArgument(msg)
+    if type(max_size) is not int or max_size < min_size:
+        msg = (
+            f"tool_calls(max_size=...): expected an int >= min_size ({min_size}), got {max_size!r}"
+        )
+        raise InvalidArgument(msg)
+    return _tool_calls(chosen, min_size, max_size)
+
+
+def tool_outputs_for(run: Run) -> st.SearchStrategy[list[dict[str, str]]]:
+    """Lists of outputs for exactly the calls *run* waits for, in any order.
+
+    The pending calls are read when the strategy is made: make it right before use.
+
+    Raises:
+        InvalidArgument: *run* is not ``requires_action``.
+
+    Needs hypothesis.
+    """
+    ra = run.required_action
+    if run.status is not RunStatus.REQUIRES_ACTION or ra is None:
+        msg = (
+            f"tool_outputs_for(run): run {run.id} is {run.status.value}, not requires_action: "
+            "it waits for no tool outputs"
+        )
+        raise InvalidArgument(msg)
+    ids = [c.id for c in ra.submit_tool_outputs.tool_calls]
+    outputs = st.lists(_short_text, min_size=len(ids), max_size=len(ids)).map(
+        lambda texts: [{"tool_call_id": i, "output": o} for i, o in zip(ids, texts, strict=True)]
+    )
+    return outputs.flatmap(st.permutations).map(list)
+
+
+def _status(value: object, where: str) -> RunStatus:
+    if isinstance(value, RunStatus):
+        return value
+    if isinstance(value, str):
+        try:
+            return RunStatus(value)
+        except ValueError:
+            msg = f"{where}: {suggest_status(value)}"
+            raise InvalidArgument(msg) from None
+    msg = f"{where}: expected a status (a RunStatus or its string), got {type(value).__name__} {value!r}"
+    raise InvalidArgument(msg)
+
+
+def triggers(*, allowed_from: RunStatus | str | None = None) -> st.SearchStrategy[str]:
+    """Trigger names, in the table's order: all nine, or those *allowed_from* a status.
+
+    Raises:
+        InvalidArgument: *allowed_from* is not a status, or is terminal (nothing leaves it).
+
+    Needs hypothesis.
+    """
+    if allowed_from is None:
+        return st.sampled_from(TRIGGERS)
+    status = _status(allowed_from, "triggers(allowed_from=...)")
+    names = triggers_from(status)
+    if not names:
+        msg = f"triggers(allowed_from=...): {status.value} is terminal: no trigger leaves it"
+        raise InvalidArgument(msg)
+    return st.sampled_from(names)
+
+
+def _arguments(run: Run, trigger: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid keyword arguments for *trigger* on *run* now (the table is not consulted)."""
+    usage = st.none() | usages()
+    if trigger == "require_action":
+        return st.builds(lambda calls: {"tool_calls": calls}, tool_calls(run=run))
+    if trigger == "submit_tool_outputs":
+        return st.builds(lambda outs: {"tool_outputs": outs}, tool_outputs_for(run))
+    if trigger == "complete":
+        return st.fixed_dictionaries({"usage": usage})
+    if trigger == "mark_incomplete":
+        reasons = [r for r in INCOMPLETE_REASONS if getattr(run, r) is not None]
+        return st.fixed_dictionaries({"reason": st.sampled_from(reasons), "usage": usage})
+    if trigger == "fail":
+        return st.fixed_dictionaries(
+            {"code": st.sampled_from(ERROR_CODES), "message": _short_text, "usage": usage}
+        )
+    return st.just({})
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+_Edges = tuple[tuple[_Node, str, _Node], ...]
+_WALKS: dict[tuple[RunStatus, bool, bool], tuple[_Edges, dict[_Node, int]]] = {}
+
+
+def _walk_graph(
+    target: RunStatus, can_call: bool, limited: bool
+) -> tuple[_Edges, dict[_Node, int]]:
+    """The feasible edges for such a run, and each node's distance to *target*."""
+    key = (target, can_call, limited)
+    found = _WALKS.get(key)
+    if found is None:
+        edges = tuple(
+            e
+            for e in _graph().edges
+            if (can_call or e[1] != "require_action") and (limited or e[1] != "mark_incomplete")
+        )
+        dist = {node: 0 for node in _graph().prefix if node[0] is target}
+        queue = deque(dist)
+        while queue:
+            node = queue.popleft()
+            for source, _, dest in edges:
+                if dest == node and source not in dist:
+                    dist[source] = dist[node] + 1
+                    queue.append(source)
+        found = _WALKS[key] = (edges, dist)
+    return found
+
+
+@st.composite
+def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...]) -> Run:
+    target = draw(st.sampled_from(statuses))
+    fields = draw(
+        create_kwargs(
+            callable_tools=target is RunStatus.REQUIRES_ACTION,
+            limited=target is RunStatus.INCOMPLETE,
+        )
+    )
+    clock = ManualClock(draw(st.integers(1_600_000_000, 1_900_000_000)))
+    engine = RunEngine(clock=clock, ttl=draw(st.just(600) | st.integers(1, 86_400)))
+    run = engine.create(**fields)
+    edges, dist = _walk_graph(
+        target, _can_call_tools(run), any(getattr(run, r) for r in INCOMPLETE_REASONS)
+    )
+    order = {t: i for i, t in enumerate(TRIGGERS)}
+    node: _Node = (run.status, False)
+    moves = 0
+    while True:
+        options: list[tuple[int, int, str]] = sorted(
+            (dist[dest], order[trigger], trigger)
+            for source, trigger, dest in edges
+            if source == node and dest in dist
+        )
+        if moves >= _FREE_MOVES:  # from here on, only moves that get closer
+            options = [o for o in options if o[0] < dist[node]]
+        choices: list[str | None] = [o[2] for o in options]
+        if node[0] is target:
+            choices.insert(0, None)  # stop here: first, so that shrinking stops early
+        choice = choices[0] if len(choices) == 1 else draw(st.sampled_from(choices))
+        if choice is None:
+            return run
+        expires_at = run.expires_at
+        assert expires_at is not None  # noqa: S101 - the run is active
+        if choice == "expire":
+            clock.set(max(clock(), expires_at) + draw(st.integers(0, 5)))
+        else:  # move on before the run is due to expire
+            clock.advance(draw(st.integers(0, max(0, min(60, expires_at - 1 - clock())))))
+        getattr(run, choice)(**draw(_arguments(run, choice)))
+        node = (run.status, run.started_at is not None)
+        moves += 1
+
+
+def runs(
+    *, status: RunStatus | str | Iterable[RunStatus | str] | None = None
+) -> st.SearchStrategy[Run]:
+    """Runs in *status* (any status when ``None``; one of several when given a collection).
+
+    Each run is created by a ``RunEngine`` of its own, whose clock is a ``ManualClock``
+    (``run.engine.clock``), with fields from :func:`create_kwargs`; it then reaches its
+    status through legal moves with valid arguments (:func:`tool_calls`,
+    :func:`tool_outputs_for`, :func:`usages`, ...), sometimes looping through tool calls,
+    with time passing between moves. Every invariant holds, ``runlife.check`` finds nothing,
+    and ``run.history`` holds the moves.
+
+    Raises:
+        InvalidArgument: a status is unknown (with a did-you-mean) or the collection is empty.
+
+    Needs hypothesis.
+    """
+    if status is None:
+        statuses = tuple(RunStatus)
+    elif isinstance(status, str) or not isinstance(status, Iterable):
+        statuses = (_status(status, "runs(status=...)"),)
+    else:
+        statuses = tuple(dict.fromkeys(_status(s, "runs(status=...)") for s in status))
+        if not statuses:
+            msg = "runs(status=...): expected a status or a non-empty collection of them, got none"
+            raise InvalidArgument(msg)
+    return _runs(statuses)

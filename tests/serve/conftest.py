@@ -1,0 +1,259 @@
+"""Fixtures of the serve suite: a real ``runlife serve`` subprocess per backend, the official SDK.
+
+Each server is ``python -m runlife serve`` (``python -m runlife.serve`` until the CLI lists
+the subcommand) on ``--port 0`` of 127.0.0.1, started in a session of its own
+(``start_new_session=True``) and ended by signalling its whole process group, workers
+included. PostgreSQL comes from ``RUNLIFE_TEST_POSTGRES_URL`` (``eval "$(scripts/pg-test-server.sh
+start)"`` sets it), with a schema of its own per server; without it the PostgreSQL cases
+skip, except under CI (``CI`` set), where they fail.
+
+Every SDK call that polls or waits for a stream runs under ``within(seconds, ...)``: a server
+whose workers never move a run fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+PG_ENV = "RUNLIFE_TEST_POSTGRES_URL"
+HOW_TO_START = 'start a throwaway server with `eval "$(scripts/pg-test-server.sh start)"`'
+BACKENDS = ("sqlite", "postgresql")
+KEY = "sk-runlife-test"
+T = TypeVar("T")
+
+
+_NOT_RUN = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
+    if os.environ.get(PG_ENV) or os.environ.get("CI"):
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        in_serve = Path(str(item.path)).parent == Path(__file__).parent
+        (drop if in_serve and params.get("backend") == "postgresql" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        config.stash[_NOT_RUN] = len(drop)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The one line that says why PostgreSQL cases did not run, and how to run them."""
+    not_run = config.stash.get(_NOT_RUN, 0)
+    if not_run:
+        terminalreporter.write_line(
+            f"{not_run} PostgreSQL serve tests not run (no {PG_ENV}): {HOW_TO_START}"
+        )
+
+
+def postgres_url() -> str:
+    """The test server's URL; skip (or, under CI, fail) when there is none."""
+    url = os.environ.get(PG_ENV, "")
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {PG_ENV} is not: {HOW_TO_START}", pytrace=False)
+    pytest.skip(f"PostgreSQL serve tests need {PG_ENV}: {HOW_TO_START}")
+
+
+def _serve_command() -> list[str]:
+    from runlife import cli
+
+    if "runlife._cli_serve" in cli._SUBCOMMANDS:
+        return [sys.executable, "-m", "runlife", "serve"]
+    return [sys.executable, "-m", "runlife.serve"]
+
+
+@contextlib.contextmanager
+def store_url(backend: str, directory: Path) -> Iterator[str]:
+    """A fresh, empty store of *backend*: a SQLite file, or a PostgreSQL schema of its own."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory}/runs.db"
+        return
+    import psycopg
+
+    base = postgres_url()
+    schema = f"serve_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class Server:
+    """A running ``runlife serve`` process group."""
+
+    def __init__(self, store: str, *options: str, log: Path) -> None:
+        self.store = store
+        self.options = options
+        self.log = log
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 30.0) -> Server:
+        command = [*_serve_command(), "--store", self.store, "--port", "0", *self.options]
+        with self.log.open("a") as err:
+            self.proc = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                start_new_session=True,
+            )
+        line = _read_line(self.proc, timeout)
+        if "listening on " not in line:
+            self.kill()
+            raise RuntimeError(
+                f"runlife serve did not start: {line!r}; its log:\n{self.log.read_text()}"
+            )
+        self.url = line.rsplit("listening on ", 1)[1].strip()
+        return self
+
+    def client(self, *, api_key: str = KEY, **options: Any) -> Any:
+        from openai import OpenAI
+
+        options.setdefault("max_retries", 0)
+        options.setdefault("timeout", 20.0)
+        return OpenAI(base_url=self.url, api_key=api_key, **options)
+
+    def terminate(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM the group, wait for the server; its exit code (``None``: it did not exit)."""
+        proc = self.proc
+        if proc is None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL the whole group (server and workers) and reap the server."""
+        proc = self.proc
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        self.proc = None
+
+
+def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    box: list[str] = []
+    stdout = proc.stdout
+    if stdout is None:  # pragma: no cover
+        return ""
+    reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return box[0] if box else f"<no line in {timeout} s>"
+
+
+def within(seconds: float, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """*func(...)*, or fail the test when it takes longer than *seconds* (a watchdog)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = func(*args, **kwargs)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"{getattr(func, '__name__', func)} did not finish within {seconds} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@pytest.fixture(name="start_server")
+def _start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+    """Start servers (``start_server(backend, *options)``); all are killed at teardown."""
+    servers: list[Server] = []
+    stack = contextlib.ExitStack()
+
+    def start(backend: str, *options: str, store: str | None = None) -> Server:
+        directory = tmp_path_factory.mktemp(f"serve-{backend}")
+        url = store if store is not None else stack.enter_context(store_url(backend, directory))
+        server = Server(url, *options, log=directory / "server.log").start()
+        servers.append(server)
+        return server
+
+    with stack:
+        yield start
+        for server in servers:
+            server.kill()
+
+
+@pytest.fixture(name="backend", params=BACKENDS, scope="session")
+def _backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    if backend == "postgresql":
+        postgres_url()
+    return backend
+
+
+@pytest.fixture(name="server", scope="session")
+def _server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One shared server per backend: 2 workers, an API key, the demo executor."""
+    directory = tmp_path_factory.mktemp(f"shared-{backend}")
+    with store_url(backend, directory) as url:
+        server = Server(
+            url, "--workers", "2", "--api-key", KEY, log=directory / "server.log"
+        ).start()
+        try:
+            yield server
+        finally:
+            code = server.terminate()
+            assert code == 0, f"SIGTERM: runlife serve exited with {code}"
+
+
+@pytest.fixture(name="client")
+def _client(server: Server) -> Iterator[Any]:
+    client = server.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture(name="thread_id")
+def _thread_id(client: Any) -> str:
+    """A new thread, made as the SDK's usual first call makes it."""
+    thread_id: str = client.beta.threads.create().id
+    return thread_id
+
+
+def wait_until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    """Poll *predicate* every 20 ms until it holds; fail after *seconds*."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.02)

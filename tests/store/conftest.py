@@ -1,0 +1,121 @@
+"""Fixtures of the store suite: every test runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL comes from ``RUNLIFE_TEST_POSTGRES_URL`` (``eval "$(scripts/pg-test-server.sh
+start)"`` sets it); each test gets a schema of its own, dropped afterwards. Without the
+variable the PostgreSQL tests skip, except under CI (``CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from runlife import ManualClock, RunEngine
+from runlife.store import Store, open_store
+from tests.support import T0
+
+PG_ENV = "RUNLIFE_TEST_POSTGRES_URL"
+HOW_TO_START = 'start a throwaway server with `eval "$(scripts/pg-test-server.sh start)"`'
+BACKENDS = ("sqlite", "postgresql")
+
+
+_NOT_RUN = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
+    if os.environ.get(PG_ENV) or os.environ.get("CI"):
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        (drop if params.get("store_url") == "postgresql" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        config.stash[_NOT_RUN] = len(drop)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The one line that says why PostgreSQL cases did not run, and how to run them."""
+    not_run = config.stash.get(_NOT_RUN, 0)
+    if not_run:
+        terminalreporter.write_line(
+            f"{not_run} PostgreSQL store tests not run (no {PG_ENV}): {HOW_TO_START}"
+        )
+
+
+def postgres_url() -> str:
+    """The test server's URL; skip (or, under CI, fail) when there is none."""
+    url = os.environ.get(PG_ENV, "")
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {PG_ENV} is not: {HOW_TO_START}", pytrace=False)
+    pytest.skip(f"PostgreSQL store tests need {PG_ENV}: {HOW_TO_START}")
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def make_url(backend: str, tmp_path: Any) -> Iterator[str]:
+    """A fresh, empty store URL of *backend* for one test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path}/runs.db"
+        return
+    import psycopg
+
+    base = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield _with_search_path(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(name="store_url", params=BACKENDS)
+def _store_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    yield from make_url(request.param, tmp_path)
+
+
+@pytest.fixture(name="clock")
+def _clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture(name="engine")
+def _engine(clock: ManualClock) -> RunEngine:
+    return RunEngine(clock=clock)
+
+
+@pytest.fixture(name="store")
+def _store(store_url: str, engine: RunEngine) -> Iterator[Store]:
+    with open_store(store_url, engine=engine) as store:
+        yield store
+
+
+def raw_sql(url: str, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on the store's database behind the store's back (``?`` placeholders)."""
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///")
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            return conn.execute(statement, params).fetchall()
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as pg:
+        result = pg.execute(statement.replace("?", "%s"), params)
+        return result.fetchall() if result.description else []

@@ -1,0 +1,320 @@
+"""The simulator behind ``runlife simulate``: seeded, shardable, bounded, and sound."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+from collections import Counter
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runlife import _simulate
+from runlife._check import Finding
+from runlife._simulate import (
+    BLOCK,
+    DEFAULT_POLICY,
+    Policy,
+    PolicyError,
+    Stats,
+    _Simulator,
+    format_json,
+    format_text,
+    percentile,
+    simulate,
+)
+
+
+def stats_of(report: _simulate.Report) -> dict[str, Any]:
+    return attrs.asdict(report.stats, recurse=False)
+
+
+class TestDeterminism:
+    def test_same_seed_same_result(self):
+        """The same seed and options give the same statistics and text."""
+        a, b = simulate(runs=300, seed=7), simulate(runs=300, seed=7)
+        assert stats_of(a) == stats_of(b)
+        assert format_text(a) == format_text(b)
+
+    def test_different_seeds_differ(self):
+        """Another seed gives other runs."""
+        assert stats_of(simulate(runs=300, seed=1)) != stats_of(simulate(runs=300, seed=2))
+
+    def test_runs_do_not_depend_on_their_neighbours(self):
+        """A run's story depends on (seed, index) alone: blocks in any order merge to the same."""
+        whole = _Simulator(DEFAULT_POLICY, 5, "final").block(0, 400)
+        parts = Stats()
+        for start in (300, 0, 200, 100):  # another simulator, another order
+            parts.merge(_Simulator(DEFAULT_POLICY, 5, "final").block(start, start + 100))
+        assert attrs.asdict(parts, recurse=False) == attrs.asdict(whole, recurse=False)
+
+    def test_blocks(self):
+        """Runs are handed out in blocks of BLOCK, the last one short."""
+        assert list(_simulate._blocks(2 * BLOCK + 5)) == [
+            (0, BLOCK),
+            (BLOCK, 2 * BLOCK),
+            (2 * BLOCK, 2 * BLOCK + 5),
+        ]
+
+
+class TestSoundness:
+    def test_every_move_checked(self):
+        """With check="moves", runlife.check finds nothing after any move of any run."""
+        report = simulate(runs=300, seed=3, check="moves")
+        assert report.stats.violations == 0
+        assert report.stats.first_violation is None
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        policy=st.builds(
+            Policy,
+            ttl=st.integers(1, 120),
+            parallel=st.floats(0, 1),
+            limited=st.floats(0, 1),
+            queue_wait=st.tuples(st.integers(0, 5), st.integers(0, 30)).map(sorted).map(tuple),
+            step=st.tuples(st.integers(0, 5), st.integers(0, 60)).map(sorted).map(tuple),
+            tool_round=st.floats(0, 1),
+            max_tool_rounds=st.integers(0, 5),
+            tool_calls=st.tuples(st.integers(1, 3), st.integers(3, 5)),
+            late=st.floats(0, 1),
+            cancel=st.floats(0, 1),
+            cancel_after=st.tuples(st.integers(0, 5), st.integers(5, 90)),
+            cancel_ignored=st.floats(0, 1),
+            fail=st.floats(0, 1),
+            incomplete=st.floats(0, 1),
+        ),
+        seed=st.integers(0, 2**32),
+    )
+    def test_any_policy_makes_only_legal_moves(self, policy, seed):
+        """Whatever the policy, every move is legal (the engine would raise) and every run sound."""
+        stats = _Simulator(policy, seed, "moves").block(0, 20)
+        assert stats.violations == 0
+        assert stats.runs == sum(sum(c.values()) for c in stats.durations.values()) == 20
+
+    def test_violations_are_counted_and_shown(self, monkeypatch):
+        """A finding is counted, and the run with the lowest index is shown with it."""
+        finding = Finding("invariant", "invariant-usage", "$.usage", "usage set while queued")
+        monkeypatch.setattr(_simulate, "inspect", lambda data: [finding])
+        report = simulate(runs=3, seed=1)
+        assert report.stats.violations == 3
+        assert report.stats.first_violation == (
+            0,
+            "completed",
+            ["$.usage: usage set while queued [invariant invariant-usage]"],
+        )
+        assert format_text(report).endswith(
+            "invariant violations: 3 (runlife.check on every run's final state)\n"
+            "first violation: run_0 (completed):\n"
+            "  $.usage: usage set while queued [invariant invariant-usage]\n"
+        )
+
+    def test_check_none(self):
+        """check="none" skips runlife.check, and says so."""
+        report = simulate(runs=10, seed=1, check="none")
+        assert "invariant violations: 0 (not checked: --check none)" in format_text(report)
+
+
+class TestMemory:
+    def test_retained_state_does_not_grow_with_runs(self, monkeypatch):
+        """Memory is flat: after each block of runs, the simulation holds the same bytes.
+
+        Runs are dropped once they end, and the statistics are bounded. (Measured after a
+        full collection, which also empties CPython's free lists of small objects: they are
+        bounded too, but fill up at their own pace.)
+        """
+        # Fixed durations, so the histograms are full after a few runs; small blocks.
+        policy = attrs.evolve(
+            DEFAULT_POLICY,
+            queue_wait=(1, 1),
+            step=(5, 5),
+            output_delay=(3, 3),
+            cancel_after=(10, 10),
+            cancel_delay=(2, 2),
+        )
+        monkeypatch.setattr(_simulate, "BLOCK", 150)
+        simulate(runs=300, seed=2, policy=policy)  # warm every cache
+
+        def retained(runs: int) -> list[int]:
+            samples: list[int] = []
+
+            def sample(done: int) -> None:
+                gc.collect()
+                samples.append(tracemalloc.get_traced_memory()[0])
+
+            gc.collect()
+            tracemalloc.start()
+            try:
+                report = simulate(runs=runs, seed=1, policy=policy, progress=sample)
+            finally:
+                tracemalloc.stop()
+            assert report.stats.runs == runs
+            return samples
+
+        small, big = retained(300), retained(1_500)
+        assert len(big) == 10
+        assert max(big) - min(big) < 2_048, big
+        assert abs(big[-1] - small[-1]) < 2_048, (small, big)
+
+    def test_stats_are_bounded(self):
+        """Durations are counted per virtual second: at most ttl + a few seconds of keys."""
+        stats = simulate(runs=500, seed=4).stats
+        keys = sum(len(c) for c in stats.durations.values())
+        assert 0 < keys <= 5 * (DEFAULT_POLICY.ttl + 1)
+        assert len(stats.moves) <= 18
+
+
+class TestPercentile:
+    @given(st.lists(st.integers(0, 50), min_size=1), st.sampled_from([1, 50, 95, 99, 100]))
+    def test_nearest_rank(self, values, p):
+        """The percentile of the counts is the nearest-rank percentile of the values."""
+        ordered = sorted(values)
+        rank = max(1, -(-p * len(values) // 100))
+        assert percentile(Counter(values), p) == ordered[rank - 1]
+
+    def test_empty(self):
+        """No values, no percentile."""
+        assert percentile(Counter(), 50) is None
+
+
+class TestStats:
+    @given(st.lists(st.integers(0, 5), min_size=2, max_size=4))
+    def test_merge_in_any_order(self, seeds):
+        """Merging is exact and commutative: statistics add up whatever the order."""
+        parts = [_Simulator(DEFAULT_POLICY, s, "final").block(0, 5) for s in seeds]
+        forward, backward = Stats(), Stats()
+        for part in parts:
+            forward.merge(part)
+        for part in reversed(parts):
+            backward.merge(part)
+        assert attrs.asdict(forward, recurse=False) == attrs.asdict(backward, recurse=False)
+        assert forward.runs == 5 * len(seeds)
+
+
+class TestPolicy:
+    def test_defaults_round_trip(self):
+        """The defaults read back from their JSON form."""
+        assert Policy.from_mapping(DEFAULT_POLICY.to_json()) == DEFAULT_POLICY
+        assert DEFAULT_POLICY.changes() == {}
+
+    def test_from_mapping(self):
+        """Values come as JSON/TOML would give them; a single int is a fixed range."""
+        policy = Policy.from_mapping({"cancel": 0.5, "step": 7, "fail_codes": {"server_error": 1}})
+        assert (policy.cancel, policy.step, policy.fail_codes) == (
+            0.5,
+            (7, 7),
+            (("server_error", 1.0),),
+        )
+        assert policy.changes() == {
+            "step": [7, 7],
+            "cancel": 0.5,
+            "fail_codes": {"server_error": 1.0},
+        }
+        assert _simulate.policy_text(policy) == (
+            "policy: defaults with step=7..7, cancel=0.5, fail_codes=server_error=1"
+        )
+
+    def test_all_problems_at_once(self):
+        """Every bad value is reported, one (key, problem) each, in field order."""
+        with pytest.raises(PolicyError) as info:
+            Policy.from_mapping(
+                {
+                    "cancle": 0.1,
+                    "ttl": 0,
+                    "cancel": 1.5,
+                    "step": [9, 2],
+                    "tool_calls": [0, 2],
+                    "token_limit": 16,
+                    "arrival_rate": 0,
+                    "max_tool_rounds": -1,
+                    "fail_codes": {"oops": 1},
+                }
+            )
+        assert info.value.problems == [("cancle", info.value.problems[0][1])]
+        assert str(info.value) == (
+            "cancle: unknown policy key; did you mean 'cancel'? (keys: "
+            + ", ".join(_simulate.FIELDS)
+            + ")"
+        )
+        with pytest.raises(PolicyError) as info:
+            Policy.from_mapping(
+                {
+                    "ttl": 0,
+                    "cancel": 1.5,
+                    "step": [9, 2],
+                    "tool_calls": [0, 2],
+                    "token_limit": 16,
+                    "arrival_rate": 0,
+                    "max_tool_rounds": -1,
+                    "fail_codes": {"oops": 1},
+                }
+            )
+        assert str(info.value).splitlines() == [
+            "arrival_rate: expected a number > 0, got 0",
+            "ttl: expected an int of seconds >= 1, got 0",
+            "token_limit: expected an int >= 256 (the API's minimum), got 16",
+            "step: expected 0 <= LO <= HI, got 9..2",
+            "max_tool_rounds: expected an int >= 0, got -1",
+            "tool_calls: expected 1 <= LO <= HI, got 0..2",
+            "cancel: expected a probability from 0 to 1, got 1.5",
+            "fail_codes: unknown code 'oops'; codes: server_error, rate_limit_exceeded, invalid_prompt",
+        ]
+
+    @pytest.mark.parametrize(
+        ("values", "message"),
+        [
+            ({"cancel": "0.1"}, "cancel: expected a number, got '0.1'"),
+            ({"cancel": True}, "cancel: expected a number, got True"),
+            ({"ttl": 1.5}, "ttl: expected an int, got 1.5"),
+            ({"step": [1, 2, 3]}, "step: expected [lo, hi] (two ints) or one int, got [1, 2, 3]"),
+            ({"fail_codes": [1]}, "fail_codes: expected a table of code = weight, got [1]"),
+            (
+                {"fail_codes": {"server_error": 0}},
+                "fail_codes: expected weights >= 0 with a sum > 0, got server_error=0",
+            ),
+        ],
+        ids=["string", "bool", "float-int", "long-range", "weights-list", "zero-weights"],
+    )
+    def test_wrong_types(self, values, message):
+        """Values of the wrong type are named with what was expected."""
+        with pytest.raises(PolicyError) as info:
+            Policy.from_mapping(values)
+        assert str(info.value) == message
+
+
+class TestOutput:
+    def test_json(self):
+        """The JSON report has the figures of the text, and the timing under one key."""
+        report = simulate(runs=200, seed=1)
+        data = json.loads(format_json(report))
+        assert set(data) == {
+            "runs",
+            "seed",
+            "policy",
+            "statuses",
+            "moves",
+            "tool_calls",
+            "virtual_time",
+            "violations",
+            "timing",
+        }
+        assert list(data["statuses"]) == [
+            "completed",
+            "incomplete",
+            "failed",
+            "cancelled",
+            "expired",
+        ]
+        assert sum(s["count"] for s in data["statuses"].values()) == data["runs"] == 200
+        assert data["policy"] == DEFAULT_POLICY.to_json()
+        assert data["violations"] == {"count": 0, "checked": "final", "first": None}
+        assert set(data["timing"]) == {"elapsed_s", "runs_per_s", "moves_per_s", "processes"}
+
+    def test_text_is_free_of_timing(self):
+        """The text report has no wall-clock figure; timing_text has them."""
+        report = simulate(runs=50, seed=1)
+        assert "real time" not in format_text(report)
+        assert "s of real time" in _simulate.timing_text(report)
