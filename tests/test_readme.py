@@ -25,3 +25,11 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     head = "\n".join((ROOT / "README.md").read_text().splitlines()[:25])
     assert "runlife simulate" in head
     assert "pytest" in head
+
+
+def test_readme_simulate_output_is_the_checked_one() -> None:
+    """The README's simulate output is the block docs/simulate.md keeps checked against the CLI."""
+    text = (ROOT / "README.md").read_text()
+    block = re.findall(r"```console\n\$ runlife simulate.*?```", text, re.DOTALL)
+    assert block, "README.md shows no runlife simulate output"
+    assert block[0] in (ROOT / "docs" / "simulate.md").read_text()
