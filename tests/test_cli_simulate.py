@@ -326,3 +326,30 @@ def test_docs_list_the_policy():
         option = "--" + name.replace("_", "-")
         row = f"| `{name}` / `{option}` | `{_simulate._show(field.default)}` | {field.metadata['help']} |"
         assert row in text, row
+
+
+def test_store_simulation_on_sqlite(tmp_path, capsys):
+    """--store runs the simulation as worker processes on a durable store, with no problems."""
+    from runlife.cli import main as cli_main
+
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    code = cli_main(
+        ["simulate", "--store", url, "--workers", "2", "--runs", "60", "--seed", "3", "--json"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    stats = json.loads(out)
+    assert stats["runs"] == 60
+    assert stats["problems"] == 0 or stats["problems"] == []
+    assert sum(stats["statuses"].values()) == 60
+
+
+def test_store_bad_workers(capsys):
+    """--workers must be a positive int: exit 2 with the option named."""
+    from runlife.cli import main as cli_main
+
+    assert cli_main(["simulate", "--store", "sqlite:///:memory:", "--workers", "0"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "runlife simulate: error: --workers: expected an int >= 1, got '0'\n"
+    )

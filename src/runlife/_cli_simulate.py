@@ -99,6 +99,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="shard the runs over N local processes; same results (default: 1)",
     )
     execution.add_argument(
+        "--store",
+        metavar="URL",
+        default=None,
+        help="simulate on a durable store (sqlite:///..., postgresql://...) with --workers "
+        "processes claiming and moving the runs; use a store of its own",
+    )
+    execution.add_argument(
+        "--workers",
+        metavar="N",
+        default="2",
+        help="worker processes sharing the --store (default: 2)",
+    )
+    execution.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -123,10 +136,13 @@ def _handle(args: argparse.Namespace) -> int:
         seed = _count(args.seed, "--seed", least=0)
         processes = _count(args.processes, "--processes", least=1)
         policy = _policy(args)
+        workers = _count(args.workers, "--workers", least=1)
     except _UsageError as exc:
         for line in str(exc).splitlines():
             sys.stderr.write(f"{_PROG}: error: {line}\n")
         return 2
+    if args.store is not None:
+        return _on_store(args.store, workers=workers, runs=runs, seed=seed, as_json=args.json)
     show = args.progress
     if show is None:
         show = runs >= _LONG and sys.stderr.isatty()
@@ -148,6 +164,37 @@ def _handle(args: argparse.Namespace) -> int:
         sys.stderr.write(_simulate.timing_text(report))
     sys.stdout.flush()
     return 1 if report.stats.violations else 0
+
+
+def _on_store(url: str, *, workers: int, runs: int, seed: int, as_json: bool) -> int:
+    """``--store``: N worker processes share one store; print their summary."""
+    from .store import StoreError, simulate_on_store  # noqa: PLC0415 - only with --store
+
+    try:
+        stats = simulate_on_store(url, workers=workers, runs=runs, seed=seed)
+    except (StoreError, ValueError) as exc:
+        sys.stderr.write(f"{_PROG}: error: {exc}\n")
+        return 1
+    if as_json:
+        sys.stdout.write(json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n")
+    else:
+        sys.stdout.write(f"runlife simulate: {runs:,} runs on {url} with {workers} workers\n\n")
+        for key in sorted(stats):
+            value = stats[key]
+            if isinstance(value, dict):
+                inner = ", ".join(
+                    f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+                    for k, v in sorted(value.items())
+                )
+                sys.stdout.write(f"{key:<14} {inner}\n")
+            elif isinstance(value, list):
+                sys.stdout.write(f"{key:<14} {len(value)}\n")
+            elif isinstance(value, float):
+                sys.stdout.write(f"{key:<14} {value:,.1f}\n")
+            else:
+                sys.stdout.write(f"{key:<14} {value}\n")
+    sys.stdout.flush()
+    return 1 if stats.get("problems") else 0
 
 
 def _count(text: str, option: str, *, least: int) -> int:
