@@ -150,20 +150,43 @@ def main() -> None:
         ),
     ]
 
-    # --- transitions: path cost minus creation cost, per transition ---
-    p_bare = (median_us(bare_path, number=number, repeat=repeat) - c_bare) / len(PATH)
-    p_usual = (median_us(usual_path_factory(), number=number // 4, repeat=repeat) - c_usual) / len(
-        PATH
-    )
-    p_dict = median_us(dict_path, number=number, repeat=repeat) / len(PATH)
-    p_rl = (median_us(rl_path_factory(engine), number=number, repeat=repeat) - c_rl) / len(PATH)
-    p_rl_hist = (
-        median_us(rl_path_factory(engine_hist), number=number, repeat=repeat)
-        - median_us(lambda: rl_create(engine_hist), number=number, repeat=repeat)
-    ) / len(PATH)
+    # --- transitions: the path on objects made beforehand, per transition ---
+    def per_transition(make: Callable[[], Any], walk: Callable[[Any], None], n: int) -> float:
+        samples = []
+        for _ in range(repeat):
+            objs = [make() for _ in range(n)]
+            gc.collect()
+            t0 = time.perf_counter()
+            for obj in objs:
+                walk(obj)
+            samples.append((time.perf_counter() - t0) / n / len(PATH) * 1e6)
+        return statistics.median(samples)
+
+    def bare_walk(m: Plain) -> None:
+        for name in PATH:
+            events[name].trigger(m)
+
+    def usual_walk(obj: Any) -> None:
+        for name in PATH:
+            getattr(obj, name)()
+
+    def dict_walk(_: object) -> None:
+        dict_path()
+
+    def rl_walk(run: runlife.Run) -> None:
+        run.start()
+        run.require_action(CALLS)
+        run.submit_tool_outputs(OUTPUTS)
+        run.start()
+        run.complete(USAGE)
+
+    p_bare = per_transition(Plain, bare_walk, number)
+    p_usual = per_transition(usual_create, usual_walk, number // 4)
+    p_dict = per_transition(object, dict_walk, number)
+    p_rl = per_transition(rl_create, rl_walk, number)
+    p_rl_hist = per_transition(lambda: rl_create(engine_hist), rl_walk, number)
     unsubscribe = engine.subscribe(lambda _e: None)
-    c_rl_l = median_us(rl_create, number=number, repeat=repeat)
-    p_rl_l = (median_us(rl_path_factory(engine), number=number, repeat=repeat) - c_rl_l) / len(PATH)
+    p_rl_l = per_transition(rl_create, rl_walk, number)
     unsubscribe()
     rows += [
         ("transition", "dict table", p_dict, ""),

@@ -146,6 +146,24 @@ ErrorHook = Callable[[RunEvent, BaseException], object]
 _NO_ARGS: Mapping[str, Any] = {}
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _to_wire(value: Any, unstructure: Callable[[Any], Any]) -> Any:
+    """A fresh wire-shaped copy of *value*: plain JSON as is, the record's classes unstructured.
+
+    Cheaper than asking cattrs about every value: most fields given to ``create`` are plain.
+    """
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t is dict:
+        return {k: _to_wire(v, unstructure) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_to_wire(v, unstructure) for v in value]
+    return unstructure(value)
+
+
 def _new_id() -> str:
     return "run_" + secrets.token_urlsafe(18)
 
@@ -276,10 +294,15 @@ class RunEngine:
         if errors:
             raise InvalidRun(errors)
         now = self._now("$.created_at")
+        unstructure = _converter.unstructure
         data: dict[str, Any] = {}
         for name, default in _CREATE_DEFAULTS.items():
-            value = fields.get(name, default)
-            data[name] = _converter.unstructure(value)
+            if name in fields:
+                data[name] = _to_wire(fields[name], unstructure)
+            elif type(default) in _PLAIN:
+                data[name] = default
+            else:  # a fresh copy of a mutable default
+                data[name] = _to_wire(default, unstructure)
         if data["id"] is None:
             data["id"] = self._id_factory()
         data.update(
