@@ -35,6 +35,13 @@ class FileClock:
         tmp.replace(self.path)
 
 
+def _signal(path: str, text: str) -> None:
+    """Write a signal file atomically: the parent never reads it half-written."""
+    tmp = Path(path + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def wait_for(path: Path, timeout: float = 30.0) -> str:
     """Wait until a child writes *path*; return its text."""
     deadline = time.monotonic() + timeout
@@ -102,8 +109,9 @@ def racer(  # noqa: PLR0917 - a spawned process's target takes its arguments pos
         if not runs and not store.counts().get("queued"):
             break
     outcomes["conflicts"] = store.stats().get("conflicts", 0)
-    Path(out).write_text(
-        json.dumps({"claimed": claimed, "moves": moves, "created": created, "outcomes": outcomes})
+    _signal(
+        out,
+        json.dumps({"claimed": claimed, "moves": moves, "created": created, "outcomes": outcomes}),
     )
 
 
@@ -113,7 +121,7 @@ def hold_in_move(url: str, clock_path: str, run_id: str, ready: str) -> None:
     with store.move(run_id) as run:
         run.start()
         run.require_action([CALL])
-        Path(ready).write_text("in the block")
+        _signal(ready, "in the block")
         time.sleep(600)
 
 
@@ -122,15 +130,15 @@ def write_behind_lock(url: str, clock_path: str, run_id: str, ready: str, done: 
     store = open_store(url, engine=_engine(clock_path))
     with store.move(run_id) as run:
         run.start()
-        Path(ready).write_text("committing")
-    Path(done).write_text(json.dumps({"version": store.version(run_id), **store.stats()}))
+        _signal(ready, "committing")
+    _signal(done, json.dumps({"version": store.version(run_id), **store.stats()}))
 
 
 def claim_and_hang(url: str, clock_path: str, ready: str) -> None:
     """Claim runs, then hang holding them until killed."""
     store = open_store(url, engine=_engine(clock_path), lease=30)
     runs = store.claim(3, worker="doomed")
-    Path(ready).write_text(json.dumps([r.id for r in runs]))
+    _signal(ready, json.dumps([r.id for r in runs]))
     time.sleep(600)
 
 
@@ -142,7 +150,7 @@ def paused_worker(url: str, clock_path: str, ready: str, go: str, out: str) -> N
     try:
         with store.move(first, worker="sleepy") as run:
             run.complete()
-            Path(ready).write_text(json.dumps([first.id, second.id]))
+            _signal(ready, json.dumps([first.id, second.id]))
             while not Path(go).exists():
                 time.sleep(0.01)
     except LeaseLost as exc:
@@ -152,7 +160,7 @@ def paused_worker(url: str, clock_path: str, ready: str, go: str, out: str) -> N
             run.require_action([CALL])
     except LeaseLost as exc:
         result["second"] = str(exc)
-    Path(out).write_text(json.dumps(result))
+    _signal(out, json.dumps(result))
 
 
 def dropped_connection(  # noqa: PLR0917 - a spawned process's target takes positional arguments
@@ -165,13 +173,13 @@ def dropped_connection(  # noqa: PLR0917 - a spawned process's target takes posi
     try:
         with store.move(run_id) as run:
             run.start()
-            Path(ready).write_text("in the block")
+            _signal(ready, "in the block")
             while not Path(go).exists():
                 time.sleep(0.01)
     except Conflict as exc:  # pragma: no cover - reported to the test
         result["error"] = str(exc)
     result.update(version=store.version(run_id), **store.stats())
-    Path(out).write_text(json.dumps(result))
+    _signal(out, json.dumps(result))
 
 
 def new_runs(store: Any, count: int, prefix: str = "run") -> list[str]:
