@@ -95,7 +95,9 @@ class _Model:
 
     @property
     def state(self) -> str:
-        return self.run.status.value
+        # _value_ is the member's value without the .value descriptor (0.3 us on every move).
+        value: str = self.run.status._value_
+        return value
 
     @state.setter
     def state(self, value: str) -> None:

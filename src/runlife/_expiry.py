@@ -2,7 +2,7 @@
 
 Both hold *active* runs only. The engine adds a run when it creates or loads it and forgets
 it in the commit of its terminal move, so memory follows the number of live runs, never the
-number of finished ones.
+number of finished ones. (``expire_due`` also skips, and drops, any run it finds ended.)
 
 The deadline index is a dict of buckets, one per deadline second, each a dict
 ``run id -> run``, plus a min-heap of the bucket seconds. ``pop_due(now)`` pops whole
@@ -130,6 +130,12 @@ class LiveRuns:
 
     def forget(self, run: Run, expires_at: int | None) -> None:
         """Stop tracking *run*, which has just ended; *expires_at* is its deadline before that."""
+        threads, buckets = self._threads, self._buckets
+        if threads is None and (buckets is None or expires_at is None or expires_at not in buckets):
+            # Nothing of this run is held (always so after pop_due): skip the lock. Only
+            # expire_due puts a popped run back (when the clock went back); should that race
+            # with this run's end, the stale entry is skipped and dropped by a later sweep.
+            return
         with self._lock:
             threads = self._threads
             if threads is not None and threads.get(run.thread_id) is run:

@@ -6,20 +6,14 @@ from typing import Any
 
 import attrs
 
+from ._errors import InvalidRun
+from ._table import TRIGGERS, transition
+from ._wire import _copy
+
 __all__ = ["Move"]
 
 #: The keys of a move's dict, in the order ``Move.to_dict`` writes them.
 _KEYS = ("trigger", "source", "dest", "at", "args")
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy of a JSON value (dicts and lists; scalars are immutable)."""
-    t = type(value)
-    if t is dict:
-        return {k: _copy(v) for k, v in value.items()}
-    if t is list or t is tuple:
-        return [_copy(v) for v in value]
-    return value
 
 
 @attrs.frozen
@@ -58,9 +52,6 @@ class Move:
             InvalidRun: *data* is not a move dict, names an unknown trigger or status, or
                 a move that the table does not make (one line per problem, under *path*).
         """
-        from ._errors import InvalidRun  # noqa: PLC0415 - keep this module import-light
-        from ._table import TRIGGERS, transition  # noqa: PLC0415
-
         if type(data) is not dict:
             raise InvalidRun([(path, f"expected a move object, got {type(data).__name__}")])
         errors = [(f"{path}.{key}", "missing") for key in _KEYS[:4] if key not in data]

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from tests.pg import deselect_postgres, params_of, report_not_run
+from tests.pg import postgres_url as _postgres_url
 
-PG_ENV = "RUNLIFE_TEST_POSTGRES_URL"
-HOW_TO_START = 'start a throwaway server with `eval "$(scripts/pg-test-server.sh start)"`'
 BACKENDS = ("sqlite", "postgresql")
 KEY = "sk-runlife-test"
 T = TypeVar("T")
@@ -39,38 +39,25 @@ _NOT_RUN = pytest.StashKey[int]()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
-    if os.environ.get(PG_ENV) or os.environ.get("CI"):
-        return
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        params = callspec.params if callspec is not None else {}
-        in_serve = Path(str(item.path)).parent == Path(__file__).parent
-        (drop if in_serve and params.get("backend") == "postgresql" else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-        config.stash[_NOT_RUN] = len(drop)
+    deselect_postgres(
+        config,
+        items,
+        _NOT_RUN,
+        lambda item: (
+            Path(str(item.path)).parent == Path(__file__).parent
+            and params_of(item).get("backend") == "postgresql"
+        ),
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """The one line that says why PostgreSQL cases did not run, and how to run them."""
-    not_run = config.stash.get(_NOT_RUN, 0)
-    if not_run:
-        terminalreporter.write_line(
-            f"{not_run} PostgreSQL serve tests not run (no {PG_ENV}): {HOW_TO_START}"
-        )
+    report_not_run(terminalreporter, config, _NOT_RUN, "serve")
 
 
 def postgres_url() -> str:
     """The test server's URL; skip (or, under CI, fail) when there is none."""
-    url = os.environ.get(PG_ENV, "")
-    if url:
-        return url
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {PG_ENV} is not: {HOW_TO_START}", pytrace=False)
-    pytest.skip(f"PostgreSQL serve tests need {PG_ENV}: {HOW_TO_START}")
+    return _postgres_url("serve")
 
 
 def _serve_command() -> list[str]:

@@ -7,7 +7,6 @@ variable the PostgreSQL tests skip, except under CI (``CI`` set), where they fai
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -17,10 +16,10 @@ import pytest
 
 from runlife import ManualClock, RunEngine
 from runlife.store import Store, open_store
+from tests.pg import deselect_postgres, params_of, report_not_run
+from tests.pg import postgres_url as _postgres_url
 from tests.support import T0
 
-PG_ENV = "RUNLIFE_TEST_POSTGRES_URL"
-HOW_TO_START = 'start a throwaway server with `eval "$(scripts/pg-test-server.sh start)"`'
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -29,37 +28,22 @@ _NOT_RUN = pytest.StashKey[int]()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
-    if os.environ.get(PG_ENV) or os.environ.get("CI"):
-        return
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        params = callspec.params if callspec is not None else {}
-        (drop if params.get("store_url") == "postgresql" else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-        config.stash[_NOT_RUN] = len(drop)
+    deselect_postgres(
+        config,
+        items,
+        _NOT_RUN,
+        lambda item: params_of(item).get("store_url") == "postgresql",
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """The one line that says why PostgreSQL cases did not run, and how to run them."""
-    not_run = config.stash.get(_NOT_RUN, 0)
-    if not_run:
-        terminalreporter.write_line(
-            f"{not_run} PostgreSQL store tests not run (no {PG_ENV}): {HOW_TO_START}"
-        )
+    report_not_run(terminalreporter, config, _NOT_RUN, "store")
 
 
 def postgres_url() -> str:
     """The test server's URL; skip (or, under CI, fail) when there is none."""
-    url = os.environ.get(PG_ENV, "")
-    if url:
-        return url
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {PG_ENV} is not: {HOW_TO_START}", pytrace=False)
-    pytest.skip(f"PostgreSQL store tests need {PG_ENV}: {HOW_TO_START}")
+    return _postgres_url("store")
 
 
 def _with_search_path(url: str, schema: str) -> str:

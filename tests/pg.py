@@ -1,0 +1,60 @@
+"""PostgreSQL plumbing shared by the store and serve suites.
+
+PostgreSQL comes from ``RUNLIFE_TEST_POSTGRES_URL`` (``eval "$(scripts/pg-test-server.sh
+start)"`` sets it). Without it, a suite's PostgreSQL cases are left out with one line that
+says how to run them, except under CI (``CI`` set), where they run and fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+PG_ENV = "RUNLIFE_TEST_POSTGRES_URL"
+HOW_TO_START = 'start a throwaway server with `eval "$(scripts/pg-test-server.sh start)"`'
+
+
+def params_of(item: pytest.Item) -> dict[str, Any]:
+    """The parametrize values of a collected test (empty when it has none)."""
+    callspec = getattr(item, "callspec", None)
+    return dict(callspec.params) if callspec is not None else {}
+
+
+def deselect_postgres(
+    config: pytest.Config,
+    items: list[pytest.Item],
+    key: pytest.StashKey[int],
+    is_postgres: Callable[[pytest.Item], bool],
+) -> None:
+    """Without a server (and outside CI), leave out the items *is_postgres* picks."""
+    if os.environ.get(PG_ENV) or os.environ.get("CI"):
+        return
+    keep = [item for item in items if not is_postgres(item)]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if is_postgres(item)])
+        config.stash[key] = len(items) - len(keep)
+        items[:] = keep
+
+
+def report_not_run(
+    terminalreporter: Any, config: pytest.Config, key: pytest.StashKey[int], suite: str
+) -> None:
+    """The one line that says why a suite's PostgreSQL cases did not run, and how to run them."""
+    not_run = config.stash.get(key, 0)
+    if not_run:
+        terminalreporter.write_line(
+            f"{not_run} PostgreSQL {suite} tests not run (no {PG_ENV}): {HOW_TO_START}"
+        )
+
+
+def postgres_url(suite: str) -> str:
+    """The test server's URL; skip (or, under CI, fail) when there is none."""
+    url = os.environ.get(PG_ENV, "")
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {PG_ENV} is not: {HOW_TO_START}", pytrace=False)
+    pytest.skip(f"PostgreSQL {suite} tests need {PG_ENV}: {HOW_TO_START}")
