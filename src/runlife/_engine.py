@@ -21,7 +21,7 @@ from transitions import Machine, Transition
 
 from ._clock import Clock, SystemClock
 from ._errors import GuardRejected, IllegalTransition, InvalidRun, RunlifeError
-from ._events import RunEvent
+from ._events import RunEvent, add_listener
 from ._expiry import LiveRuns
 from ._guards import check_code, check_reason, check_tool_calls, check_tool_outputs, check_usage
 from ._history import Move
@@ -438,19 +438,7 @@ class RunEngine:
         lock; an exception in one is logged (logger ``runlife``) and handed to
         *on_listener_error*, and never undoes the move or reaches the trigger's caller.
         """
-        if not callable(listener):
-            raise TypeError(f"listener: expected a callable, got {listener!r}")
-        with self._lock:
-            self._listeners = (*self._listeners, listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                listeners = list(self._listeners)
-                if listener in listeners:
-                    listeners.remove(listener)
-                self._listeners = tuple(listeners)
-
-        return unsubscribe
+        return add_listener(self, listener)
 
     def _emit(self, event: RunEvent) -> None:
         # A snapshot: (un)subscribing from a listener affects the next event, not this one.

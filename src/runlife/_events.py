@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-__all__ = ["RunEvent", "sse_encode"]
+__all__ = ["RunEvent", "add_listener", "sse_encode"]
 
 
 @attrs.frozen
@@ -54,3 +56,25 @@ def sse_encode(event: str, data: Any) -> str:
         raise ValueError(f"an SSE event name cannot contain a line break: {event!r}")
     body = data if data == "[DONE]" else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return f"event: {event}\ndata: {body}\n\n"
+
+
+def add_listener(owner: Any, listener: Callable[..., object]) -> Callable[[], None]:
+    """Add *listener* to ``owner._listeners`` (a tuple, replaced under ``owner._lock``).
+
+    The tuple is copied on write, so a move reads it without a lock and an event already
+    being delivered goes to the listeners it started with. Returns the unsubscribe.
+    """
+    if not callable(listener):
+        raise TypeError(f"listener: expected a callable, got {listener!r}")
+    lock: threading.Lock = owner._lock
+    with lock:
+        owner._listeners = (*owner._listeners, listener)
+
+    def unsubscribe() -> None:
+        with lock:
+            listeners = list(owner._listeners)
+            if listener in listeners:
+                listeners.remove(listener)
+            owner._listeners = tuple(listeners)
+
+    return unsubscribe

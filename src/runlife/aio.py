@@ -51,7 +51,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ._engine import RunEngine
-from ._events import RunEvent
+from ._events import RunEvent, add_listener
 from ._record import Run, ToolCall, Usage
 
 __all__ = ["AsyncListener", "AsyncRunEngine"]
@@ -90,19 +90,7 @@ class AsyncRunEngine:
 
     def subscribe(self, listener: AsyncListener) -> Callable[[], None]:
         """Await *listener* with each event of a move made through this object; returns the unsubscribe."""
-        if not callable(listener):
-            raise TypeError(f"listener: expected a callable, got {listener!r}")
-        with self._lock:
-            self._listeners = (*self._listeners, listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                listeners = list(self._listeners)
-                if listener in listeners:
-                    listeners.remove(listener)
-                self._listeners = tuple(listeners)
-
-        return unsubscribe
+        return add_listener(self, listener)
 
     # --- delivery ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ Lookups raise ``runlife.RunNotFound`` (a ``LookupError``); rows that do not load
 from __future__ import annotations
 
 from runlife import Conflict, RunlifeError
+from runlife._expiry import ThreadBusy as _ThreadBusy
 
 __all__ = ["LeaseLost", "SchemaTooNew", "StoreError", "StoreURLError", "ThreadBusy"]
 
@@ -45,21 +46,9 @@ class SchemaTooNew(StoreError):
         )
 
 
-class ThreadBusy(RunlifeError):
-    """A thread may have one active run at a time, and *thread_id* has *run_id* active.
-
-    Attributes: *thread_id*, *run_id* (the active run that holds the thread, or ``None``
-    when it finished before it could be named).
-    """
-
-    def __init__(self, thread_id: str, run_id: str | None) -> None:
-        self.thread_id = thread_id
-        self.run_id = run_id
-        holder = f"run {run_id} is active on it" if run_id else "another run is active on it"
-        super().__init__(
-            f"thread {thread_id} already has an active run: {holder}; "
-            "wait for it to end or cancel it first"
-        )
+# One class for the engine's and the database's "one active run per thread" rule, so that
+# one `except ThreadBusy` catches both.
+ThreadBusy = _ThreadBusy
 
 
 class LeaseLost(Conflict):
