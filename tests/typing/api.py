@@ -39,3 +39,15 @@ def api() -> None:
     print(ok, status, history, event)
     unsubscribe()
     runlife.SystemClock()()
+
+
+def embedding_api() -> None:
+    engine = RunEngine(clock=ManualClock(0), index_deadlines=True, one_active_run_per_thread=True)
+    run = engine.create(assistant_id="a", thread_id="t", model="m")
+    doc = runlife.dump(run)
+    again: runlife.Run = runlife.restore(doc, engine=engine, verify=True)
+    rebuilt: runlife.Run = runlife.replay(runlife.initial_wire(run), run.history)
+    runlife.expect_version(doc, run.version)
+    expired: list[runlife.Run] = list(engine.expire_due(limit=10))
+    holder: runlife.Run | None = engine.active_run("t")
+    print(again, rebuilt, expired, holder, engine.next_deadline())
