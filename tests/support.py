@@ -25,6 +25,19 @@ CALL: dict[str, Any] = {
 
 USAGE: dict[str, int] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 
+# The spec's table, written out independently of runlife's own.
+SPEC: dict[str, tuple[set[str], str]] = {
+    "start": ({"queued"}, "in_progress"),
+    "require_action": ({"in_progress"}, "requires_action"),
+    "submit_tool_outputs": ({"requires_action"}, "queued"),
+    "complete": ({"in_progress", "cancelling"}, "completed"),
+    "mark_incomplete": ({"in_progress", "cancelling"}, "incomplete"),
+    "fail": ({"queued", "in_progress", "cancelling"}, "failed"),
+    "cancel": ({"queued", "in_progress", "requires_action"}, "cancelling"),
+    "finish_cancel": ({"cancelling"}, "cancelled"),
+    "expire": ({"queued", "in_progress", "requires_action", "cancelling"}, "expired"),
+}
+
 #: Valid arguments for each trigger, for a run made by ``new_run``.
 VALID_ARGS: dict[str, dict[str, Any]] = {
     "start": {},

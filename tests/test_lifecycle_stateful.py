@@ -10,19 +10,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 import runlife
 from runlife import GuardRejected, IllegalTransition, ManualClock, RunEngine, to_json
-from tests.support import T0, WEATHER_TOOL
+from tests.support import SPEC, T0, WEATHER_TOOL
 
-SOURCES: dict[str, tuple[set[str], str]] = {
-    "start": ({"queued"}, "in_progress"),
-    "require_action": ({"in_progress"}, "requires_action"),
-    "submit_tool_outputs": ({"requires_action"}, "queued"),
-    "complete": ({"in_progress", "cancelling"}, "completed"),
-    "mark_incomplete": ({"in_progress", "cancelling"}, "incomplete"),
-    "fail": ({"queued", "in_progress", "cancelling"}, "failed"),
-    "cancel": ({"queued", "in_progress", "requires_action"}, "cancelling"),
-    "finish_cancel": ({"cancelling"}, "cancelled"),
-    "expire": ({"queued", "in_progress", "requires_action", "cancelling"}, "expired"),
-}
+SOURCES = SPEC
 TERMINAL = {"cancelled", "failed", "completed", "incomplete", "expired"}
 STAMPS = ("started_at", "cancelled_at", "failed_at", "completed_at", "expires_at")
 

@@ -7,20 +7,7 @@ from transitions import MachineError
 
 import runlife
 from runlife import TRANSITIONS, TRIGGERS, IllegalTransition, Run, RunStatus, to_dict
-from tests.support import PATHS, fire, may, new_engine, run_in
-
-# The spec's table, written out independently of runlife's own.
-SPEC: dict[str, tuple[set[str], str]] = {
-    "start": ({"queued"}, "in_progress"),
-    "require_action": ({"in_progress"}, "requires_action"),
-    "submit_tool_outputs": ({"requires_action"}, "queued"),
-    "complete": ({"in_progress", "cancelling"}, "completed"),
-    "mark_incomplete": ({"in_progress", "cancelling"}, "incomplete"),
-    "fail": ({"queued", "in_progress", "cancelling"}, "failed"),
-    "cancel": ({"queued", "in_progress", "requires_action"}, "cancelling"),
-    "finish_cancel": ({"cancelling"}, "cancelled"),
-    "expire": ({"queued", "in_progress", "requires_action", "cancelling"}, "expired"),
-}
+from tests.support import PATHS, SPEC, fire, may, new_engine, run_in
 
 PAIRS = [(s, t) for s in RunStatus for t in TRIGGERS]
 

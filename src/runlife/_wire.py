@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import cattrs
 
 from ._check import structure_problems
@@ -224,37 +225,8 @@ def _s_response_format(v: Any) -> str | ResponseFormat | None:
     return ResponseFormat(type=v["type"], extra=_extra(v, _K_TYPE))
 
 
-_K_RUN = frozenset(
-    {
-        "assistant_id",
-        "cancelled_at",
-        "completed_at",
-        "created_at",
-        "expires_at",
-        "failed_at",
-        "id",
-        "incomplete_details",
-        "instructions",
-        "last_error",
-        "max_completion_tokens",
-        "max_prompt_tokens",
-        "metadata",
-        "model",
-        "object",
-        "parallel_tool_calls",
-        "required_action",
-        "response_format",
-        "started_at",
-        "status",
-        "temperature",
-        "thread_id",
-        "tool_choice",
-        "tools",
-        "top_p",
-        "truncation_strategy",
-        "usage",
-    }
-)
+#: The wire fields of ``Run``: its init fields but ``extra`` (the unknown keys).
+_K_RUN = frozenset(a.name for a in attrs.fields(Run) if a.init and a.name != "extra")
 
 _STATUS = {s.value: s for s in RunStatus}
 
