@@ -161,6 +161,7 @@ def _handle(args: argparse.Namespace) -> int:
         sys.stdout.write(_simulate.format_json(report))
     else:
         sys.stdout.write(_simulate.format_text(report))
+        sys.stdout.flush()  # the report first, then the wall-clock line, on a shared terminal
         sys.stderr.write(_simulate.timing_text(report))
     sys.stdout.flush()
     return 1 if report.stats.violations else 0
