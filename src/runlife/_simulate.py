@@ -450,29 +450,29 @@ class _Simulator:
         rounds = 0
         started = False
         end: int | None = None
-        while end is None:
-            # queued -> in_progress, unless cancelled or expired first
-            nxt = t + uniform(p.queue_wait)
+
+        def interrupted(nxt: int) -> bool:
+            """Wait until *nxt*, unless the client cancels or the run expires first."""
+            nonlocal t, end
             if cancel_at < nxt and cancel_at < expires_at:
                 t = max(t, cancel_at)
-                break
+                return True
             if nxt >= expires_at:
                 fire("expire", expires_at)
                 end = expires_at
-                break
+                return True
             t = nxt
+            return False
+
+        while end is None:
+            # queued -> in_progress, unless cancelled or expired first
+            if interrupted(t + uniform(p.queue_wait)):
+                break
             fire("start", t)
             started = True
             # in_progress: one step of work
-            nxt = t + uniform(p.step)
-            if cancel_at < nxt and cancel_at < expires_at:
-                t = max(t, cancel_at)
+            if interrupted(t + uniform(p.step)):
                 break
-            if nxt >= expires_at:
-                fire("expire", expires_at)
-                end = expires_at
-                break
-            t = nxt
             if rand() < p.fail:
                 fail(t)
                 end = t
@@ -483,15 +483,8 @@ class _Simulator:
                 stats.tool_calls += len(calls)
                 # requires_action: the client answers, perhaps too late
                 late = rand() < p.late
-                nxt = expires_at + 1 if late else t + uniform(p.output_delay)
-                if cancel_at < nxt and cancel_at < expires_at:
-                    t = max(t, cancel_at)
+                if interrupted(expires_at + 1 if late else t + uniform(p.output_delay)):
                     break
-                if nxt >= expires_at:
-                    fire("expire", expires_at)
-                    end = expires_at
-                    break
-                t = nxt
                 fire("submit_tool_outputs", t, tool_outputs=outputs)
             elif limited and rand() < p.incomplete:
                 spent = usage()
