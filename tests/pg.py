@@ -8,7 +8,8 @@ says how to run them, except under CI (``CI`` set), where they run and fail.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -58,3 +59,29 @@ def postgres_url(suite: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(f"CI is set but {PG_ENV} is not: {HOW_TO_START}", pytrace=False)
     pytest.skip(f"PostgreSQL {suite} tests need {PG_ENV}: {HOW_TO_START}")
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """*url* with PostgreSQL's ``search_path`` set to *schema*."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def fresh_store_url(backend: str, directory: object, suite: str) -> Iterator[str]:
+    """Yield a fresh, empty store URL of *backend*: a SQLite file in *directory*, or a
+    PostgreSQL schema of its own (dropped afterwards). Wrap with ``contextlib.contextmanager``
+    or use as a fixture body.
+    """
+    if backend == "sqlite":
+        yield f"sqlite:///{directory}/runs.db"
+        return
+    import psycopg
+
+    base = postgres_url(suite)
+    schema = f"{suite}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield with_search_path(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -104,23 +104,8 @@ class _Model:
         self.changes["status"] = _STATUS[value]
 
 
-#: Fields the engine owns: ``create`` refuses them.
-_ENGINE_FIELDS = frozenset(
-    {
-        "object",
-        "status",
-        "created_at",
-        "expires_at",
-        "started_at",
-        "cancelled_at",
-        "failed_at",
-        "completed_at",
-        "required_action",
-        "last_error",
-        "incomplete_details",
-        "usage",
-    }
-)
+#: Fields the engine owns: ``create`` refuses them (what moves write, and the creation stamp).
+_ENGINE_FIELDS = frozenset({*LIFECYCLE, "object", "created_at"})
 #: Fields ``create`` accepts, with the API's defaults (``None``: required).
 _CREATE_DEFAULTS: dict[str, Any] = {
     "id": None,

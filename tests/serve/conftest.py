@@ -20,13 +20,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from tests.pg import deselect_postgres, params_of, report_not_run
+from tests.pg import deselect_postgres, fresh_store_url, params_of, report_not_run
 from tests.pg import postgres_url as _postgres_url
 
 BACKENDS = ("sqlite", "postgresql")
@@ -71,20 +70,7 @@ def _serve_command() -> list[str]:
 @contextlib.contextmanager
 def store_url(backend: str, directory: Path) -> Iterator[str]:
     """A fresh, empty store of *backend*: a SQLite file, or a PostgreSQL schema of its own."""
-    if backend == "sqlite":
-        yield f"sqlite:///{directory}/runs.db"
-        return
-    import psycopg
-
-    base = postgres_url()
-    schema = f"serve_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    yield from fresh_store_url(backend, directory, "serve")
 
 
 class Server:

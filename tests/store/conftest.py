@@ -8,7 +8,6 @@ variable the PostgreSQL tests skip, except under CI (``CI`` set), where they fai
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from runlife import ManualClock, RunEngine
 from runlife.store import Store, open_store
-from tests.pg import deselect_postgres, params_of, report_not_run
+from tests.pg import deselect_postgres, fresh_store_url, params_of, report_not_run
 from tests.pg import postgres_url as _postgres_url
 from tests.support import T0
 
@@ -46,26 +45,9 @@ def postgres_url() -> str:
     return _postgres_url("store")
 
 
-def _with_search_path(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
 def make_url(backend: str, tmp_path: Any) -> Iterator[str]:
     """A fresh, empty store URL of *backend* for one test."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path}/runs.db"
-        return
-    import psycopg
-
-    base = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield _with_search_path(base, schema)
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    yield from fresh_store_url(backend, tmp_path, "store")
 
 
 @pytest.fixture(name="store_url", params=BACKENDS)
