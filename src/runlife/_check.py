@@ -105,7 +105,14 @@ import attrs
 
 from ._status import ACTIVE, RunStatus, suggest_status
 
-__all__ = ["Finding", "inspect", "invariant_problems", "rule_problems", "structure_problems"]
+__all__ = [
+    "Finding",
+    "field_problems",
+    "inspect",
+    "invariant_problems",
+    "rule_problems",
+    "structure_problems",
+]
 
 _STRUCTURE: Final = "structure"
 _INVARIANT: Final = "invariant"
@@ -505,6 +512,34 @@ def structure_problems(data: object) -> list[Finding]:
     return out
 
 
+#: The rows of :data:`_FIELDS` by field name.
+_ROWS: Final[dict[str, Field]] = {row[0]: row for row in _FIELDS}
+
+
+def field_problems(name: str, value: object) -> list[Finding]:
+    """The structure findings, then (if none) the rule findings, of one top-level field.
+
+    What ``RunEngine.create`` checks of each field its caller gives: *value* is judged as
+    ``data[name]`` of a run dict, and the findings have the paths they would have there.
+
+    Args:
+        name: A field of the wire object (``KeyError`` for anything else).
+        value: Any value.
+    """
+    out: list[Finding] = []
+    _, path, accepted, expected, _, check = _ROWS[name]
+    if type(value) in accepted or _accepts(value, accepted):
+        if check is not None and value is not None:
+            check(value, out)
+    else:
+        out.append(_wrong_type(path, expected, value))
+    if not out:
+        rule = _RULES.get(name)
+        if rule is not None:
+            rule(value, out)
+    return out
+
+
 # --------------------------------------------------------------------------- rules
 
 #: The stamps before ``incomplete_details`` in the seed's order (``started_at`` comes later).
@@ -782,6 +817,38 @@ def _rule_usage(value: object, out: list[Finding]) -> None:
         out.append(_rule("usage-mismatch", "$.usage.total_tokens", msg))
 
 
+def _rule_limit(name: str) -> Check:
+    def check(value: object, out: list[Finding]) -> None:
+        if isinstance(value, int) and value < _MIN_TOKENS and not isinstance(value, bool):
+            out.append(_out_of_range(name, f"null or an int >= {_MIN_TOKENS}", value))
+
+    return check
+
+
+def _rule_temperature(value: object, out: list[Finding]) -> None:
+    if isinstance(value, int | float) and not 0 <= value <= 2 and not isinstance(value, bool):
+        out.append(_out_of_range("temperature", "null or a number in [0, 2]", value))
+
+
+def _rule_top_p(value: object, out: list[Finding]) -> None:
+    if isinstance(value, int | float) and not 0 <= value <= 1 and not isinstance(value, bool):
+        out.append(_out_of_range("top_p", "null or a number in [0, 1]", value))
+
+
+#: The rules of the fields a caller gives ``create``, one check of the field's value each.
+_RULES: Final[dict[str, Check]] = {
+    "max_completion_tokens": _rule_limit("max_completion_tokens"),
+    "max_prompt_tokens": _rule_limit("max_prompt_tokens"),
+    "metadata": _rule_metadata,
+    "response_format": _rule_response_format,
+    "temperature": _rule_temperature,
+    "tool_choice": _rule_tool_choice,
+    "tools": _rule_tools,
+    "top_p": _rule_top_p,
+    "truncation_strategy": _rule_truncation_strategy,
+}
+
+
 def rule_problems(data: dict[str, Any]) -> list[Finding]:
     """The documented API rules that *data* breaks.
 
@@ -813,9 +880,7 @@ def rule_problems(data: dict[str, Any]) -> list[Finding]:
     if value is not None:
         _rule_last_error(value, out)
     for name in _LIMITS:
-        value = get(name)
-        if isinstance(value, int) and value < _MIN_TOKENS and not isinstance(value, bool):
-            out.append(_out_of_range(name, f"null or an int >= {_MIN_TOKENS}", value))
+        _RULES[name](get(name), out)
     value = get("metadata")
     if value != {}:
         _rule_metadata(value, out)
@@ -828,16 +893,12 @@ def rule_problems(data: dict[str, Any]) -> list[Finding]:
     value = get("started_at")
     if isinstance(value, int) and value < 0:
         out.append(_out_of_range("started_at", "a Unix time >= 0", value))
-    value = get("temperature")
-    if isinstance(value, int | float) and not 0 <= value <= 2 and not isinstance(value, bool):
-        out.append(_out_of_range("temperature", "null or a number in [0, 2]", value))
+    _rule_temperature(get("temperature"), out)
     value = get("tool_choice")
     if value != "auto":
         _rule_tool_choice(value, out)
     _rule_tools(get("tools"), out)
-    value = get("top_p")
-    if isinstance(value, int | float) and not 0 <= value <= 1 and not isinstance(value, bool):
-        out.append(_out_of_range("top_p", "null or a number in [0, 1]", value))
+    _rule_top_p(get("top_p"), out)
     _rule_truncation_strategy(get("truncation_strategy"), out)
     value = get("usage")
     if value is not None:

@@ -10,9 +10,7 @@ changes. The run itself is written once, by ``_commit``, after every guard has p
 
 from __future__ import annotations
 
-import difflib
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,15 +18,17 @@ from typing import Any
 from transitions import Machine, Transition
 
 from ._clock import Clock, SystemClock
+from ._create import checked_fields, new_run
 from ._errors import GuardRejected, IllegalTransition, InvalidRun, RunlifeError
 from ._events import RunEvent, add_listener
 from ._expiry import LiveRuns
 from ._guards import check_code, check_reason, check_tool_calls, check_tool_outputs, check_usage
 from ._history import Move
+from ._ids import new_id
 from ._record import IncompleteDetails, LastError, RequiredAction, Run, SubmitToolOutputs
 from ._status import TERMINAL, RunStatus
-from ._table import machine_config, transition, triggers_from
-from ._wire import _unstructure_run
+from ._table import LIFECYCLE, machine_config, transition, triggers_from
+from ._wire import life_of
 
 __all__ = ["LIFECYCLE", "RunEngine", "default_engine"]
 
@@ -68,20 +68,7 @@ if (
     raise RuntimeError("runlife's machine has state callbacks, which _Transition would skip")
 _EVENTS = {name: _MACHINE.events[name] for name in _MACHINE.events}
 _STATUS = {s.value: s for s in RunStatus}
-
-#: The fields a move may write; every other field of a run is as it was created or loaded.
-LIFECYCLE = (
-    "status",
-    "expires_at",
-    "started_at",
-    "cancelled_at",
-    "failed_at",
-    "completed_at",
-    "required_action",
-    "last_error",
-    "incomplete_details",
-    "usage",
-)
+_EVENT_NAMES = {s: f"thread.run.{s.value}" for s in RunStatus}
 
 
 class _Model:
@@ -104,55 +91,11 @@ class _Model:
         self.changes["status"] = _STATUS[value]
 
 
-#: Fields the engine owns: ``create`` refuses them (what moves write, and the creation stamp).
-_ENGINE_FIELDS = frozenset({*LIFECYCLE, "object", "created_at"})
-#: Fields ``create`` accepts, with the API's defaults (``None``: required).
-_CREATE_DEFAULTS: dict[str, Any] = {
-    "id": None,
-    "assistant_id": None,
-    "thread_id": None,
-    "model": None,
-    "instructions": "",
-    "tools": [],
-    "metadata": {},
-    "tool_choice": "auto",
-    "parallel_tool_calls": True,
-    "truncation_strategy": {"type": "auto", "last_messages": None},
-    "response_format": "auto",
-    "temperature": None,
-    "top_p": None,
-    "max_prompt_tokens": None,
-    "max_completion_tokens": None,
-}
-_REQUIRED = ("assistant_id", "thread_id", "model")
-
 Listener = Callable[[RunEvent], object]
 ErrorHook = Callable[[RunEvent, BaseException], object]
 
 #: The arguments of the triggers that take none.
 _NO_ARGS: Mapping[str, Any] = {}
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _to_wire(value: Any, unstructure: Callable[[Any], Any]) -> Any:
-    """A fresh wire-shaped copy of *value*: plain JSON as is, the record's classes unstructured.
-
-    Cheaper than asking cattrs about every value: most fields given to ``create`` are plain.
-    """
-    t = type(value)
-    if t in _PLAIN:
-        return value
-    if t is dict:
-        return {k: _to_wire(v, unstructure) for k, v in value.items()}
-    if t is list or t is tuple:
-        return [_to_wire(v, unstructure) for v in value]
-    return unstructure(value)
-
-
-def _new_id() -> str:
-    return "run_" + secrets.token_urlsafe(18)
 
 
 class RunEngine:
@@ -208,7 +151,7 @@ class RunEngine:
             raise TypeError(f"clock: expected a callable returning Unix seconds, got {clock!r}")
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.ttl = ttl
-        self._id_factory = id_factory or _new_id
+        self._id_factory = id_factory or new_id
         self.record_history = record_history
         self.on_listener_error = on_listener_error
         self._listeners: tuple[Listener, ...] = ()
@@ -254,75 +197,21 @@ class RunEngine:
         self, extra: Mapping[str, Any] | None, fields: dict[str, Any], *, event: bool = False
     ) -> tuple[Run, RunEvent | None]:
         """``create``; also returns the ``created`` event if anyone listens or *event*."""
-        from ._check import rule_problems, structure_problems  # noqa: PLC0415
-        from ._wire import _converter, _structure_run_trusted  # noqa: PLC0415
-
-        errors: list[tuple[str, str]] = []
-        for name in fields:
-            if name in _ENGINE_FIELDS:
-                errors.append(
-                    (f"$.{name}", "set by the engine, not by create(): runs start queued")
-                )
-            elif name not in _CREATE_DEFAULTS:
-                close = difflib.get_close_matches(name, list(_CREATE_DEFAULTS), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                errors.append((f"$.{name}", f"unknown field{hint} (put unknown keys in extra=)"))
-        errors.extend((f"$.{name}", "missing") for name in _REQUIRED if fields.get(name) is None)
-        if extra is not None and not isinstance(extra, Mapping):
-            errors.append(
-                ("extra", f"expected a mapping of unknown keys, got {type(extra).__name__}")
-            )
-            extra = None
-        errors.extend(
-            (f"extra.{key}", "a known field; pass it as a keyword argument")
-            for key in extra or ()
-            if key in _CREATE_DEFAULTS or key in _ENGINE_FIELDS
-        )
-        if errors:
-            raise InvalidRun(errors)
+        values, extra_keys = checked_fields(fields, extra)
         now = self._now("$.created_at")
-        unstructure = _converter.unstructure
-        data: dict[str, Any] = {}
-        for name, default in _CREATE_DEFAULTS.items():
-            if name in fields:
-                data[name] = _to_wire(fields[name], unstructure)
-            elif type(default) in _PLAIN:
-                data[name] = default
-            else:  # a fresh copy of a mutable default
-                data[name] = _to_wire(default, unstructure)
-        if data["id"] is None:
-            data["id"] = self._id_factory()
-        data.update(
-            object="thread.run",
-            status="queued",
-            created_at=now,
-            expires_at=now + self.ttl,
-            started_at=None,
-            cancelled_at=None,
-            failed_at=None,
-            completed_at=None,
-            required_action=None,
-            last_error=None,
-            incomplete_details=None,
-            usage=None,
-        )
-        if extra:
-            data.update(extra)
-        problems = structure_problems(data)
-        if not problems:
-            problems = rule_problems(data)
-            if data["id"] == "":
-                errors.append(("$.id", "expected a non-empty string"))
-        errors.extend((p.path, p.message) for p in problems)
-        if errors:
-            raise InvalidRun(errors, run_id=data["id"] if isinstance(data["id"], str) else None)
-        run = _structure_run_trusted(data)
+        if "id" not in values:
+            made_id = values["id"] = self._id_factory()
+            if type(made_id) is not str or not made_id:
+                raise InvalidRun(
+                    [("$.id", f"id_factory returned {made_id!r}; expected a non-empty string")]
+                )
+        run = new_run(values, extra_keys, now, now + self.ttl)
         object.__setattr__(run, "_engine", self)
         if self._live is not None:
             self._live.adopt(run, "create")
         made = None
         if event or self._listeners:
-            made = RunEvent("thread.run.created", data, None, None, now, run.id)
+            made = RunEvent.of_move("thread.run.created", run, None, None, now, 0)
             if self._listeners:
                 self._emit(made)
         return run, made
@@ -447,10 +336,10 @@ class RunEngine:
 
     # --- moving -----------------------------------------------------------------------------
 
-    def _plan(
-        self, run: Run, trigger: str, args: Mapping[str, Any]
+    def _plan(  # noqa: PLR0915 - the table's effects, one branch per trigger
+        self, run: Run, trigger: str, args: Mapping[str, Any], keep: bool = False
     ) -> tuple[dict[str, Any], dict[str, Any], int]:
-        """Check table and guards; return (changes, history args, now). Changes nothing."""
+        """Check table and guards; return (changes, history args if *keep*, now). Changes nothing."""
         row = transition(trigger)
         status = run.status
         if status not in row.sources:
@@ -473,14 +362,15 @@ class RunEngine:
             changes["required_action"] = RequiredAction(
                 submit_tool_outputs=SubmitToolOutputs(tool_calls=calls)
             )
-            record["tool_calls"] = [
-                {
-                    "id": c.id,
-                    "type": c.type,
-                    "function": {"name": c.function.name, "arguments": c.function.arguments},
-                }
-                for c in calls
-            ]
+            if keep:
+                record["tool_calls"] = [
+                    {
+                        "id": c.id,
+                        "type": c.type,
+                        "function": {"name": c.function.name, "arguments": c.function.arguments},
+                    }
+                    for c in calls
+                ]
         elif trigger == "submit_tool_outputs":
             record["tool_outputs"] = check_tool_outputs(run, args["tool_outputs"], problems)
             changes["required_action"] = None
@@ -509,6 +399,7 @@ class RunEngine:
             usage = check_usage(args["usage"], problems)
             if usage is not None:
                 changes["usage"] = usage
+            if usage is not None and keep:
                 record["usage"] = {
                     "prompt_tokens": usage.prompt_tokens,
                     "completion_tokens": usage.completion_tokens,
@@ -541,29 +432,23 @@ class RunEngine:
         made: RunEvent | None = None
         with run._lock:
             source = run.status
-            changes, record, now = self._plan(run, trigger, args)
+            changes, record, now = self._plan(run, trigger, args, self.record_history)
             _EVENTS[trigger].trigger(_Model(run, changes))
             dest = changes["status"]
             version = changes["_version"] = run._version + 1
             move = origin = None
             if self.record_history:
-                move = Move(trigger, source.value, dest.value, now, record)
+                move = Move(trigger, source._value_, dest._value_, now, record)
                 if run._history is None:
-                    origin = tuple([getattr(run, name) for name in LIFECYCLE])
+                    origin = life_of(run)
             live = self._live
             expires_at = run.expires_at
             _commit(run, changes, move, origin)
             if live is not None and dest in TERMINAL:
                 live.forget(run, expires_at)
             if event or self._listeners:
-                made = RunEvent(
-                    f"thread.run.{dest.value}",
-                    _unstructure_run(run),
-                    trigger,
-                    source.value,
-                    now,
-                    run.id,
-                    version,
+                made = RunEvent.of_move(
+                    _EVENT_NAMES[dest], run, trigger, source._value_, now, version
                 )
         if made is not None and self._listeners:
             self._emit(made)
@@ -583,24 +468,28 @@ def _commit(
 ) -> None:
     """The only writer of a run's fields: all of *changes*, or none of them.
 
-    *move* is appended to the history; *origin* (the lifecycle fields before the first
-    recorded move) is kept with the first one.
+    *changes* holds lifecycle fields and ``_version``. *move* is appended to the history;
+    *origin* (the lifecycle fields before the first recorded move) is kept with the first one.
     """
-    before = {name: getattr(run, name) for name in changes}
+    before, version = life_of(run), run._version
     try:
         for name, value in changes.items():
-            object.__setattr__(run, name, value)
+            _set(run, name, value)
         if move is not None:
             history = run._history
             if history is None:
-                object.__setattr__(run, "_history", [move])
-                object.__setattr__(run, "_origin", origin)
+                _set(run, "_history", [move])
+                _set(run, "_origin", origin)
             else:
                 history.append(move)
     except BaseException:
-        for name, value in before.items():
-            object.__setattr__(run, name, value)
+        for name, value in zip(LIFECYCLE, before, strict=True):
+            _set(run, name, value)
+        _set(run, "_version", version)
         raise
+
+
+_set = object.__setattr__
 
 
 _default: RunEngine | None = None

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
+from ._wire import _unstructure_run, life_of
+
+if TYPE_CHECKING:
+    from ._record import Run
 
 __all__ = ["RunEvent", "add_listener", "sse_encode"]
 
 
-@attrs.frozen
 class RunEvent:
     """One successful move, named like the Assistants API's stream events.
 
@@ -22,15 +24,115 @@ class RunEvent:
     for ``created``); *at* the clock's time; *run_id* the run's id; *version* the run's
     ``version`` after the move (``0`` for ``created``): the moves of one run are numbered
     1, 2, 3 ..., so a listener that hears several threads move one run can order them.
+
+    The engine's events build *data* when it is first read, from a snapshot of the run's
+    lifecycle fields taken in the move (the only fields a move changes): the same dict as
+    building it in the move, at no cost to a listener that does not read it. Read-only.
     """
 
+    __slots__ = ("_data", "_life", "_run", "at", "event", "run_id", "source", "trigger", "version")
+
     event: str
-    data: dict[str, Any]
     trigger: str | None
     source: str | None
     at: int
     run_id: str
-    version: int = 0
+    version: int
+    _data: dict[str, Any] | None
+    _run: Run | None
+    _life: tuple[Any, ...] | None
+
+    def __init__(  # noqa: PLR0917 - the attrs class's positional order, kept
+        self,
+        event: str,
+        data: dict[str, Any],
+        trigger: str | None,
+        source: str | None,
+        at: int,
+        run_id: str,
+        version: int = 0,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "event", event)
+        _set(self, "_data", data)
+        _set(self, "_run", None)
+        _set(self, "_life", None)
+        _set(self, "trigger", trigger)
+        _set(self, "source", source)
+        _set(self, "at", at)
+        _set(self, "run_id", run_id)
+        _set(self, "version", version)
+
+    @classmethod
+    def of_move(  # noqa: PLR0917 - on every move with a listener: positional is cheaper
+        cls,
+        event: str,
+        run: Run,
+        trigger: str | None,
+        source: str | None,
+        at: int,
+        version: int,
+    ) -> RunEvent:
+        """The event of a move *run* has just made (call it under the run's lock)."""
+        self = _new(cls)
+        _set_event(self, event)
+        _set_data(self, None)
+        _set_run(self, run)
+        _set_life(self, life_of(run))
+        _set_trigger(self, trigger)
+        _set_source(self, source)
+        _set_at(self, at)
+        _set_run_id(self, run.id)
+        _set_version(self, version)
+        return self
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The run's wire dict after the move (built on first read, then kept)."""
+        data = self._data
+        if data is None:
+            with _BUILDING:
+                data = self._data
+                if data is None:
+                    assert self._run is not None  # noqa: S101 - set by of_move with _life
+                    data = _unstructure_run(self._run, self._life)
+                    _set = object.__setattr__
+                    _set(self, "_data", data)
+                    _set(self, "_run", None)
+                    _set(self, "_life", None)
+        return data
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"RunEvent is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"RunEvent is read-only: cannot delete {name!r}")
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.event,
+            self.data,
+            self.trigger,
+            self.source,
+            self.at,
+            self.run_id,
+            self.version,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not RunEvent:
+            return NotImplemented
+        return self._key() == other._key()
+
+    # Unhashable, as the attrs class it was: *data* is a dict.
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"RunEvent(event={self.event!r}, data={self.data!r}, trigger={self.trigger!r}, "
+            f"source={self.source!r}, at={self.at!r}, run_id={self.run_id!r}, "
+            f"version={self.version!r})"
+        )
 
     @property
     def dest(self) -> str:
@@ -45,6 +147,22 @@ class RunEvent:
     def to_sse(self) -> str:
         """This event in Server-Sent-Events framing (see ``sse_encode``)."""
         return sse_encode(self.event, self.data)
+
+
+# The slots' own setters: what ``of_move``, on every move with a listener, sets them with.
+_new = object.__new__
+_set_event = RunEvent.__dict__["event"].__set__
+_set_data = RunEvent.__dict__["_data"].__set__
+_set_run = RunEvent.__dict__["_run"].__set__
+_set_life = RunEvent.__dict__["_life"].__set__
+_set_trigger = RunEvent.__dict__["trigger"].__set__
+_set_source = RunEvent.__dict__["source"].__set__
+_set_at = RunEvent.__dict__["at"].__set__
+_set_run_id = RunEvent.__dict__["run_id"].__set__
+_set_version = RunEvent.__dict__["version"].__set__
+
+#: Serialises the first reads of lazily built ``data`` (one dict per event, whatever the threads).
+_BUILDING = threading.Lock()
 
 
 def sse_encode(event: str, data: Any) -> str:

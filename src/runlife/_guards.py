@@ -12,7 +12,15 @@ from typing import Any, TypeGuard
 
 import attrs
 
-from ._record import FunctionCall, FunctionTool, Run, ToolCall, Usage
+from ._record import (
+    FunctionTool,
+    Run,
+    ToolCall,
+    Usage,
+    make_function_call,
+    make_tool_call,
+    make_usage,
+)
 
 __all__ = [
     "ERROR_CODES",
@@ -134,9 +142,7 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
             )
         if _is_str(cid) and _is_str(name) and _is_str(arguments):
             calls.append(
-                ToolCall(
-                    id=cid, type="function", function=FunctionCall(name=name, arguments=arguments)
-                )
+                make_tool_call(cid, make_function_call(name, arguments, {}), "function", {})
             )
     if len(tool_calls) > 1 and run.parallel_tool_calls is False:
         problems.append(
@@ -219,7 +225,8 @@ def check_usage(usage: object, problems: Problems) -> Usage | None:
             )
         )
         return None
-    return Usage(prompt_tokens=p, completion_tokens=c, total_tokens=t)
+    made: Usage = make_usage(p, c, t, {})
+    return made
 
 
 def check_code(code: object, message: object, problems: Problems) -> None:

@@ -6,7 +6,22 @@ from typing import Any, Final
 
 from ._status import RunStatus
 
+#: The fields a move may write; every other field of a run is as it was created or loaded.
+LIFECYCLE: Final = (
+    "status",
+    "expires_at",
+    "started_at",
+    "cancelled_at",
+    "failed_at",
+    "completed_at",
+    "required_action",
+    "last_error",
+    "incomplete_details",
+    "usage",
+)
+
 __all__ = [
+    "LIFECYCLE",
     "TRANSITIONS",
     "TRIGGERS",
     "Transition",

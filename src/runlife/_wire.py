@@ -16,6 +16,8 @@ round trip close to the official SDK's compiled pydantic-core (see ``benchmarks/
 from __future__ import annotations
 
 import json
+import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,11 +26,9 @@ import cattrs
 from ._check import structure_problems
 from ._errors import InvalidRun
 from ._record import (
-    _TRUSTED,
     UNSET,
     CodeInterpreterTool,
     FileSearchTool,
-    FunctionCall,
     FunctionDefinition,
     FunctionTool,
     IncompleteDetails,
@@ -36,19 +36,33 @@ from ._record import (
     RequiredAction,
     ResponseFormat,
     Run,
-    SubmitToolOutputs,
     ToolCall,
     ToolChoice,
-    ToolChoiceFunction,
     TruncationStrategy,
     UnknownTool,
     Usage,
+    make_code_interpreter_tool,
+    make_file_search_tool,
+    make_function_call,
+    make_function_definition,
+    make_function_tool,
+    make_incomplete_details,
+    make_last_error,
+    make_required_action,
+    make_response_format,
+    make_run,
+    make_submit_tool_outputs,
+    make_tool_call,
+    make_tool_choice,
+    make_tool_choice_function,
+    make_truncation_strategy,
+    make_unknown_tool,
+    make_usage,
 )
 from ._status import RunStatus, suggest_status
+from ._table import LIFECYCLE
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ._engine import RunEngine
     from ._record import Tool
 
@@ -66,11 +80,11 @@ Obj = dict[str, Any]
 
 
 def _copy(value: Any) -> Any:
-    """A deep copy of a JSON value (dicts and lists only; scalars are immutable)."""
+    """A deep copy of a JSON value (dicts and lists; scalars are immutable); tuples become lists."""
     t = type(value)
     if t is dict:
         return {k: _copy(v) for k, v in value.items()}
-    if t is list:
+    if t is list or t is tuple:
         return [_copy(v) for v in value]
     return value
 
@@ -102,68 +116,55 @@ _K_RESPONSE_FORMAT = frozenset({"type", "json_schema"})
 
 def _s_tool_call(d: Obj) -> ToolCall:
     f = d["function"]
-    return ToolCall(
-        id=d["id"],
-        type=d["type"],
-        function=FunctionCall(
-            name=f["name"], arguments=f["arguments"], extra=_extra(f, _K_FUNCTION_CALL)
-        ),
-        extra=_extra(d, _K_TOOL_CALL),
-    )
+    function = make_function_call(f["name"], f["arguments"], _extra(f, _K_FUNCTION_CALL))
+    return make_tool_call(d["id"], function, d["type"], _extra(d, _K_TOOL_CALL))  # type: ignore[no-any-return]
 
 
 def _s_required_action(d: Obj | None) -> RequiredAction | None:
     if d is None:
         return None
     s = d["submit_tool_outputs"]
-    return RequiredAction(
-        type=d["type"],
-        submit_tool_outputs=SubmitToolOutputs(
-            tool_calls=tuple(_s_tool_call(c) for c in s["tool_calls"]),
-            extra=_extra(s, _K_SUBMIT),
-        ),
-        extra=_extra(d, _K_REQUIRED),
+    submit = make_submit_tool_outputs(
+        tuple([_s_tool_call(c) for c in s["tool_calls"]]), _extra(s, _K_SUBMIT)
     )
+    return make_required_action(submit, d["type"], _extra(d, _K_REQUIRED))  # type: ignore[no-any-return]
 
 
 def _s_last_error(d: Obj | None) -> LastError | None:
     if d is None:
         return None
-    return LastError(code=d["code"], message=d["message"], extra=_extra(d, _K_LAST_ERROR))
+    return make_last_error(d["code"], d["message"], _extra(d, _K_LAST_ERROR))  # type: ignore[no-any-return]
 
 
 def _s_incomplete(d: Obj | None) -> IncompleteDetails | None:
     if d is None:
         return None
-    return IncompleteDetails(reason=d.get("reason", UNSET), extra=_extra(d, _K_INCOMPLETE))
+    return make_incomplete_details(d.get("reason", UNSET), _extra(d, _K_INCOMPLETE))  # type: ignore[no-any-return]
 
 
 def _s_usage(d: Obj | None) -> Usage | None:
     if d is None:
         return None
-    return Usage(
-        prompt_tokens=d["prompt_tokens"],
-        completion_tokens=d["completion_tokens"],
-        total_tokens=d["total_tokens"],
-        extra=_extra(d, _K_USAGE),
+    return make_usage(  # type: ignore[no-any-return]
+        d["prompt_tokens"], d["completion_tokens"], d["total_tokens"], _extra(d, _K_USAGE)
     )
 
 
 def _s_truncation(d: Obj | None) -> TruncationStrategy | None:
     if d is None:
         return None
-    return TruncationStrategy(
-        type=d["type"], last_messages=d.get("last_messages", UNSET), extra=_extra(d, _K_TRUNCATION)
+    return make_truncation_strategy(  # type: ignore[no-any-return]
+        d["type"], d.get("last_messages", UNSET), _extra(d, _K_TRUNCATION)
     )
 
 
 def _s_function_def(f: Obj) -> FunctionDefinition:
-    return FunctionDefinition(
-        name=f["name"],
-        description=f.get("description", UNSET),
-        parameters=_copy(f["parameters"]) if "parameters" in f else UNSET,
-        strict=f.get("strict", UNSET),
-        extra=_extra(f, _K_FUNCTION_DEF),
+    return make_function_definition(  # type: ignore[no-any-return]
+        f["name"],
+        f.get("description", UNSET),
+        _copy(f["parameters"]) if "parameters" in f else UNSET,
+        f.get("strict", UNSET),
+        _extra(f, _K_FUNCTION_DEF),
     )
 
 
@@ -188,41 +189,38 @@ def _typed_function_tool(d: Obj) -> bool:
 def _s_tool(d: Obj) -> Tool:
     t = d["type"]
     if t == "function" and _typed_function_tool(d):
-        return FunctionTool(
-            type=t, function=_s_function_def(d["function"]), extra=_extra(d, _K_FUNCTION_TOOL)
+        return make_function_tool(  # type: ignore[no-any-return]
+            _s_function_def(d["function"]), t, _extra(d, _K_FUNCTION_TOOL)
         )
     if t == "code_interpreter":
-        return CodeInterpreterTool(type=t, extra=_extra(d, _K_TYPE))
+        return make_code_interpreter_tool(t, _extra(d, _K_TYPE))  # type: ignore[no-any-return]
     if t == "file_search" and type(d.get("file_search", {})) is dict:
-        return FileSearchTool(
-            type=t,
-            file_search=_copy(d["file_search"]) if "file_search" in d else UNSET,
-            extra=_extra(d, _K_FILE_SEARCH),
+        return make_file_search_tool(  # type: ignore[no-any-return]
+            t,
+            _copy(d["file_search"]) if "file_search" in d else UNSET,
+            _extra(d, _K_FILE_SEARCH),
         )
-    return UnknownTool(type=t, extra=_extra(d, _K_TYPE))
+    return make_unknown_tool(t, _extra(d, _K_TYPE))  # type: ignore[no-any-return]
 
 
 def _s_tool_choice(v: Any) -> str | ToolChoice | None:
     if v is None or type(v) is str:
         return v
     f = v.get("function", UNSET)
-    return ToolChoice(
-        type=v["type"],
-        function=UNSET
-        if f is UNSET
-        else ToolChoiceFunction(name=f["name"], extra=_extra(f, _K_TOOL_CHOICE_FN)),
-        extra=_extra(v, _K_TOOL_CHOICE),
+    function = (
+        UNSET if f is UNSET else make_tool_choice_function(f["name"], _extra(f, _K_TOOL_CHOICE_FN))
     )
+    return make_tool_choice(v["type"], function, _extra(v, _K_TOOL_CHOICE))  # type: ignore[no-any-return]
 
 
 def _s_response_format(v: Any) -> str | ResponseFormat | None:
     if v is None or type(v) is str:
         return v
     if "json_schema" in v and type(v["json_schema"]) is dict:
-        return ResponseFormat(
-            type=v["type"], json_schema=_copy(v["json_schema"]), extra=_extra(v, _K_RESPONSE_FORMAT)
+        return make_response_format(  # type: ignore[no-any-return]
+            v["type"], _copy(v["json_schema"]), _extra(v, _K_RESPONSE_FORMAT)
         )
-    return ResponseFormat(type=v["type"], extra=_extra(v, _K_TYPE))
+    return make_response_format(v["type"], UNSET, _extra(v, _K_TYPE))  # type: ignore[no-any-return]
 
 
 #: The wire fields of ``Run``: its init fields but ``extra`` (the unknown keys).
@@ -233,40 +231,36 @@ _STATUS = {s.value: s for s in RunStatus}
 
 def _structure_run_trusted(d: Obj) -> Run:
     """Build a ``Run`` from a dict whose structure was checked (no further validation)."""
-    token = _TRUSTED.set(True)
-    try:
-        return Run(
-            assistant_id=d["assistant_id"],
-            cancelled_at=d["cancelled_at"],
-            completed_at=d["completed_at"],
-            created_at=d["created_at"],
-            expires_at=d["expires_at"],
-            failed_at=d["failed_at"],
-            id=d["id"],
-            incomplete_details=_s_incomplete(d["incomplete_details"]),
-            instructions=d["instructions"],
-            last_error=_s_last_error(d["last_error"]),
-            max_completion_tokens=d["max_completion_tokens"],
-            max_prompt_tokens=d["max_prompt_tokens"],
-            metadata=_copy(d["metadata"]),
-            model=d["model"],
-            object=d["object"],
-            parallel_tool_calls=d["parallel_tool_calls"],
-            required_action=_s_required_action(d["required_action"]),
-            response_format=_s_response_format(d["response_format"]),
-            started_at=d["started_at"],
-            status=_STATUS[d["status"]],
-            temperature=d.get("temperature", UNSET),
-            thread_id=d["thread_id"],
-            tool_choice=_s_tool_choice(d["tool_choice"]),
-            tools=tuple(_s_tool(t) for t in d["tools"]),
-            top_p=d.get("top_p", UNSET),
-            truncation_strategy=_s_truncation(d["truncation_strategy"]),
-            usage=_s_usage(d["usage"]),
-            extra=_extra(d, _K_RUN),
-        )
-    finally:
-        _TRUSTED.reset(token)
+    return make_run(  # type: ignore[no-any-return]
+        d["assistant_id"],
+        d["cancelled_at"],
+        d["completed_at"],
+        d["created_at"],
+        d["expires_at"],
+        d["failed_at"],
+        d["id"],
+        _s_incomplete(d["incomplete_details"]),
+        d["instructions"],
+        _s_last_error(d["last_error"]),
+        d["max_completion_tokens"],
+        d["max_prompt_tokens"],
+        _copy(d["metadata"]),
+        d["model"],
+        d["object"],
+        d["parallel_tool_calls"],
+        _s_required_action(d["required_action"]),
+        _s_response_format(d["response_format"]),
+        d["started_at"],
+        _STATUS[d["status"]],
+        d.get("temperature", UNSET),
+        d["thread_id"],
+        _s_tool_choice(d["tool_choice"]),
+        tuple([_s_tool(t) for t in d["tools"]]),
+        d.get("top_p", UNSET),
+        _s_truncation(d["truncation_strategy"]),
+        _s_usage(d["usage"]),
+        _extra(d, _K_RUN),
+    )
 
 
 def _structure_run(data: Any, _: Any = None) -> Run:
@@ -372,30 +366,51 @@ def _u_response_format(v: str | ResponseFormat | None) -> Any:
     return _u_simple(v, ("type", "json_schema"))
 
 
-def _unstructure_run(r: Run) -> Obj:
+#: The values of a run's lifecycle fields (``LIFECYCLE``), in that order: a move's snapshot.
+life_of: Callable[[Run], tuple[Any, ...]] = operator.attrgetter(*LIFECYCLE)
+
+
+def _unstructure_run(r: Run, life: tuple[Any, ...] | None = None) -> Obj:
+    """The wire dict of *r*; with *life* (a ``life_of`` snapshot), as it was at that moment.
+
+    Only the lifecycle fields ever change after a run is made, so a snapshot of them is a
+    snapshot of the whole run: what lets an event build its wire dict only when it is read.
+    """
+    (
+        status,
+        expires_at,
+        started_at,
+        cancelled_at,
+        failed_at,
+        completed_at,
+        required_action,
+        last_error,
+        incomplete_details,
+        usage,
+    ) = life_of(r) if life is None else life
     d: Obj = {
         "assistant_id": r.assistant_id,
-        "cancelled_at": r.cancelled_at,
-        "completed_at": r.completed_at,
+        "cancelled_at": cancelled_at,
+        "completed_at": completed_at,
         "created_at": r.created_at,
-        "expires_at": r.expires_at,
-        "failed_at": r.failed_at,
+        "expires_at": expires_at,
+        "failed_at": failed_at,
         "id": r.id,
         "incomplete_details": None
-        if r.incomplete_details is None
-        else _u_simple(r.incomplete_details, ("reason",)),
+        if incomplete_details is None
+        else _u_simple(incomplete_details, ("reason",)),
         "instructions": r.instructions,
-        "last_error": _u_last_error(r.last_error),
+        "last_error": _u_last_error(last_error),
         "max_completion_tokens": r.max_completion_tokens,
         "max_prompt_tokens": r.max_prompt_tokens,
         "metadata": _copy(r.metadata),
         "model": r.model,
         "object": r.object,
         "parallel_tool_calls": r.parallel_tool_calls,
-        "required_action": _u_required_action(r.required_action),
+        "required_action": _u_required_action(required_action),
         "response_format": _u_response_format(r.response_format),
-        "started_at": r.started_at,
-        "status": r.status.value,
+        "started_at": started_at,
+        "status": status.value,
     }
     if r.temperature is not UNSET:
         d["temperature"] = r.temperature
@@ -406,7 +421,7 @@ def _unstructure_run(r: Run) -> Obj:
         d["top_p"] = r.top_p
     ts = r.truncation_strategy
     d["truncation_strategy"] = None if ts is None else _u_simple(ts, ("type", "last_messages"))
-    d["usage"] = _u_usage(r.usage)
+    d["usage"] = _u_usage(usage)
     if r.extra:
         d.update(_copy(r.extra))
     return d

@@ -1,0 +1,198 @@
+"""What ``RunEngine.create`` accepts: the caller's fields, checked and built into record values.
+
+Only the fields the caller gives are checked, each for structure and then for the documented
+rules, with the path it has on the wire: the engine's own values (status, stamps, ids and
+the API's defaults) are right by construction and need no check. Nested values go straight
+from the caller's JSON into the record's classes, copied on the way, so that a run shares
+nothing with its caller. This is what keeps a create to a few microseconds.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from ._check import field_problems
+from ._errors import InvalidRun
+from ._record import Run, make_run, make_truncation_strategy
+from ._status import RunStatus
+from ._table import LIFECYCLE
+from ._wire import (
+    _converter,
+    _copy,
+    _s_response_format,
+    _s_tool,
+    _s_tool_choice,
+    _s_truncation,
+)
+
+__all__ = ["DEFAULTS", "ENGINE_FIELDS", "REQUIRED", "checked_fields", "new_run"]
+
+#: Fields the engine owns: ``create`` refuses them (what moves write, and the creation stamp).
+ENGINE_FIELDS: Final = frozenset({*LIFECYCLE, "object", "created_at"})
+#: Fields ``create`` accepts, with the API's defaults (``None``: required, or made: ``id``).
+#: ``Run``'s own attrs defaults are these (a test keeps them equal).
+DEFAULTS: Final[Mapping[str, Any]] = {
+    "id": None,
+    "assistant_id": None,
+    "thread_id": None,
+    "model": None,
+    "instructions": "",
+    "tools": [],
+    "metadata": {},
+    "tool_choice": "auto",
+    "parallel_tool_calls": True,
+    "truncation_strategy": {"type": "auto", "last_messages": None},
+    "response_format": "auto",
+    "temperature": None,
+    "top_p": None,
+    "max_prompt_tokens": None,
+    "max_completion_tokens": None,
+}
+REQUIRED: Final = ("assistant_id", "thread_id", "model")
+_ACCEPTED: Final = DEFAULTS.keys()
+#: Fields whose only check is being a string (``id``'s non-emptiness is checked at the end).
+_TEXT: Final = frozenset({"id", "assistant_id", "thread_id", "model", "instructions"})
+
+
+def _tools(value: list[Any]) -> tuple[Any, ...]:
+    return tuple([_s_tool(tool) for tool in value])
+
+
+#: How a checked wire value becomes the record's value (plain values are kept as they are).
+_BUILD: Final[dict[str, Callable[[Any], Any]]] = {
+    "tools": _tools,
+    "metadata": _copy,
+    "truncation_strategy": _s_truncation,
+    "tool_choice": _s_tool_choice,
+    "response_format": _s_response_format,
+}
+
+_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _to_wire(value: Any) -> Any:
+    """*value* as plain JSON: the record's classes unstructured, tuples made lists."""
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t is dict:
+        return {k: _to_wire(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_to_wire(v) for v in value]
+    return _converter.unstructure(value)
+
+
+def _name_problems(fields: Mapping[str, Any], extra: object, errors: list[tuple[str, str]]) -> None:
+    for name in fields:
+        if name in ENGINE_FIELDS:
+            errors.append((f"$.{name}", "set by the engine, not by create(): runs start queued"))
+        elif name not in DEFAULTS:
+            close = difflib.get_close_matches(name, list(DEFAULTS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            errors.append((f"$.{name}", f"unknown field{hint} (put unknown keys in extra=)"))
+    errors.extend((f"$.{name}", "missing") for name in REQUIRED if fields.get(name) is None)
+    if extra is None:
+        return
+    if not isinstance(extra, Mapping):
+        errors.append(("extra", f"expected a mapping of unknown keys, got {type(extra).__name__}"))
+        return
+    for key in extra:
+        if not isinstance(key, str):
+            errors.append(("extra", f"expected string keys, got {type(key).__name__} {key!r}"))
+        elif key in DEFAULTS or key in ENGINE_FIELDS:
+            errors.append((f"extra.{key}", "a known field; pass it as a keyword argument"))
+
+
+def checked_fields(
+    fields: Mapping[str, Any], extra: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The record values of the caller's *fields*, and the copied *extra* keys.
+
+    Each field may be wire-shaped JSON or the record's own classes. ``id`` is left out
+    when absent or ``None`` (the engine makes one).
+
+    Raises:
+        InvalidRun: a field is unknown, owned by the engine, missing or breaks a rule; every
+            problem is listed, each with its path.
+    """
+    errors: list[tuple[str, str]] = []
+    get = fields.get
+    if (
+        extra is not None
+        or not fields.keys() <= _ACCEPTED
+        or get("assistant_id") is None
+        or get("thread_id") is None
+        or get("model") is None
+    ):
+        _name_problems(fields, extra, errors)
+        if errors:
+            raise InvalidRun(errors)
+    values: dict[str, Any] = {}
+    for name, given in fields.items():
+        value = given
+        if type(value) is str and name in _TEXT:
+            values[name] = value  # a string is all these need
+            continue
+        if value is None and name == "id":
+            continue
+        problems = field_problems(name, value)
+        if problems:
+            # The record's classes (or tuples) given for JSON: judge their wire form.
+            wire = _to_wire(value)
+            if field_problems(name, wire):
+                errors.extend((p.path, p.message) for p in problems)
+                continue
+            value = wire
+        build = _BUILD.get(name)
+        values[name] = value if build is None else build(value)
+    if values.get("id") == "":
+        errors.append(("$.id", "expected a non-empty string"))
+    if errors:
+        run_id = values.get("id")
+        raise InvalidRun(errors, run_id=run_id if isinstance(run_id, str) else None)
+    return values, {} if not extra else {key: _copy(v) for key, v in extra.items()}
+
+
+def new_run(
+    values: Mapping[str, Any], extra: dict[str, Any], created_at: int, expires_at: int
+) -> Run:
+    """A ``queued`` run of checked *values* (with ``id``), the API's defaults for the rest."""
+    get = values.get
+    truncation = get("truncation_strategy", _MISSING)
+    if truncation is _MISSING:
+        truncation = make_truncation_strategy("auto", None, {})
+    return make_run(  # type: ignore[no-any-return]
+        values["assistant_id"],
+        None,  # cancelled_at
+        None,  # completed_at
+        created_at,
+        expires_at,
+        None,  # failed_at
+        values["id"],
+        None,  # incomplete_details
+        get("instructions", ""),
+        None,  # last_error
+        get("max_completion_tokens"),
+        get("max_prompt_tokens"),
+        get("metadata", {}),
+        values["model"],
+        "thread.run",
+        get("parallel_tool_calls", True),
+        None,  # required_action
+        get("response_format", "auto"),
+        None,  # started_at
+        RunStatus.QUEUED,
+        get("temperature"),
+        values["thread_id"],
+        get("tool_choice", "auto"),
+        get("tools", ()),
+        get("top_p"),
+        truncation,
+        None,  # usage
+        extra,
+    )
+
+
+_MISSING: Final[Any] = object()
