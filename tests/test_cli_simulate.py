@@ -76,7 +76,7 @@ class TestReport:
             "all",
         ]
         assert lines[9].split()[1:3] == ["500", "100.0%"]
-        assert "invariant violations: 0 (runlife.check on every run's final state)" in lines
+        assert "invariant violations: 0 (the eight invariants on every run's final state)" in lines
         assert err.startswith("runlife simulate: ")
         assert err.endswith(" 1 process\n")
 
@@ -108,10 +108,10 @@ class TestReport:
     def test_violations_exit_1(self, capsys, monkeypatch):
         """A finding of runlife.check makes the exit status 1, and the run is shown."""
         finding = Finding("invariant", "invariant-usage", "$.usage", "usage set while queued")
-        monkeypatch.setattr(_simulate, "inspect", lambda data: [finding])
+        monkeypatch.setattr(_simulate, "invariant_problems", lambda data: [finding])
         assert main(["simulate", "--runs", "2", "--seed", "1"]) == 1
         out = capsys.readouterr().out
-        assert "invariant violations: 2 (runlife.check on every run's final state)\n" in out
+        assert "invariant violations: 2 (the eight invariants on every run's final state)\n" in out
         assert out.endswith(
             "first violation: run_0 (completed):\n"
             "  $.usage: usage set while queued [invariant invariant-usage]\n"
@@ -120,7 +120,7 @@ class TestReport:
     def test_check_moves(self, capsys):
         """--check moves checks after every move, and says so."""
         assert main(["simulate", "--runs", "50", "--check", "moves"]) == 0
-        assert "invariant violations: 0 (runlife.check after every move of every run)" in (
+        assert "invariant violations: 0 (the eight invariants after every move of every run)" in (
             capsys.readouterr().out
         )
 
@@ -222,7 +222,7 @@ class TestUsageErrors:
         err = capsys.readouterr().err
         assert err.endswith(
             "runlife simulate: error: argument --check: invalid choice: 'sometimes' "
-            "(choose from 'final', 'moves', 'none')\n"
+            "(choose from 'final', 'moves', 'full', 'none')\n"
         )
 
     def test_no_abbreviations(self, capsys):

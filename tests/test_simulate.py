@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlife import _simulate
+from runlife import Usage, _simulate
 from runlife._check import Finding
 from runlife._simulate import (
     BLOCK,
@@ -98,7 +98,7 @@ class TestSoundness:
     def test_violations_are_counted_and_shown(self, monkeypatch):
         """A finding is counted, and the run with the lowest index is shown with it."""
         finding = Finding("invariant", "invariant-usage", "$.usage", "usage set while queued")
-        monkeypatch.setattr(_simulate, "inspect", lambda data: [finding])
+        monkeypatch.setattr(_simulate, "invariant_problems", lambda data: [finding])
         report = simulate(runs=3, seed=1)
         assert report.stats.violations == 3
         assert report.stats.first_violation == (
@@ -107,10 +107,41 @@ class TestSoundness:
             ["$.usage: usage set while queued [invariant invariant-usage]"],
         )
         assert format_text(report).endswith(
-            "invariant violations: 3 (runlife.check on every run's final state)\n"
+            "invariant violations: 3 (the eight invariants on every run's final state)\n"
             "first violation: run_0 (completed):\n"
             "  $.usage: usage set while queued [invariant invariant-usage]\n"
         )
+
+    def test_check_full_runs_runlife_check_on_the_wire_dict(self, monkeypatch):
+        """check="full" hands every final wire dict to runlife.check, and says so."""
+        seen: list[dict[str, Any]] = []
+
+        def inspect(data: dict[str, Any]) -> list[Finding]:
+            seen.append(data)
+            return []
+
+        monkeypatch.setattr(_simulate, "inspect", inspect)
+        report = simulate(runs=4, seed=1, check="full")
+        assert [d["id"] for d in seen] == ["run_0", "run_1", "run_2", "run_3"]
+        assert all(d["status"] in {s.value for s in _simulate.ENDS} for d in seen)
+        assert (
+            "invariant violations: 0 (runlife.check, structure, invariants and rules, "
+            "on every run's final state)" in format_text(report)
+        )
+
+    def test_final_check_sees_a_broken_record(self):
+        """The default check reads the record itself: a run whose stamps break an invariant counts."""
+        simulator = _simulate._Simulator(_simulate.DEFAULT_POLICY, 1, "final")
+        stats = _simulate.Stats()
+        engine = simulator.engine
+        run = engine.create(assistant_id="a", thread_id="t", model="m")
+        usage = Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)
+        object.__setattr__(run, "usage", usage)  # written around the engine: usage while queued
+        simulator._check(run, 7, stats)
+        assert stats.violations == 1
+        assert stats.first_violation is not None
+        assert stats.first_violation[:2] == (7, "queued")
+        assert "[invariant invariant-usage]" in stats.first_violation[2][0]
 
     def test_check_none(self):
         """check="none" skips runlife.check, and says so."""

@@ -3,7 +3,7 @@
 Standard output is the report, byte-identical for the same seed and options (``--json``:
 identical but for its ``timing`` key); wall-clock figures go to standard error, with a
 progress bar when standard error is a terminal and the simulation is long.
-Exit codes: 0 done; 1 ``runlife.check`` found violations; 2 usage errors (a bad option or
+Exit codes: 0 done; 1 violations found; 2 usage errors (a bad option or
 policy value, an unreadable or malformed ``--policy`` file), with one message line per problem;
 130 interrupted.
 """
@@ -50,8 +50,9 @@ tokens, drawn uniformly, bounds included) or one int.
 
 Output: a table of terminal statuses (runs, share, duration percentiles p50/p95/p99 by
 nearest rank, and the maximum, in virtual seconds from creation to the end), the moves made,
-and the number of findings of runlife.check (--check final: every run's final state; moves:
-after every move; none). Exit codes: 0 ok, 1 violations found, 2 usage error.
+and the number of violations found (--check final: the eight invariants on every run's final
+state; moves: after every move; full: all of runlife.check, structure, invariants and rules,
+on every final state; none). Exit codes: 0 ok, 1 violations found, 2 usage error.
 """
 
 
@@ -86,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--check",
         choices=CHECKS,
         default="final",
-        help="when runlife.check looks at runs (default: final, every run's final state)",
+        help="what is checked when (default: final, the invariants of every run's final state)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the report as JSON (timing under 'timing')"

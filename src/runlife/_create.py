@@ -54,6 +54,10 @@ REQUIRED: Final = ("assistant_id", "thread_id", "model")
 _ACCEPTED: Final = DEFAULTS.keys()
 #: Fields whose only check is being a string (``id``'s non-emptiness is checked at the end).
 _TEXT: Final = frozenset({"id", "assistant_id", "thread_id", "model", "instructions"})
+#: Fields for which ``null`` is always right.
+_NULLABLE: Final = frozenset(
+    {"instructions", "temperature", "top_p", "max_prompt_tokens", "max_completion_tokens"}
+)
 
 
 def _tools(value: list[Any]) -> tuple[Any, ...]:
@@ -134,6 +138,12 @@ def checked_fields(
         value = given
         if type(value) is str and name in _TEXT:
             values[name] = value  # a string is all these need
+            continue
+        if value is None and name in _NULLABLE:
+            values[name] = None  # null is always right for these
+            continue
+        if type(value) is bool and name == "parallel_tool_calls":
+            values[name] = value
             continue
         if value is None and name == "id":
             continue

@@ -8,7 +8,7 @@ Arguments may be wire-shaped dicts/lists or the record's own attrs classes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
+from typing import Any, Final, TypeGuard
 
 import attrs
 
@@ -61,7 +61,7 @@ def _as_wire(value: object) -> object:
 
 
 def _exact_keys(d: Mapping[str, Any], keys: tuple[str, ...], path: str, problems: Problems) -> bool:
-    if len(d) == len(keys) and all(k in d for k in keys):
+    if d.keys() == _KEYSETS[keys]:  # compared in C: the common case costs nothing
         return True
     ok = True
     for key in keys:
@@ -74,6 +74,15 @@ def _exact_keys(d: Mapping[str, Any], keys: tuple[str, ...], path: str, problems
         problems.append((path, f"unknown keys {', '.join(map(repr, unknown))}; allowed: {allowed}"))
         ok = False
     return ok
+
+
+_CALL: Final = ("id", "type", "function")
+_FUNCTION: Final = ("name", "arguments")
+_OUTPUT: Final = ("tool_call_id", "output")
+_USAGE: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
+_KEYSETS: Final[dict[tuple[str, ...], frozenset[str]]] = {
+    keys: frozenset(keys) for keys in (_CALL, _FUNCTION, _OUTPUT, _USAGE)
+}
 
 
 def _is_str(value: object) -> bool:
@@ -109,7 +118,7 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
         if not _is_object(call):
             problems.append((path, f"expected an object, got {_show(call)}"))
             continue
-        if not _exact_keys(call, ("id", "type", "function"), path, problems):
+        if not _exact_keys(call, _CALL, path, problems):
             continue
         cid, ctype, fn = call["id"], call["type"], call["function"]
         if not _is_str(cid) or not cid:
@@ -123,7 +132,7 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
         if not _is_object(fn):
             problems.append((f"{path}.function", f"expected an object, got {_show(fn)}"))
             continue
-        if not _exact_keys(fn, ("name", "arguments"), f"{path}.function", problems):
+        if not _exact_keys(fn, _FUNCTION, f"{path}.function", problems):
             continue
         name, arguments = fn["name"], fn["arguments"]
         if not _is_str(name):
@@ -167,7 +176,7 @@ def check_tool_outputs(run: Run, tool_outputs: object, problems: Problems) -> li
         if not _is_object(raw):
             problems.append((path, f"expected an object, got {_show(raw)}"))
             continue
-        if not _exact_keys(raw, ("tool_call_id", "output"), path, problems):
+        if not _exact_keys(raw, _OUTPUT, path, problems):
             continue
         cid, output = raw["tool_call_id"], raw["output"]
         if not _is_str(cid):
@@ -205,7 +214,7 @@ def check_usage(usage: object, problems: Problems) -> Usage | None:
     if not _is_object(usage):
         problems.append(("usage", f"expected an object or None, got {_show(usage)}"))
         return None
-    keys = ("prompt_tokens", "completion_tokens", "total_tokens")
+    keys = _USAGE
     if not _exact_keys(usage, keys, "usage", problems):
         return None
     ok = True

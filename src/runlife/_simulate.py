@@ -27,12 +27,13 @@ from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
-from ._check import inspect
+from ._check import inspect, invariant_problems
 from ._engine import RunEngine
 from ._guards import ERROR_CODES
+from ._record import Run
 from ._status import RunStatus
-from ._table import TRANSITIONS
-from ._wire import to_dict
+from ._table import LIFECYCLE, TRANSITIONS
+from ._wire import life_of, to_dict
 
 __all__ = [
     "CHECKS",
@@ -53,9 +54,9 @@ __all__ = [
 START: Final = 1_700_000_000
 #: Runs per unit of work: what a process simulates between two progress reports.
 BLOCK: Final = 2_000
-#: ``--check``: when ``runlife.check`` runs.
-CHECKS: Final = ("final", "moves", "none")
-Check: TypeAlias = Literal["final", "moves", "none"]
+#: ``--check``: what is checked, when (see ``simulate``).
+CHECKS: Final = ("final", "moves", "full", "none")
+Check: TypeAlias = Literal["final", "moves", "full", "none"]
 #: Terminal statuses, in the order of the report.
 ENDS: Final = (
     RunStatus.COMPLETED,
@@ -424,7 +425,7 @@ class _Simulator:
 
         def fire(trigger: str, at: int, **kwargs: Any) -> None:
             clock.now = at
-            moves[run.status.value, trigger] += 1
+            moves[run.status._value_, trigger] += 1
             getattr(run, trigger)(**kwargs)
             if check_moves:
                 self._check(run, index, stats)
@@ -513,11 +514,17 @@ class _Simulator:
         stats.runs += 1
         stats.durations[run.status.value][end - created] += 1
         stats.last_end = max(stats.last_end, end)
-        if self.check == "final":
+        if self.check in {"final", "full"}:
             self._check(run, index, stats)
 
-    def _check(self, run: Any, index: int, stats: Stats) -> None:
-        findings = inspect(to_dict(run))
+    def _check(self, run: Run, index: int, stats: Stats) -> None:
+        if self.check == "full":
+            findings = inspect(to_dict(run))
+        else:
+            # What invariant_problems reads of a run dict, straight from the record.
+            view = dict(zip(LIFECYCLE, life_of(run), strict=True))
+            view["created_at"] = run.created_at
+            findings = invariant_problems(view)
         if findings:
             stats.violations += len(findings)
             if stats.first_violation is None or index < stats.first_violation[0]:
@@ -572,8 +579,10 @@ def simulate(
 ) -> Report:
     """Simulate *runs* runs with *policy*, each seeded from ``(seed, its index)``.
 
-    *check* says when ``runlife.check`` looks at a run: ``"final"`` (its final state, the
-    default), ``"moves"`` (after every move) or ``"none"``. *processes* > 1 shards the runs
+    *check* says what is checked when: ``"final"`` (the default) the eight invariants of the
+    contract on every run's final state, ``"moves"`` the invariants after every move,
+    ``"full"`` all of ``runlife.check`` (structure, invariants and rules) on every run's
+    final wire dict, ``"none"`` nothing. *processes* > 1 shards the runs
     over that many processes, with the same result. *progress* is called with the number of
     runs done after each block of runs.
     """
@@ -604,8 +613,9 @@ def simulate(
 # --- output -----------------------------------------------------------------------------------
 
 _CHECKED = {
-    "final": "runlife.check on every run's final state",
-    "moves": "runlife.check after every move of every run",
+    "final": "the eight invariants on every run's final state",
+    "moves": "the eight invariants after every move of every run",
+    "full": "runlife.check, structure, invariants and rules, on every run's final state",
     "none": "not checked: --check none",
 }
 
