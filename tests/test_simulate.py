@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlife import Usage, _simulate
-from runlife._check import Finding
+from runlife import Usage, _simulate, to_dict
+from runlife._check import Finding, invariant_problems
 from runlife._simulate import (
     BLOCK,
     DEFAULT_POLICY,
@@ -27,6 +27,8 @@ from runlife._simulate import (
     percentile,
     simulate,
 )
+from runlife._table import LIFECYCLE
+from runlife.testing import runs
 
 
 def stats_of(report: _simulate.Report) -> dict[str, Any]:
@@ -44,13 +46,46 @@ class TestDeterminism:
         """Another seed gives other runs."""
         assert stats_of(simulate(runs=300, seed=1)) != stats_of(simulate(runs=300, seed=2))
 
-    def test_runs_do_not_depend_on_their_neighbours(self):
-        """A run's story depends on (seed, index) alone: blocks in any order merge to the same."""
-        whole = _Simulator(DEFAULT_POLICY, 5, "final").block(0, 400)
+    def test_blocks_do_not_depend_on_each_other(self, monkeypatch):
+        """A block depends on (seed, block number) alone: blocks in any order merge to the same."""
+        monkeypatch.setattr(_simulate, "BLOCK", 100)
+        simulator = _Simulator(DEFAULT_POLICY, 5, "final")
+        whole = Stats()
+        for start in (0, 100, 200, 300):
+            whole.merge(simulator.block(start, start + 100))
         parts = Stats()
         for start in (300, 0, 200, 100):  # another simulator, another order
             parts.merge(_Simulator(DEFAULT_POLICY, 5, "final").block(start, start + 100))
         assert attrs.asdict(parts, recurse=False) == attrs.asdict(whole, recurse=False)
+        assert whole.runs == 400
+
+    def test_a_run_does_not_depend_on_the_runs_after_it(self):
+        """A block is one stream: its first runs are the same however many runs follow."""
+        one_by_one = _Simulator(DEFAULT_POLICY, 5, "final")
+        one_by_one.rng.seed(5 * 2**64)  # what block(0, ...) seeds with
+        each = []
+        for index in range(20):
+            stats = Stats()
+            one_by_one.run(index, stats)
+            each.append(stats)
+
+        def merged(parts: list[Stats]) -> dict[str, Any]:
+            total = Stats()
+            for part in parts:
+                total.merge(part)
+            return attrs.asdict(total, recurse=False)
+
+        for n in (1, 10, 20):
+            block = _Simulator(DEFAULT_POLICY, 5, "final").block(0, n)
+            assert attrs.asdict(block, recurse=False) == merged(each[:n])
+
+    def test_block_refuses_what_is_not_a_block(self):
+        """A block starts on the grid and holds at most BLOCK runs."""
+        simulator = _Simulator(DEFAULT_POLICY, 5, "final")
+        with pytest.raises(ValueError, match="not a block"):
+            simulator.block(1, 10)
+        with pytest.raises(ValueError, match="not a block"):
+            simulator.block(0, BLOCK + 1)
 
     def test_blocks(self):
         """Runs are handed out in blocks of BLOCK, the last one short."""
@@ -142,6 +177,19 @@ class TestSoundness:
         assert stats.first_violation is not None
         assert stats.first_violation[:2] == (7, "queued")
         assert "[invariant invariant-usage]" in stats.first_violation[2][0]
+
+    @given(a=runs(), b=runs(), swapped=st.sets(st.sampled_from(LIFECYCLE)))
+    @settings(deadline=None)
+    def test_the_record_view_finds_what_check_finds(self, a, b, swapped):
+        """The default check reads the record, and finds what the wire dict's check finds.
+
+        *a* with some lifecycle fields taken from *b* (written around the engine) breaks
+        invariants in every way a mix of two sound runs can.
+        """
+        for name in swapped:
+            object.__setattr__(a, name, getattr(b, name))
+        expected = invariant_problems(to_dict(a))
+        assert invariant_problems(_simulate._invariant_view(a)) == expected
 
     def test_check_none(self):
         """check="none" skips runlife.check, and says so."""

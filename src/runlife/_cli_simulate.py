@@ -41,7 +41,7 @@ _EPILOG = """\
 Each run is created, started, asks for tool calls, gets outputs (sometimes too late, so it
 expires), is cancelled, fails or runs out of tokens as the policy says, through the real engine
 and its guards, on its own virtual timeline; runs share nothing. A run's random choices come
-from (seed, its index) alone, so --processes does not change any result.
+from (seed, its block of 2,000 runs) alone, so --processes does not change any result.
 
 Policy: the defaults above, then --policy FILE (TOML, or JSON for a .json file: the keys are
 the option names with underscores, e.g. cancel_after = [0, 60]; an optional [policy] table

@@ -25,7 +25,13 @@ from ._expiry import LiveRuns
 from ._guards import check_code, check_reason, check_tool_calls, check_tool_outputs, check_usage
 from ._history import Move
 from ._ids import new_id
-from ._record import IncompleteDetails, LastError, RequiredAction, Run, SubmitToolOutputs
+from ._record import (
+    Run,
+    make_incomplete_details,
+    make_last_error,
+    make_required_action,
+    make_submit_tool_outputs,
+)
 from ._status import TERMINAL, RunStatus
 from ._table import LIFECYCLE, machine_config, transition, triggers_from
 from ._wire import life_of
@@ -67,9 +73,10 @@ class _Event(Event):
     def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
         machine = self.machine
         event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
-        state = event_data.state = machine.get_model_state(model)
+        # Machine.get_model_state, for a machine whose states are plain names (checked below).
+        state = event_data.state = machine.states[model.state]
         if self._is_valid_source(state):
-            for transition in self.transitions[state.name]:
+            for transition in self.transitions[model.state]:
                 event_data.transition = transition
                 if transition.execute(event_data):
                     event_data.result = True
@@ -402,8 +409,8 @@ class RunEngine:
             changes["started_at"] = max(now, run.created_at)
         elif trigger == "require_action":
             calls = check_tool_calls(run, args["tool_calls"], problems)
-            changes["required_action"] = RequiredAction(
-                submit_tool_outputs=SubmitToolOutputs(tool_calls=calls)
+            changes["required_action"] = make_required_action(
+                make_submit_tool_outputs(calls, {}), "submit_tool_outputs", {}
             )
             if keep:
                 record["tool_calls"] = [
@@ -420,7 +427,7 @@ class RunEngine:
         elif trigger in {"complete", "mark_incomplete", "fail"}:
             if trigger == "fail":
                 check_code(args["code"], args["message"], problems)
-                changes["last_error"] = LastError(code=args["code"], message=args["message"])
+                changes["last_error"] = make_last_error(args["code"], args["message"], {})
                 changes["failed_at"] = end
                 record["code"], record["message"] = args["code"], args["message"]
             else:
@@ -436,7 +443,7 @@ class RunEngine:
                     )
                 if trigger == "mark_incomplete":
                     check_reason(run, args["reason"], problems)
-                    changes["incomplete_details"] = IncompleteDetails(reason=args["reason"])
+                    changes["incomplete_details"] = make_incomplete_details(args["reason"], {})
                     record["reason"] = args["reason"]
                 changes["completed_at"] = end
             usage = check_usage(args["usage"], problems)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import attrs
@@ -20,7 +22,7 @@ import attrs
 from ._status import RunStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from ._engine import RunEngine
     from ._history import Move
@@ -60,6 +62,9 @@ class Unset(enum.Enum):
     def __bool__(self) -> bool:
         return False
 
+
+#: The arguments of the triggers that take none.
+_NO_ARGS: Final[Mapping[str, Any]] = MappingProxyType({})
 
 #: Marks a key that the wire object did not have; it stays absent when written back.
 UNSET: Final = Unset.UNSET
@@ -322,7 +327,7 @@ class Run:
         Raises:
             IllegalTransition: the run is not ``queued``.
         """
-        self.engine._fire(self, "start", {})
+        (self._engine or self.engine)._fire(self, "start", _NO_ARGS)
 
     def require_action(self, tool_calls: Sequence[ToolCall | Mapping[str, Any]]) -> None:
         """``in_progress -> requires_action``; sets ``required_action`` to *tool_calls*.
@@ -333,7 +338,7 @@ class Run:
                 function, more than one call with ``parallel_tool_calls`` false, or
                 ``tool_choice == "none"``.
         """
-        self.engine._fire(self, "require_action", {"tool_calls": tool_calls})
+        (self._engine or self.engine)._fire(self, "require_action", {"tool_calls": tool_calls})
 
     def submit_tool_outputs(self, tool_outputs: Sequence[Mapping[str, Any]]) -> None:
         """``requires_action -> queued``; clears ``required_action``.
@@ -342,7 +347,9 @@ class Run:
             IllegalTransition: the run is not ``requires_action``.
             GuardRejected: the outputs' ``tool_call_id`` are not exactly the pending calls.
         """
-        self.engine._fire(self, "submit_tool_outputs", {"tool_outputs": tool_outputs})
+        (self._engine or self.engine)._fire(
+            self, "submit_tool_outputs", {"tool_outputs": tool_outputs}
+        )
 
     def complete(self, usage: Usage | Mapping[str, Any] | None = None) -> None:
         """``in_progress | cancelling -> completed``; stamps ``completed_at``, sets *usage*.
@@ -351,7 +358,7 @@ class Run:
             IllegalTransition: the run is in another status.
             GuardRejected: the run never started, or *usage* is malformed.
         """
-        self.engine._fire(self, "complete", {"usage": usage})
+        (self._engine or self.engine)._fire(self, "complete", {"usage": usage})
 
     def mark_incomplete(self, reason: str, usage: Usage | Mapping[str, Any] | None = None) -> None:
         """``in_progress | cancelling -> incomplete``; sets ``incomplete_details``, ``completed_at``.
@@ -361,7 +368,9 @@ class Run:
             GuardRejected: *reason* is not ``max_prompt_tokens``/``max_completion_tokens``,
                 the run has no such limit, never started, or *usage* is malformed.
         """
-        self.engine._fire(self, "mark_incomplete", {"reason": reason, "usage": usage})
+        (self._engine or self.engine)._fire(
+            self, "mark_incomplete", {"reason": reason, "usage": usage}
+        )
 
     def fail(self, code: str, message: str, usage: Usage | Mapping[str, Any] | None = None) -> None:
         """``queued | in_progress | cancelling -> failed``; sets ``last_error``, ``failed_at``.
@@ -371,7 +380,9 @@ class Run:
             GuardRejected: *code* is not ``server_error``, ``rate_limit_exceeded`` or
                 ``invalid_prompt``, *message* is not a string, or *usage* is malformed.
         """
-        self.engine._fire(self, "fail", {"code": code, "message": message, "usage": usage})
+        (self._engine or self.engine)._fire(
+            self, "fail", {"code": code, "message": message, "usage": usage}
+        )
 
     def cancel(self) -> None:
         """``queued | in_progress | requires_action -> cancelling``; clears ``required_action``.
@@ -379,7 +390,7 @@ class Run:
         Raises:
             IllegalTransition: the run is in another status.
         """
-        self.engine._fire(self, "cancel", {})
+        (self._engine or self.engine)._fire(self, "cancel", _NO_ARGS)
 
     def finish_cancel(self) -> None:
         """``cancelling -> cancelled``; stamps ``cancelled_at``.
@@ -387,7 +398,7 @@ class Run:
         Raises:
             IllegalTransition: the run is not ``cancelling``.
         """
-        self.engine._fire(self, "finish_cancel", {})
+        (self._engine or self.engine)._fire(self, "finish_cancel", _NO_ARGS)
 
     def expire(self) -> None:
         """Any active status ``-> expired``, once the clock has reached ``expires_at``.
@@ -396,7 +407,7 @@ class Run:
             IllegalTransition: the run is terminal.
             GuardRejected: ``expires_at`` has not passed yet.
         """
-        self.engine._fire(self, "expire", {})
+        (self._engine or self.engine)._fire(self, "expire", _NO_ARGS)
 
     # --- may_<trigger>: the same call, answered without side effects ------------------
 
