@@ -99,6 +99,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Callable
+from operator import is_not
 from typing import Any, Final, TypeGuard
 
 import attrs
@@ -935,6 +936,7 @@ _IFF: Final[tuple[tuple[str, str, frozenset[str], str], ...]] = (
 
 
 _IFF_NAMES: Final = tuple(name for name, _, _, _ in _IFF)
+_IFF_NONES: Final = (None,) * len(_IFF)
 #: Per status, which of the fields of ``_IFF`` are set when invariants 1 to 4 hold: one list
 #: comparison tells a sound run (the usual case) from one whose findings need to be named.
 _IFF_SHAPES: Final = {
@@ -976,7 +978,7 @@ def invariant_problems(data: dict[str, Any]) -> list[Finding]:
         _stamp_order(data, out)  # the only invariant that does not depend on the status
         return out
     status = str.__str__(status)
-    if [get(name) is not None for name in _IFF_NAMES] != _IFF_SHAPES[status]:
+    if list(map(is_not, map(get, _IFF_NAMES), _IFF_NONES)) != _IFF_SHAPES[status]:
         for name, code, statuses, words in _IFF:
             is_set = get(name) is not None
             if is_set != (status in statuses):
@@ -1004,6 +1006,18 @@ def invariant_problems(data: dict[str, Any]) -> list[Finding]:
 
 def _stamp_order(data: dict[Any, Any], out: list[Finding]) -> None:
     """Invariant 6: ``created_at <= started_at <=`` every end stamp, where set."""
+    get = data.get
+    created, started = get("created_at"), get("started_at")
+    if type(created) is int and (started is None or (type(started) is int and started >= created)):
+        # The usual case, in order: every end stamp null or at least the start (or creation).
+        floor = created if started is None else started
+        c, f, m = get("cancelled_at"), get("failed_at"), get("completed_at")
+        if (
+            (c is None or (type(c) is int and c >= floor))
+            and (f is None or (type(f) is int and f >= floor))
+            and (m is None or (type(m) is int and m >= floor))
+        ):
+            return
     created = data.get("created_at")
     if not _is_int(created):
         created = None

@@ -113,6 +113,24 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
     calls: list[ToolCall] = []
     seen: set[str] = set()
     for i, raw in enumerate(tool_calls):
+        if type(raw) is dict and raw.keys() == _KEYSETS[_CALL]:
+            # The usual call, sound, taken without building paths for problems it lacks.
+            cid, fn = raw["id"], raw["function"]
+            if (
+                type(cid) is str
+                and cid
+                and cid not in seen
+                and raw["type"] == "function"
+                and type(fn) is dict
+                and fn.keys() == _KEYSETS[_FUNCTION]
+                and type(fn["name"]) is str
+                and fn["name"] in declared
+                and type(fn["arguments"]) is str
+            ):
+                seen.add(cid)
+                function = make_function_call(fn["name"], fn["arguments"], {})
+                calls.append(make_tool_call(cid, function, "function", {}))
+                continue
         path = f"tool_calls[{i}]"
         call = _as_wire(raw)
         if not _is_object(call):
@@ -172,6 +190,12 @@ def check_tool_outputs(run: Run, tool_outputs: object, problems: Problems) -> li
     outputs: list[dict[str, str]] = []
     given: list[str] = []
     for i, raw in enumerate(tool_outputs):
+        if type(raw) is dict and raw.keys() == _KEYSETS[_OUTPUT]:
+            cid, output = raw["tool_call_id"], raw["output"]
+            if type(cid) is str and type(output) is str:
+                given.append(cid)  # the usual output, taken without building paths
+                outputs.append({"tool_call_id": cid, "output": output})
+                continue
         path = f"tool_outputs[{i}]"
         if not _is_object(raw):
             problems.append((path, f"expected an object, got {_show(raw)}"))
