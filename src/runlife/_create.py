@@ -13,9 +13,17 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._check import field_problems
+from ._check import _MAX_NAME, _MAX_TOOLS, _NAME_CHARS, field_problems
 from ._errors import InvalidRun
-from ._record import Run, make_run, make_truncation_strategy
+from ._record import (
+    UNSET,
+    Run,
+    Tool,
+    make_function_definition,
+    make_function_tool,
+    make_run,
+    make_truncation_strategy,
+)
 from ._status import RunStatus
 from ._table import LIFECYCLE
 from ._wire import (
@@ -62,6 +70,41 @@ _NULLABLE: Final = frozenset(
 
 def _tools(value: list[Any]) -> tuple[Any, ...]:
     return tuple([_s_tool(tool) for tool in value])
+
+
+def _sound_function_tool(tool: Any) -> Tool | None:
+    """*tool* built, if it is a function tool that breaks no rule and has no unknown key.
+
+    The usual tool of a create, checked and built in one pass; ``None`` sends *tool* (and
+    its list) the general way, which names what is wrong. A property test holds the two
+    ways to the same records.
+    """
+    if type(tool) is not dict or tool.keys() != _FUNCTION_TOOL_KEYS or tool["type"] != "function":
+        return None
+    f = tool["function"]
+    if type(f) is not dict or not _FUNCTION_KEYS.issuperset(f):
+        return None
+    name = f.get("name")
+    if type(name) is not str or not 0 < len(name) <= _MAX_NAME or not _NAME_CHARS.issuperset(name):
+        return None
+    description = f.get("description", UNSET)
+    parameters = f.get("parameters", UNSET)
+    strict = f.get("strict", UNSET)
+    if (
+        (description is not UNSET and type(description) is not str)
+        or (parameters is not UNSET and type(parameters) is not dict)
+        or (strict is not UNSET and strict is not None and type(strict) is not bool)
+    ):
+        return None
+    if parameters is not UNSET:
+        parameters = _copy(parameters)
+    function = make_function_definition(name, description, parameters, strict, {})
+    made: Tool = make_function_tool(function, "function", {})
+    return made
+
+
+_FUNCTION_TOOL_KEYS: Final = frozenset({"type", "function"})
+_FUNCTION_KEYS: Final = frozenset({"name", "description", "parameters", "strict"})
 
 
 #: How a checked wire value becomes the record's value (plain values are kept as they are).
@@ -147,6 +190,11 @@ def checked_fields(
             continue
         if value is None and name == "id":
             continue
+        if name == "tools" and type(value) is list and len(value) <= _MAX_TOOLS:
+            built = [_sound_function_tool(tool) for tool in value]
+            if None not in built:
+                values[name] = tuple(built)
+                continue
         problems = field_problems(name, value)
         if problems:
             # The record's classes (or tuples) given for JSON: judge their wire form.

@@ -33,7 +33,13 @@ from ._record import (
     make_submit_tool_outputs,
 )
 from ._status import TERMINAL, RunStatus
-from ._table import LIFECYCLE, machine_config, transition, triggers_from
+from ._table import (
+    LIFECYCLE,
+    TRANSITIONS,
+    allowed_sources,
+    machine_config,
+    triggers_from,
+)
 from ._wire import life_of
 
 __all__ = ["LIFECYCLE", "RunEngine", "default_engine"]
@@ -74,9 +80,10 @@ class _Event(Event):
         machine = self.machine
         event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
         # Machine.get_model_state, for a machine whose states are plain names (checked below).
-        state = event_data.state = machine.states[model.state]
+        name = model.state
+        state = event_data.state = machine.states[name]
         if self._is_valid_source(state):
-            for transition in self.transitions[model.state]:
+            for transition in self.transitions[name]:
                 event_data.transition = transition
                 if transition.execute(event_data):
                     event_data.result = True
@@ -113,6 +120,8 @@ if _MACHINE.model_attribute != "state" or any(
 _EVENTS = {name: _MACHINE.events[name] for name in _MACHINE.events}
 _STATUS = {s.value: s for s in RunStatus}
 _EVENT_NAMES = {s: f"thread.run.{s.value}" for s in RunStatus}
+#: Per trigger, the statuses it may be fired from.
+_SOURCES = {row.trigger: frozenset(row.sources) for row in TRANSITIONS}
 
 
 class _Model:
@@ -140,6 +149,12 @@ ErrorHook = Callable[[RunEvent, BaseException], object]
 
 #: The arguments of the triggers that take none.
 _NO_ARGS: Mapping[str, Any] = {}
+
+
+def _bad_clock(where: str, now: object) -> InvalidRun:
+    return InvalidRun(
+        [(f"$.{where}", f"the clock returned {now!r}; expected an int of Unix seconds >= 0")]
+    )
 
 
 class RunEngine:
@@ -215,14 +230,7 @@ class RunEngine:
         """The clock's time; *where* names what it is for (``created_at`` or the trigger)."""
         now = self.clock()
         if type(now) is not int or now < 0:
-            raise InvalidRun(
-                [
-                    (
-                        f"$.{where}",
-                        f"the clock returned {now!r}; expected an int of Unix seconds >= 0",
-                    )
-                ]
-            )
+            raise _bad_clock(where, now)
         return now
 
     # --- creating and loading --------------------------------------------------------------
@@ -390,24 +398,23 @@ class RunEngine:
         self, run: Run, trigger: str, args: Mapping[str, Any], keep: bool = False
     ) -> tuple[dict[str, Any], dict[str, Any], int]:
         """Check table and guards; return (changes, history args if *keep*, now). Changes nothing."""
-        row = transition(trigger)
         status = run.status
-        if status not in row.sources:
-            raise IllegalTransition(
-                run.id,
-                trigger,
-                status.value,
-                [s.value for s in row.sources],
-                triggers_from(status),
-            )
+        sources = _SOURCES[trigger]
+        if status not in sources:
+            allowed = [s.value for s in allowed_sources(trigger)]
+            raise IllegalTransition(run.id, trigger, status.value, allowed, triggers_from(status))
         problems: list[tuple[str, str]] = []
         changes: dict[str, Any] = {}
         record: dict[str, Any] = {}
-        now = self._now(trigger)
-        end = max(now, run.created_at, run.started_at or 0)
+        now = self.clock()
+        if type(now) is not int or now < 0:
+            raise _bad_clock(trigger, now)
+        created_at = run.created_at
         if trigger == "start":
-            changes["started_at"] = max(now, run.created_at)
-        elif trigger == "require_action":
+            changes["started_at"] = max(created_at, now)
+            return changes, record, now
+        end = max(now, created_at, run.started_at or 0)
+        if trigger == "require_action":
             calls = check_tool_calls(run, args["tool_calls"], problems)
             changes["required_action"] = make_required_action(
                 make_submit_tool_outputs(calls, {}), "submit_tool_outputs", {}
