@@ -429,10 +429,10 @@ class _Simulator:
         moves = stats.moves
         check_moves = self.check == "moves"
 
-        def fire(trigger: str, at: int, **kwargs: Any) -> None:
+        def fire(trigger: str, at: int, *args: Any) -> None:
             clock.now = at
             moves[run.status._value_, trigger] += 1
-            getattr(run, trigger)(**kwargs)
+            getattr(run, trigger)(*args)
             if check_moves:
                 self._check(run, index, stats)
 
@@ -449,7 +449,7 @@ class _Simulator:
 
         def fail(at: int) -> None:
             code = self.codes[bisect.bisect_left(self.code_cuts, rand())]
-            fire("fail", at, code=code, message=_FAIL_MESSAGES[code])
+            fire("fail", at, code, _FAIL_MESSAGES[code])
 
         expires_at = created + p.ttl
         cancel_at = created + uniform(p.cancel_after) if rand() < p.cancel else _NEVER
@@ -486,21 +486,21 @@ class _Simulator:
             elif rounds < p.max_tool_rounds and rand() < p.tool_round:
                 rounds += 1
                 calls, outputs = self._calls(uniform(p.tool_calls) if parallel else 1)
-                fire("require_action", t, tool_calls=calls)
+                fire("require_action", t, calls)
                 stats.tool_calls += len(calls)
                 # requires_action: the client answers, perhaps too late
                 late = rand() < p.late
                 if interrupted(expires_at + 1 if late else t + uniform(p.output_delay)):
                     break
-                fire("submit_tool_outputs", t, tool_outputs=outputs)
+                fire("submit_tool_outputs", t, outputs)
             elif limited and rand() < p.incomplete:
                 spent = usage()
                 spent["completion_tokens"] = p.token_limit
                 spent["total_tokens"] = spent["prompt_tokens"] + p.token_limit
-                fire("mark_incomplete", t, reason="max_completion_tokens", usage=spent)
+                fire("mark_incomplete", t, "max_completion_tokens", spent)
                 end = t
             else:
-                fire("complete", t, usage=usage())
+                fire("complete", t, usage())
                 end = t
         if end is None:  # the client cancelled at t
             fire("cancel", t)
@@ -512,7 +512,7 @@ class _Simulator:
                 fail(nxt)
                 end = nxt
             elif started and rand() < p.cancel_ignored:
-                fire("complete", nxt, usage=usage())
+                fire("complete", nxt, usage())
                 end = nxt
             else:
                 fire("finish_cancel", nxt)
