@@ -173,7 +173,8 @@ def pieces(seed: int) -> None:
     per_run = median_us(lambda: simulator.block(0, 200), number=5, repeat=3) / 200
     create_us = median_us(create, number=n)
     path_us = median_us(path, number=n)
-    check_us = median_us(lambda: simulator._check(done, 0, Stats()), number=n)
+    found = Stats()
+    check_us = median_us(lambda: simulator._check(done, 0, found), number=n)
     full_us = median_us(lambda: check(done), number=n)
     print("without the profiler (median of repeats):")
     print(f"  one simulated run, default policy (3.5 moves)  {per_run:7.1f} µs")
