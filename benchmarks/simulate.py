@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from runlife import ManualClock, RunEngine, check
-from runlife._simulate import DEFAULT_POLICY, Stats, _Simulator
+from runlife._simulate import BLOCK, DEFAULT_POLICY, Stats, _Simulator
 
 WRAPPER = """
 import resource, subprocess, sys, time
@@ -87,7 +87,7 @@ PIECES: dict[str, tuple[str, str]] = {
     # name: (file suffix, function name); cumulative time
     "create": ("_engine.py", "create"),
     "moves": ("_engine.py", "_fire"),
-    "  transitions Event.trigger": ("transitions/core.py", "trigger"),
+    "  transitions' Event.trigger": ("_engine.py", "trigger"),
     "  _plan (guards, stamps)": ("_engine.py", "_plan"),
     "    of which guards": ("_guards.py", "*"),
     "  _commit": ("_engine.py", "_commit"),
@@ -100,7 +100,8 @@ def profile(runs: int, seed: int) -> None:
     simulator.block(0, 200)  # warm up
     profiler = cProfile.Profile()
     profiler.enable()
-    simulator.block(0, runs)
+    for start in range(0, runs, BLOCK):
+        simulator.block(start, min(start + BLOCK, runs))
     profiler.disable()
     stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in stats.values())  # every function's own time
