@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import pickle
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -112,6 +114,30 @@ class TestContents:
         events[-1].data["status"] = "completed"
         assert run.metadata == {"k": "v"}
         assert run.status == "in_progress"
+
+    def test_data_is_built_once_and_shared(self):
+        """Listeners of one event, in any threads, read the very same dict."""
+        engine, _ = new_engine()
+        events: list[RunEvent] = []
+        engine.subscribe(events.append)
+        new_run(engine).start()
+        event = events[-1]
+        with ThreadPoolExecutor(8) as pool:
+            seen = list(pool.map(lambda _: event.data, range(64)))
+        assert all(d is seen[0] for d in seen)
+
+    def test_events_are_read_only_and_pickle(self):
+        """An event cannot be changed, and survives pickling (to another process) whole."""
+        events, run = events_to(RunStatus.REQUIRES_ACTION)
+        event = events[-1]
+        with pytest.raises(AttributeError, match="read-only"):
+            event.version = 7
+        with pytest.raises(AttributeError, match="read-only"):
+            del event.data
+        again = pickle.loads(pickle.dumps(event))
+        assert again == event
+        assert again.data == to_dict(run)
+        assert again.to_sse() == event.to_sse()
 
     def test_refused_moves_send_nothing(self):
         """A move that raises sends no event."""

@@ -52,16 +52,7 @@ class RunEvent:
         run_id: str,
         version: int = 0,
     ) -> None:
-        _set = object.__setattr__
-        _set(self, "event", event)
-        _set(self, "_data", data)
-        _set(self, "_run", None)
-        _set(self, "_life", None)
-        _set(self, "trigger", trigger)
-        _set(self, "source", source)
-        _set(self, "at", at)
-        _set(self, "run_id", run_id)
-        _set(self, "version", version)
+        _fill(self, event, data, None, None, trigger, source, at, run_id, version)
 
     @classmethod
     def of_move(  # noqa: PLR0917 - on every move with a listener: positional is cheaper
@@ -75,15 +66,7 @@ class RunEvent:
     ) -> RunEvent:
         """The event of a move *run* has just made (call it under the run's lock)."""
         self = _new(cls)
-        _set_event(self, event)
-        _set_data(self, None)
-        _set_run(self, run)
-        _set_life(self, life_of(run))
-        _set_trigger(self, trigger)
-        _set_source(self, source)
-        _set_at(self, at)
-        _set_run_id(self, run.id)
-        _set_version(self, version)
+        _fill(self, event, None, run, life_of(run), trigger, source, at, run.id, version)
         return self
 
     @property
@@ -96,10 +79,9 @@ class RunEvent:
                 if data is None:
                     assert self._run is not None  # noqa: S101 - set by of_move with _life
                     data = _unstructure_run(self._run, self._life)
-                    _set = object.__setattr__
-                    _set(self, "_data", data)
-                    _set(self, "_run", None)
-                    _set(self, "_life", None)
+                    _set_data(self, data)
+                    _set_run(self, None)
+                    _set_life(self, None)
         return data
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -107,6 +89,13 @@ class RunEvent:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"RunEvent is read-only: cannot delete {name!r}")
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self._key()
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        event, data, trigger, source, at, run_id, version = state
+        _fill(self, event, data, None, None, trigger, source, at, run_id, version)
 
     def _key(self) -> tuple[Any, ...]:
         return (
@@ -160,6 +149,30 @@ _set_source = RunEvent.__dict__["source"].__set__
 _set_at = RunEvent.__dict__["at"].__set__
 _set_run_id = RunEvent.__dict__["run_id"].__set__
 _set_version = RunEvent.__dict__["version"].__set__
+
+
+def _fill(  # noqa: PLR0917 - every slot, positionally: on every move with a listener
+    event: RunEvent,
+    name: str,
+    data: dict[str, Any] | None,
+    run: Run | None,
+    life: tuple[Any, ...] | None,
+    trigger: str | None,
+    source: str | None,
+    at: int,
+    run_id: str,
+    version: int,
+) -> None:
+    _set_event(event, name)
+    _set_data(event, data)
+    _set_run(event, run)
+    _set_life(event, life)
+    _set_trigger(event, trigger)
+    _set_source(event, source)
+    _set_at(event, at)
+    _set_run_id(event, run_id)
+    _set_version(event, version)
+
 
 #: Serialises the first reads of lazily built ``data`` (one dict per event, whatever the threads).
 _BUILDING = threading.Lock()

@@ -6,6 +6,16 @@ from typing import Any, Final
 
 from ._status import RunStatus
 
+__all__ = [
+    "LIFECYCLE",
+    "TRANSITIONS",
+    "TRIGGERS",
+    "Transition",
+    "allowed_sources",
+    "machine_config",
+    "triggers_from",
+]
+
 #: The fields a move may write; every other field of a run is as it was created or loaded.
 LIFECYCLE: Final = (
     "status",
@@ -19,16 +29,6 @@ LIFECYCLE: Final = (
     "incomplete_details",
     "usage",
 )
-
-__all__ = [
-    "LIFECYCLE",
-    "TRANSITIONS",
-    "TRIGGERS",
-    "Transition",
-    "allowed_sources",
-    "machine_config",
-    "triggers_from",
-]
 
 Q, P, R, CG = (
     RunStatus.QUEUED,
