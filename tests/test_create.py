@@ -1,17 +1,32 @@
-"""``RunEngine.create``'s one-pass path for sound function tools agrees with the general one."""
+"""``RunEngine.create``: the one-pass path for sound function tools, and values of other types."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runlife import FunctionTool
+from runlife import (
+    FileSearchTool,
+    FunctionTool,
+    InvalidRun,
+    ManualClock,
+    ResponseFormat,
+    Run,
+    RunEngine,
+    RunEvent,
+    TruncationStrategy,
+    check,
+    to_dict,
+)
 from runlife._check import field_problems
 from runlife._create import _sound_function_tool
+from runlife._expiry import LiveRuns
 from runlife._wire import _s_tool
+from tests.support import T0, new_engine, new_run
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
@@ -97,3 +112,72 @@ def test_the_fast_path_copies_parameters():
     assert isinstance(made, FunctionTool)
     q["type"] = "number"
     assert made.function.parameters == {"type": "object", "properties": {"q": {"type": "string"}}}
+
+
+class TestGivenAsOtherTypes:
+    """Tuples, subclasses of dict and the record's classes are judged and kept as plain JSON."""
+
+    def test_a_rule_break_inside_a_tuple_is_named(self):
+        engine, _ = new_engine()
+        with pytest.raises(InvalidRun) as info:
+            new_run(engine, tools=({"type": "function", "function": {"name": "bad name"}},))
+        assert info.value.errors == [
+            (
+                "$.tools[0].function.name",
+                "expected 1 to 64 characters of a-z, A-Z, 0-9, _ and -, got str 'bad name'",
+            )
+        ]
+
+    def test_a_rule_break_inside_a_record_class_is_named(self):
+        engine, _ = new_engine()
+        with pytest.raises(InvalidRun, match=r"\$\.truncation_strategy\.type: expected one of"):
+            new_run(engine, truncation_strategy=TruncationStrategy(type="bogus"))
+
+    def test_mappings_are_copied_into_plain_dicts(self):
+        """A dict subclass is copied, not kept: the run shares nothing with its caller."""
+        engine, _ = new_engine()
+        metadata = OrderedDict(k="v")
+        schema = OrderedDict(name="s", schema={"type": "object"})
+        run = new_run(
+            engine,
+            metadata=metadata,
+            response_format={"type": "json_schema", "json_schema": schema},
+            tools=[{"type": "file_search", "file_search": OrderedDict(max_num_results=3)}],
+        )
+        metadata.update({f"k{i}": "v" for i in range(20)})
+        schema["name"] = "changed"
+        assert type(run.metadata) is dict
+        assert run.metadata == {"k": "v"}
+        assert isinstance(run.response_format, ResponseFormat)
+        assert run.response_format.json_schema == {"name": "s", "schema": {"type": "object"}}
+        assert isinstance(run.tools[0], FileSearchTool)
+        assert check(run) == []
+        to_dict(run)["metadata"]["x"] = "y"
+        assert run.metadata == {"k": "v"}
+
+
+def test_the_created_event_is_the_run_as_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another thread that finds the new run in the engine's index cannot move the event's data.
+
+    The index is where other threads find a run (``active_run``, ``expire_due``); the event's
+    snapshot is taken before the run goes in.
+    """
+    engine = RunEngine(clock=ManualClock(T0), one_active_run_per_thread=True)
+    events: list[RunEvent] = []
+    engine.subscribe(events.append)
+    adopt = LiveRuns.adopt
+
+    def adopt_then_move(self: LiveRuns, run: Run, action: str) -> None:
+        adopt(self, run, action)
+        found = engine.active_run(run.thread_id)  # what another thread could do now
+        assert found is run
+        found.start()
+
+    monkeypatch.setattr(LiveRuns, "adopt", adopt_then_move)
+    run = new_run(engine)
+    assert run.status == "in_progress"
+    # Delivered in either order (two threads), told apart by version.
+    assert sorted((e.version, e.event, e.data["status"]) for e in events) == [
+        (0, "thread.run.created", "queued"),
+        (1, "thread.run.in_progress", "in_progress"),
+    ]

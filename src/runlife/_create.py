@@ -13,6 +13,8 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+import attrs
+
 from ._check import _MAX_NAME, _MAX_TOOLS, _NAME_CHARS, field_problems
 from ._errors import InvalidRun
 from ._record import (
@@ -120,15 +122,21 @@ _PLAIN: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _to_wire(value: Any) -> Any:
-    """*value* as plain JSON: the record's classes unstructured, tuples made lists."""
+    """*value* as fresh plain JSON; anything but these kept as it is.
+
+    The record's classes are unstructured, mappings made dicts, and lists and tuples (and
+    their subclasses) made lists.
+    """
     t = type(value)
     if t in _PLAIN:
         return value
-    if t is dict:
+    if t is dict or isinstance(value, Mapping):
         return {k: _to_wire(v) for k, v in value.items()}
-    if t is list or t is tuple:
+    if t is list or t is tuple or isinstance(value, list | tuple):
         return [_to_wire(v) for v in value]
-    return _converter.unstructure(value)
+    if attrs.has(t):
+        return _to_wire(_converter.unstructure(value))
+    return value
 
 
 def _name_problems(fields: Mapping[str, Any], extra: object, errors: list[tuple[str, str]]) -> None:
@@ -195,16 +203,15 @@ def checked_fields(
             if None not in built:
                 values[name] = tuple(built)
                 continue
-        problems = field_problems(name, value)
+        # Anything else is judged and built in its plain JSON form: the record's classes
+        # unstructured, tuples and other sequences as lists, mappings as plain dicts.
+        wire = value if type(value) in _PLAIN else _to_wire(value)
+        problems = field_problems(name, wire)
         if problems:
-            # The record's classes (or tuples) given for JSON: judge their wire form.
-            wire = _to_wire(value)
-            if field_problems(name, wire):
-                errors.extend((p.path, p.message) for p in problems)
-                continue
-            value = wire
+            errors.extend((p.path, p.message) for p in problems)
+            continue
         build = _BUILD.get(name)
-        values[name] = value if build is None else build(value)
+        values[name] = wire if build is None else build(wire)
     if values.get("id") == "":
         errors.append(("$.id", "expected a non-empty string"))
     if errors:

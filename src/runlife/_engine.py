@@ -265,13 +265,14 @@ class RunEngine:
                 )
         run = new_run(values, extra_keys, now, now + self.ttl)
         object.__setattr__(run, "_engine", self)
-        if self._live is not None:
-            self._live.adopt(run, "create")
         made = None
         if event or self._listeners:
+            # Before the indexes hold it: from then on, other threads may move the run.
             made = RunEvent.of_move("thread.run.created", run, None, None, now, 0)
-            if self._listeners:
-                self._emit(made)
+        if self._live is not None:
+            self._live.adopt(run, "create")
+        if made is not None and self._listeners:
+            self._emit(made)
         return run, made
 
     def load(self, data: Any) -> Run:

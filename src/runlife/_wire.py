@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -80,13 +80,26 @@ Obj = dict[str, Any]
 
 
 def _copy(value: Any) -> Any:
-    """A deep copy of a JSON value (dicts and lists; scalars are immutable); tuples become lists."""
+    """A deep copy of a JSON value, in plain types.
+
+    Dicts (and other mappings) are copied as dicts, lists and tuples (and their subclasses)
+    as lists; scalars are immutable and kept.
+    """
     t = type(value)
     if t is dict:
         return {k: _copy(v) for k, v in value.items()}
     if t is list or t is tuple:
         return [_copy(v) for v in value]
+    if t in _ATOMS:
+        return value
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy(v) for v in value]
     return value
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def _extra(d: Obj, known: frozenset[str]) -> Obj:
