@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections import OrderedDict
 from typing import Any
 
@@ -154,6 +155,33 @@ class TestGivenAsOtherTypes:
         assert check(run) == []
         to_dict(run)["metadata"]["x"] = "y"
         assert run.metadata == {"k": "v"}
+
+    def test_enum_members_become_their_values(self):
+        """A StrEnum or IntEnum member is written as the JSON string or number it stands for."""
+
+        class Choice(enum.StrEnum):
+            AUTO = "auto"
+
+        class Limit(enum.IntEnum):
+            SMALL = 256
+
+        engine, _ = new_engine()
+        run = new_run(
+            engine,
+            tool_choice=Choice.AUTO,
+            response_format=Choice.AUTO,
+            model=Choice.AUTO,
+            max_prompt_tokens=Limit.SMALL,
+        )
+        wire = to_dict(run)
+        for key, value in [
+            ("tool_choice", "auto"),
+            ("response_format", "auto"),
+            ("model", "auto"),
+            ("max_prompt_tokens", 256),
+        ]:
+            assert wire[key] == value
+            assert type(wire[key]) is type(value)
 
 
 def test_the_created_event_is_the_run_as_created(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -136,6 +136,10 @@ def _to_wire(value: Any) -> Any:
         return [_to_wire(v) for v in value]
     if attrs.has(t):
         return _to_wire(_converter.unstructure(value))
+    if isinstance(value, str):
+        return str.__str__(value)  # a StrEnum member, say: JSON knows the string
+    if isinstance(value, int | float):
+        return float(value) if isinstance(value, float) else int(value)
     return value
 
 
