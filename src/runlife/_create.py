@@ -228,40 +228,54 @@ def new_run(
     values: Mapping[str, Any], extra: dict[str, Any], created_at: int, expires_at: int
 ) -> Run:
     """A ``queued`` run of checked *values* (with ``id``), the API's defaults for the rest."""
-    get = values.get
-    truncation = get("truncation_strategy", _MISSING)
-    if truncation is _MISSING:
+    v = {**_GIVEN_DEFAULTS, **values}
+    truncation = v["truncation_strategy"]
+    if truncation is None:
         truncation = make_truncation_strategy("auto", None, {})
     return make_run(  # type: ignore[no-any-return]
-        values["assistant_id"],
+        v["assistant_id"],
         None,  # cancelled_at
         None,  # completed_at
         created_at,
         expires_at,
         None,  # failed_at
-        values["id"],
+        v["id"],
         None,  # incomplete_details
-        get("instructions", ""),
+        v["instructions"],
         None,  # last_error
-        get("max_completion_tokens"),
-        get("max_prompt_tokens"),
-        get("metadata", {}),
-        values["model"],
+        v["max_completion_tokens"],
+        v["max_prompt_tokens"],
+        v["metadata"] if "metadata" in values else {},
+        v["model"],
         "thread.run",
-        get("parallel_tool_calls", True),
+        v["parallel_tool_calls"],
         None,  # required_action
-        get("response_format", "auto"),
+        v["response_format"],
         None,  # started_at
         RunStatus.QUEUED,
-        get("temperature"),
-        values["thread_id"],
-        get("tool_choice", "auto"),
-        get("tools", ()),
-        get("top_p"),
+        v["temperature"],
+        v["thread_id"],
+        v["tool_choice"],
+        v["tools"],
+        v["top_p"],
         truncation,
         None,  # usage
         extra,
     )
 
 
-_MISSING: Final[Any] = object()
+#: The record values of the fields a caller may leave out; mutable ones are made per run
+#: (``metadata`` above, ``truncation_strategy`` from ``None`` here, which no caller can give:
+#: a null truncation strategy breaks a rule).
+_GIVEN_DEFAULTS: Final[dict[str, Any]] = {
+    "instructions": "",
+    "max_completion_tokens": None,
+    "max_prompt_tokens": None,
+    "parallel_tool_calls": True,
+    "response_format": "auto",
+    "temperature": None,
+    "tool_choice": "auto",
+    "tools": (),
+    "top_p": None,
+    "truncation_strategy": None,
+}

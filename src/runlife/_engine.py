@@ -82,7 +82,7 @@ class _Event(Event):
         # Machine.get_model_state, for a machine whose states are plain names (checked below).
         name = model.state
         state = event_data.state = machine.states[name]
-        if self._is_valid_source(state):
+        if name in self.transitions or self._is_valid_source(state):
             for transition in self.transitions[name]:
                 event_data.transition = transition
                 if transition.execute(event_data):
@@ -532,7 +532,7 @@ def _commit(
     before, version = life_of(run), run._version
     try:
         for name, value in changes.items():
-            _set(run, name, value)
+            _SETTERS[name](run, value)
         if move is not None:
             history = run._history
             if history is None:
@@ -548,6 +548,8 @@ def _commit(
 
 
 _set = object.__setattr__
+#: The slots' own setters of what a commit writes (the cheapest way into a frozen record).
+_SETTERS = {name: Run.__dict__[name].__set__ for name in (*LIFECYCLE, "_version")}
 
 
 _default: RunEngine | None = None

@@ -518,7 +518,7 @@ class _Simulator:
                 fire("finish_cancel", nxt)
                 end = nxt
         stats.runs += 1
-        stats.durations[run.status.value][end - created] += 1
+        stats.durations[run.status._value_][end - created] += 1
         stats.last_end = max(stats.last_end, end)
         if self.check in {"final", "full"}:
             self._check(run, index, stats)
