@@ -473,10 +473,11 @@ def _maker(cls: type) -> Any:
     declaration order; fields without init get their default (or a fresh value of their
     factory).
     """
-    if "__weakref__" in cls.__slots__:  # pragma: no cover - the record's classes have none
+    slots: tuple[str, ...] = cls.__dict__["__slots__"]
+    if "__weakref__" in slots:  # pragma: no cover - the record's classes have none
         # Python refuses __class__ assignment for these (CPython's same_slots_added).
         raise TypeError(f"{cls.__name__}: a maker needs a class without a __weakref__ slot")
-    builder = type(f"_{cls.__name__}Builder", (), {"__slots__": cls.__slots__})
+    builder = type(f"_{cls.__name__}Builder", (), {"__slots__": slots})
     names = {"_new": object.__new__, "_cls": cls, "_builder": builder}
     params: list[str] = []
     body: list[str] = []
