@@ -77,10 +77,20 @@ class _Event(Event):
     """
 
     def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
+        name = model.state
+        found = self.transitions.get(name)
+        if found is not None and len(found) == 1:
+            transition = found[0]
+            if not (
+                transition.prepare or transition.conditions or transition.before or transition.after
+            ):
+                # The one transition from here, without callbacks: executing it is setting the
+                # state (what _Transition.execute does), and nothing needs an EventData.
+                model.state = transition.dest
+                return True
         machine = self.machine
         event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
         # Machine.get_model_state, for a machine whose states are plain names (checked below).
-        name = model.state
         state = event_data.state = machine.states[name]
         if name in self.transitions or self._is_valid_source(state):
             for transition in self.transitions[name]:
