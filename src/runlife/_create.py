@@ -29,6 +29,7 @@ from ._record import (
 from ._status import RunStatus
 from ._table import LIFECYCLE
 from ._wire import (
+    _ATOMS,
     _converter,
     _copy,
     _s_response_format,
@@ -118,8 +119,6 @@ _BUILD: Final[dict[str, Callable[[Any], Any]]] = {
     "response_format": _s_response_format,
 }
 
-_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
-
 
 def _to_wire(value: Any) -> Any:
     """*value* as fresh plain JSON; anything but these kept as it is.
@@ -128,7 +127,7 @@ def _to_wire(value: Any) -> Any:
     their subclasses) made lists.
     """
     t = type(value)
-    if t in _PLAIN:
+    if t in _ATOMS:
         return value
     if t is dict or isinstance(value, Mapping):
         return {k: _to_wire(v) for k, v in value.items()}
@@ -209,7 +208,7 @@ def checked_fields(
                 continue
         # Anything else is judged and built in its plain JSON form: the record's classes
         # unstructured, tuples and other sequences as lists, mappings as plain dicts.
-        wire = value if type(value) in _PLAIN else _to_wire(value)
+        wire = value if type(value) in _ATOMS else _to_wire(value)
         problems = field_problems(name, wire)
         if problems:
             errors.extend((p.path, p.message) for p in problems)

@@ -26,6 +26,7 @@ from ._guards import check_code, check_reason, check_tool_calls, check_tool_outp
 from ._history import Move
 from ._ids import new_id
 from ._record import (
+    _NO_ARGS,
     Run,
     make_incomplete_details,
     make_last_error,
@@ -40,7 +41,7 @@ from ._table import (
     machine_config,
     triggers_from,
 )
-from ._wire import life_of
+from ._wire import _STATUS, life_of
 
 __all__ = ["LIFECYCLE", "RunEngine", "default_engine"]
 
@@ -128,7 +129,6 @@ if _MACHINE.model_attribute != "state" or any(
 ):  # pragma: no cover - a guard against a future machine_config()
     raise RuntimeError("runlife's machine needs string states named by their values, in .state")
 _EVENTS = {name: _MACHINE.events[name] for name in _MACHINE.events}
-_STATUS = {s.value: s for s in RunStatus}
 _EVENT_NAMES = {s: f"thread.run.{s.value}" for s in RunStatus}
 #: Per trigger, the statuses it may be fired from.
 _SOURCES = {row.trigger: frozenset(row.sources) for row in TRANSITIONS}
@@ -156,9 +156,6 @@ class _Model:
 
 Listener = Callable[[RunEvent], object]
 ErrorHook = Callable[[RunEvent, BaseException], object]
-
-#: The arguments of the triggers that take none.
-_NO_ARGS: Mapping[str, Any] = {}
 
 
 def _bad_clock(where: str, now: object) -> InvalidRun:

@@ -99,6 +99,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
+#: The JSON scalars' types: immutable, kept as they are.
 _ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
