@@ -25,7 +25,7 @@ from ._errors import (
     RunNotFound,
 )
 from ._events import RunEvent, sse_encode
-from ._expiry import ThreadBusy
+from ._errors import ThreadBusy
 from ._history import Move
 from ._record import (
     UNSET,

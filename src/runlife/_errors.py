@@ -10,6 +10,7 @@ The hierarchy::
     ├── InvalidRun (also ValueError): bad field values or wire data; one line per problem,
     │               each starting with the field's path
     ├── RunNotFound (also LookupError): no run with that id in a store
+    ├── ThreadBusy: the run's thread already has an active run
     └── Conflict: a concurrent writer won (stores only)
 
 Every error leaves the run exactly as it was before the call.
@@ -31,6 +32,7 @@ __all__ = [
     "InvalidRun",
     "RunNotFound",
     "RunlifeError",
+    "ThreadBusy",
 ]
 
 
@@ -116,3 +118,39 @@ class RunNotFound(RunlifeError, LookupError):
 
 class Conflict(RunlifeError):
     """Another writer changed the run between our read and our write."""
+
+
+class ThreadBusy(RunlifeError):
+    """A thread already has an active run (``RunEngine(one_active_run_per_thread=True)``).
+
+    Attributes: *thread_id*; *run_id*, the active run that holds the thread (``None`` when
+    it is not known); *status*, that run's status (or ``None``); *refused_id*, the run that
+    was refused (or ``None``). The message names all of them that are known.
+    """
+
+    def __init__(
+        self,
+        thread_id: str,
+        run_id: str | None,
+        *,
+        status: str | None = None,
+        refused_id: str | None = None,
+        action: str = "create",
+    ) -> None:
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.status = status
+        self.refused_id = refused_id
+        head = f"cannot {action} run {refused_id}: " if refused_id else ""
+        if run_id is None:
+            holder = "another run is active on it"
+        else:
+            holder = (
+                f"run {run_id} ({status}) is active on it"
+                if status
+                else f"run {run_id} is active on it"
+            )
+        super().__init__(
+            f"{head}thread {thread_id} already has an active run: {holder}; "
+            "wait for it to end or cancel it first"
+        )

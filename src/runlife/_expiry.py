@@ -19,49 +19,13 @@ import threading
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from ._errors import RunlifeError
+from ._errors import ThreadBusy
 from ._status import TERMINAL
 
 if TYPE_CHECKING:
     from ._record import Run
 
-__all__ = ["ThreadBusy"]
-
-
-class ThreadBusy(RunlifeError):
-    """A thread already has an active run (``RunEngine(one_active_run_per_thread=True)``).
-
-    Attributes: *thread_id*; *run_id*, the active run that holds the thread (``None`` when
-    it is not known); *status*, that run's status (or ``None``); *refused_id*, the run that
-    was refused (or ``None``). The message names all of them that are known.
-    """
-
-    def __init__(
-        self,
-        thread_id: str,
-        run_id: str | None,
-        *,
-        status: str | None = None,
-        refused_id: str | None = None,
-        action: str = "create",
-    ) -> None:
-        self.thread_id = thread_id
-        self.run_id = run_id
-        self.status = status
-        self.refused_id = refused_id
-        head = f"cannot {action} run {refused_id}: " if refused_id else ""
-        if run_id is None:
-            holder = "another run is active on it"
-        else:
-            holder = (
-                f"run {run_id} ({status}) is active on it"
-                if status
-                else f"run {run_id} is active on it"
-            )
-        super().__init__(
-            f"{head}thread {thread_id} already has an active run: {holder}; "
-            "wait for it to end or cancel it first"
-        )
+__all__ = ["LiveRuns"]
 
 
 class LiveRuns:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import difflib
 import enum
 
-__all__ = ["ACTIVE", "TERMINAL", "RunStatus", "suggest_status"]
+__all__ = [
+    "ACTIVE",
+    "HELD",
+    "RAN",
+    "STATUS_BY_VALUE",
+    "TERMINAL",
+    "WAITING",
+    "RunStatus",
+    "suggest_status",
+]
 
 
 class RunStatus(enum.StrEnum):
@@ -42,6 +51,17 @@ ACTIVE: frozenset[RunStatus] = frozenset(
 )
 #: Statuses that nothing leaves.
 TERMINAL: frozenset[RunStatus] = frozenset(RunStatus) - ACTIVE
+
+#: Statuses a worker holds a run in (under a store's lease): it is being worked on.
+HELD: frozenset[RunStatus] = frozenset({RunStatus.IN_PROGRESS, RunStatus.CANCELLING})
+#: Statuses that a run reaches only after it started (``started_at`` is then set).
+RAN: frozenset[RunStatus] = frozenset(
+    {RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTION, RunStatus.COMPLETED, RunStatus.INCOMPLETE}
+)
+#: Statuses a client polling or streaming a run stops at: it waits for the client, or has ended.
+WAITING: frozenset[RunStatus] = TERMINAL | {RunStatus.REQUIRES_ACTION}
+#: Each status by its wire string.
+STATUS_BY_VALUE: dict[str, RunStatus] = {s.value: s for s in RunStatus}
 
 _VALUES = tuple(s.value for s in RunStatus)
 

@@ -17,9 +17,10 @@ Lookups raise ``runlife.RunNotFound`` (a ``LookupError``); rows that do not load
 
 from __future__ import annotations
 
-from runlife import Conflict, RunlifeError
-from runlife._expiry import ThreadBusy as _ThreadBusy
+from runlife import Conflict, RunlifeError, ThreadBusy
 
+# ``ThreadBusy`` is runlife's own: one class for the engine's and the database's "one
+# active run per thread" rule, so that one ``except ThreadBusy`` catches both.
 __all__ = ["LeaseLost", "SchemaTooNew", "StoreError", "StoreURLError", "ThreadBusy"]
 
 
@@ -44,11 +45,6 @@ class SchemaTooNew(StoreError):
             f"the store at {url} has schema version {found}, but this runlife understands "
             f"versions up to {supported}: upgrade runlife (nothing was written)"
         )
-
-
-# One class for the engine's and the database's "one active run per thread" rule, so that
-# one `except ThreadBusy` catches both.
-ThreadBusy = _ThreadBusy
 
 
 class LeaseLost(Conflict):

@@ -1,0 +1,38 @@
+"""The API's documented constraints, as constants: codes, reasons and limits.
+
+Declared once: the checks (``check``), the guards, create, the strategies and the
+simulator all read them from here.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Final
+
+__all__ = [
+    "ERROR_CODES",
+    "INCOMPLETE_REASONS",
+    "MAX_METADATA_KEY",
+    "MAX_METADATA_PAIRS",
+    "MAX_METADATA_VALUE",
+    "MAX_NAME",
+    "MAX_TOOLS",
+    "MIN_TOKEN_LIMIT",
+    "NAME_CHARS",
+]
+
+#: ``last_error.code`` values the API documents.
+ERROR_CODES: Final[tuple[str, ...]] = ("server_error", "rate_limit_exceeded", "invalid_prompt")
+#: ``incomplete_details.reason`` values: the token limit that ended the run.
+INCOMPLETE_REASONS: Final[tuple[str, ...]] = ("max_prompt_tokens", "max_completion_tokens")
+#: At most this many tools on a run.
+MAX_TOOLS: Final = 20
+#: A function name: 1 to 64 characters of ``NAME_CHARS``.
+MAX_NAME: Final = 64
+NAME_CHARS: Final = frozenset(string.ascii_letters + string.digits + "_-")
+#: ``metadata``: at most 16 pairs, keys of at most 64 characters, string values of at most 512.
+MAX_METADATA_PAIRS: Final = 16
+MAX_METADATA_KEY: Final = 64
+MAX_METADATA_VALUE: Final = 512
+#: The documented floor of ``max_prompt_tokens`` and ``max_completion_tokens``.
+MIN_TOKEN_LIMIT: Final = 256
