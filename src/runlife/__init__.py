@@ -23,9 +23,9 @@ from ._errors import (
     InvalidRun,
     RunlifeError,
     RunNotFound,
+    ThreadBusy,
 )
 from ._events import RunEvent, sse_encode
-from ._errors import ThreadBusy
 from ._history import Move
 from ._record import (
     UNSET,
@@ -50,17 +50,19 @@ from ._record import (
     Usage,
 )
 from ._replay import replay
-from ._status import ACTIVE, TERMINAL, RunStatus
+from ._status import ACTIVE, HELD, TERMINAL, WAITING, RunStatus
 from ._stored import dump, expect_version, initial_wire, restore
 from ._table import TRANSITIONS, TRIGGERS, Transition
 from ._wire import configure_converter, from_dict, from_json, make_converter, to_dict, to_json
 
 __all__ = [
     "ACTIVE",
+    "HELD",
     "TERMINAL",
     "TRANSITIONS",
     "TRIGGERS",
     "UNSET",
+    "WAITING",
     "Clock",
     "CodeInterpreterTool",
     "Conflict",
