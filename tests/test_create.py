@@ -25,8 +25,8 @@ from runlife import (
 )
 from runlife._check import field_problems
 from runlife._create import _sound_function_tool
-from runlife._expiry import LiveRuns
-from runlife._wire import _s_tool
+from runlife._live import LiveRuns
+from runlife._decode import decode_tool as _s_tool
 from tests.support import T0, new_engine, new_run
 
 _json = st.recursive(

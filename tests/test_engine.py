@@ -390,7 +390,7 @@ class TestAtomicity:
             def append(self, _: object) -> None:
                 raise MemoryError
 
-        object.__setattr__(run, "_history", Boom())
+        run._state.history = Boom([run.history[0]]) if run.history else Boom()
         with pytest.raises(MemoryError):
             run.complete(USAGE)
         assert to_dict(run) == before

@@ -12,15 +12,16 @@ from openai._streaming import SSEDecoder
 from openai.types.beta import AssistantStreamEvent
 from pydantic import TypeAdapter
 
+import runlife
 from runlife import (
     TERMINAL,
     ManualClock,
     RunEngine,
     RunEvent,
     RunStatus,
-    sse_encode,
     to_dict,
 )
+from runlife.serve.sse import encode as sse_encode
 from tests.support import PATHS, T0, fire, new_engine, new_run, run_in
 
 STREAM_EVENT: TypeAdapter[Any] = TypeAdapter(AssistantStreamEvent)
@@ -137,7 +138,7 @@ class TestContents:
         again = pickle.loads(pickle.dumps(event))  # noqa: S301 - our own bytes
         assert again == event
         assert again.data == to_dict(run)
-        assert again.to_sse() == event.to_sse()
+        assert again.to_stream_event() == event.to_stream_event()
 
     def test_refused_moves_send_nothing(self):
         """A move that raises sends no event."""
@@ -178,7 +179,7 @@ class TestOfficialSDK:
         for trigger in EVERY_STATUS:
             clock.advance(1)
             fire(run, trigger)
-        stream = ("".join(e.to_sse() for e in events) + sse_encode("done", "[DONE]")).encode()
+        stream = ("".join(sse_encode(e.event, e.data) for e in events) + sse_encode("done", "[DONE]")).encode()
         chunks = [stream[i : i + 7] for i in range(0, len(stream), 7)]
         parsed = list(SSEDecoder().iter_bytes(iter(chunks)))
         assert [p.event for p in parsed] == [*(e.event for e in events), "done"]
@@ -200,6 +201,20 @@ class TestOfficialSDK:
         """One event is an event line, one data line of compact JSON, and a blank line."""
         text = sse_encode("thread.run.queued", {"id": "run_1", "note": "é\nx"})
         assert text == 'event: thread.run.queued\ndata: {"id":"run_1","note":"é\\nx"}\n\n'
+
+    def test_sse_aliases_are_deprecated(self):
+        """runlife.sse_encode and RunEvent.to_sse still frame, with a DeprecationWarning."""
+        engine, _ = new_engine()
+        events: list[RunEvent] = []
+        engine.subscribe(events.append)
+        new_run(engine)
+        with pytest.warns(DeprecationWarning, match=r"runlife\.serve\.sse\.encode"):
+            framed = events[0].to_sse()
+        assert framed == sse_encode(events[0].event, events[0].data)
+        with pytest.warns(DeprecationWarning, match=r"runlife\.serve\.sse\.encode"):
+            alias = runlife.sse_encode
+        with pytest.warns(DeprecationWarning):
+            assert alias("done", "[DONE]") == sse_encode("done", "[DONE]")
 
     def test_sse_refuses_line_breaks_in_names(self):
         """An event name with a line break would forge a second field: refused."""

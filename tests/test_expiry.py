@@ -83,13 +83,13 @@ class TestExpireDue:
             if i % 300 == 299:
                 clock.advance(100)
         fired: list[str] = []
-        original = RunEngine._fire
+        original = RunEngine.fire
 
-        def counting(self: RunEngine, run: Run, trigger: str, args: Any, **kw: Any) -> Any:
+        def counting(self: RunEngine, run: Run, trigger: str, *args: Any, **kw: Any) -> Any:
             fired.append(run.id)
-            return original(self, run, trigger, args, **kw)
+            return original(self, run, trigger, *args, **kw)
 
-        monkeypatch.setattr(RunEngine, "_fire", counting)
+        monkeypatch.setattr(RunEngine, "fire", counting)
         clock.set(T0 + 1000)
         expired = engine.expire_due()
         assert len(expired) == len(fired) == 300

@@ -19,7 +19,7 @@ from runlife import (
     RunStatus,
     dump,
     initial_wire,
-    replay,
+    rebuild,
     restore,
     to_dict,
 )
@@ -160,7 +160,7 @@ class TestStoredDocument:
             "require_action",
             "submit_tool_outputs",
         ]
-        assert replay(initial_wire(back), back.history).history == back.history
+        assert rebuild(initial_wire(back), back.history).history == back.history
 
     def test_verify_catches_a_tampered_run(self):
         """With verify=True a stored run that its history does not make is refused."""
@@ -279,7 +279,7 @@ class TestReplay:
         events: list[RunEvent] = []
         engine.subscribe(events.append)
         run = run_in(RunStatus.CANCELLED, engine, clock)
-        again = replay(events[0].data, run.history)
+        again = rebuild(events[0].data, run.history)
         assert to_dict(again) == to_dict(run)
         assert again.history == run.history
         assert again.version == run.version
@@ -300,9 +300,9 @@ class TestReplay:
             clock.advance(1)
             fire(run, trigger)
         for k, snapshot in enumerate(snapshots):
-            again = replay(snapshot, run.history[k:])
+            again = rebuild(snapshot, run.history[k:])
             assert dump(again) == dump(run)
-            plain = replay(snapshot["run"], run.history[k:])
+            plain = rebuild(snapshot["run"], run.history[k:])
             assert to_dict(plain) == to_dict(run)
             assert plain.history == run.history[k:]
 
@@ -315,7 +315,7 @@ class TestReplay:
         run.submit_tool_outputs([{"tool_call_id": i, "output": "ok"} for i in ids])
         run.start()
         run.complete({"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
-        again = replay(load_payload(PAYLOAD_ORDER[2]), run.history)
+        again = rebuild(load_payload(PAYLOAD_ORDER[2]), run.history)
         assert to_dict(again) == to_dict(run)
         assert initial_wire(run) == load_payload(PAYLOAD_ORDER[2])
 
@@ -323,8 +323,8 @@ class TestReplay:
         """The replayed run is bound to the engine given, or to the default engine."""
         run, created = full_life()
         engine = RunEngine(clock=ManualClock(T0))
-        assert replay(created, run.history, engine=engine).engine is engine
-        assert replay(created, run.history).engine is not engine
+        assert rebuild(created, run.history, engine=engine).engine is engine
+        assert rebuild(created, run.history).engine is not engine
 
     def test_no_events(self):
         """Replay makes no event: the moves happened already."""
@@ -332,14 +332,14 @@ class TestReplay:
         engine = RunEngine(clock=ManualClock(T0))
         heard: list[RunEvent] = []
         engine.subscribe(heard.append)
-        replay(created, run.history, engine=engine)
+        rebuild(created, run.history, engine=engine)
         assert heard == []
 
     def test_wrong_start(self):
         """A history that starts elsewhere than the initial wire is refused at that move."""
         run, created = full_life()
         with pytest.raises(InvalidRun) as info:
-            replay(created, run.history[1:])
+            rebuild(created, run.history[1:])
         assert str(info.value) == (
             "invalid run run_abc: $.history[0].source: the run is 'queued' here, not 'in_progress'"
         )
@@ -349,7 +349,7 @@ class TestReplay:
         _, created = full_life()
         early = Move("expire", "queued", "expired", T0 + 1)
         with pytest.raises(InvalidRun) as info:
-            replay(created, [early])
+            rebuild(created, [early])
         assert str(info.value) == (
             "invalid run run_abc: $.history[0]: does not replay: expire() refused for run "
             f"run_abc: expires_at: the run expires at {T0 + 600}, and it is {T0 + 1}: not due yet"
@@ -361,11 +361,11 @@ class TestReplay:
         moves = [m.to_dict() for m in run.history]
         del moves[1]["args"]["tool_calls"]
         with pytest.raises(InvalidRun, match=r"\$\.history\[1\]\.args\.tool_calls: missing"):
-            replay(created, moves)
+            rebuild(created, moves)
         moves = [m.to_dict() for m in run.history]
         moves[0]["args"] = {"note": "hi"}
         with pytest.raises(InvalidRun) as info:
-            replay(created, moves)
+            rebuild(created, moves)
         assert str(info.value) == (
             "invalid run run_abc: $.history[0].args: recorded {'note': 'hi'}, replaying makes {}"
         )
@@ -385,7 +385,7 @@ class TestReplay:
                 getattr(run, trigger)(**args)
             except (runlife.IllegalTransition, runlife.GuardRejected):
                 continue
-        again = replay(created, run.history)
+        again = rebuild(created, run.history)
         assert to_dict(again) == to_dict(run)
         assert again.history == run.history
         assert again.version == run.version

@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any as _Any
 
 from ._check import Finding
 from ._check import inspect as _inspect
+from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
 from ._clock import Clock, ManualClock, SystemClock
 from ._engine import RunEngine
 from ._errors import (
@@ -25,7 +27,8 @@ from ._errors import (
     RunNotFound,
     ThreadBusy,
 )
-from ._events import RunEvent, sse_encode
+from ._events import RunEvent
+from ._events import sse_encode as _sse_encode
 from ._history import Move
 from ._record import (
     UNSET,
@@ -49,15 +52,17 @@ from ._record import (
     Unset,
     Usage,
 )
-from ._replay import replay
 from ._status import ACTIVE, HELD, TERMINAL, WAITING, RunStatus
-from ._stored import dump, expect_version, initial_wire, restore
-from ._table import TRANSITIONS, TRIGGERS, Transition
+from ._snapshot import dump, expect_version, initial_wire, rebuild, restore
+from ._table import TABLE, TRANSITIONS, TRIGGERS, Param, Table, TableRow
 from ._wire import configure_converter, from_dict, from_json, make_converter, to_dict, to_json
 
 __all__ = [
     "ACTIVE",
+    "ERROR_CODES",
     "HELD",
+    "INCOMPLETE_REASONS",
+    "TABLE",
     "TERMINAL",
     "TRANSITIONS",
     "TRIGGERS",
@@ -78,6 +83,7 @@ __all__ = [
     "LastError",
     "ManualClock",
     "Move",
+    "Param",
     "RequiredAction",
     "ResponseFormat",
     "Run",
@@ -88,12 +94,13 @@ __all__ = [
     "RunlifeError",
     "SubmitToolOutputs",
     "SystemClock",
+    "Table",
+    "TableRow",
     "ThreadBusy",
     "Tool",
     "ToolCall",
     "ToolChoice",
     "ToolChoiceFunction",
-    "Transition",
     "TruncationStrategy",
     "UnknownTool",
     "Unset",
@@ -106,9 +113,8 @@ __all__ = [
     "from_json",
     "initial_wire",
     "make_converter",
-    "replay",
+    "rebuild",
     "restore",
-    "sse_encode",
     "to_dict",
     "to_json",
 ]
@@ -126,9 +132,25 @@ def check(run_or_dict: _Any) -> list[Finding]:
     return _inspect(run_or_dict)
 
 
-def __getattr__(name: str) -> str:
+#: Deprecated names, kept for one release: name -> (what to use instead, the object).
+_DEPRECATED: dict[str, tuple[str, _Any]] = {
+    "replay": ("runlife.rebuild", rebuild),
+    "Transition": ("runlife.TableRow", TableRow),
+    "sse_encode": ("runlife.serve.sse.encode", _sse_encode),
+}
+
+
+def __getattr__(name: str) -> _Any:
     if name == "__version__":
         from importlib.metadata import version  # noqa: PLC0415
 
         return version("runlife")
+    if name in _DEPRECATED:
+        instead, value = _DEPRECATED[name]
+        warnings.warn(
+            f"runlife.{name} is deprecated and goes in the next release: use {instead}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
     raise AttributeError(f"module 'runlife' has no attribute {name!r}")

@@ -13,30 +13,24 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-import attrs
-
-from ._check import _MAX_NAME, _MAX_TOOLS, _NAME_CHARS, field_problems
+from ._check import field_problems
+from ._constraints import MAX_NAME, MAX_TOOLS, NAME_CHARS
+from ._decode import decode_response_format, decode_tool, decode_tool_choice, decode_truncation
+from ._encode import NESTED
 from ._errors import InvalidRun
+from ._json import ATOMS, EMPTY, FrozenDict, freeze
+from ._makers import builder
 from ._record import (
     UNSET,
     Run,
+    RunState,
     Tool,
     make_function_definition,
     make_function_tool,
-    make_run,
     make_truncation_strategy,
 )
 from ._status import RunStatus
 from ._table import LIFECYCLE
-from ._wire import (
-    _ATOMS,
-    _converter,
-    _copy,
-    _s_response_format,
-    _s_tool,
-    _s_tool_choice,
-    _s_truncation,
-)
 
 __all__ = ["DEFAULTS", "ENGINE_FIELDS", "REQUIRED", "checked_fields", "new_run"]
 
@@ -72,7 +66,7 @@ _NULLABLE: Final = frozenset(
 
 
 def _tools(value: list[Any]) -> tuple[Any, ...]:
-    return tuple([_s_tool(tool) for tool in value])
+    return tuple([decode_tool(tool) for tool in value])
 
 
 def _sound_function_tool(tool: Any) -> Tool | None:
@@ -88,7 +82,7 @@ def _sound_function_tool(tool: Any) -> Tool | None:
     if type(f) is not dict or not _FUNCTION_KEYS.issuperset(f):
         return None
     name = f.get("name")
-    if type(name) is not str or not 0 < len(name) <= _MAX_NAME or not _NAME_CHARS.issuperset(name):
+    if type(name) is not str or not 0 < len(name) <= MAX_NAME or not NAME_CHARS.issuperset(name):
         return None
     description = f.get("description", UNSET)
     parameters = f.get("parameters", UNSET)
@@ -100,9 +94,11 @@ def _sound_function_tool(tool: Any) -> Tool | None:
     ):
         return None
     if parameters is not UNSET:
-        parameters = _copy(parameters)
-    function = make_function_definition(name, description, parameters, strict, {})
-    made: Tool = make_function_tool(function, "function", {})
+        parameters = freeze(parameters)
+    function = make_function_definition(
+        name=name, description=description, parameters=parameters, strict=strict, extra=EMPTY
+    )
+    made: Tool = make_function_tool(function=function, type="function", extra=EMPTY)
     return made
 
 
@@ -113,10 +109,10 @@ _FUNCTION_KEYS: Final = frozenset({"name", "description", "parameters", "strict"
 #: How a checked wire value becomes the record's value (plain values are kept as they are).
 _BUILD: Final[dict[str, Callable[[Any], Any]]] = {
     "tools": _tools,
-    "metadata": _copy,
-    "truncation_strategy": _s_truncation,
-    "tool_choice": _s_tool_choice,
-    "response_format": _s_response_format,
+    "metadata": freeze,
+    "truncation_strategy": decode_truncation,
+    "tool_choice": decode_tool_choice,
+    "response_format": decode_response_format,
 }
 
 
@@ -127,14 +123,15 @@ def _to_wire(value: Any) -> Any:
     their subclasses) made lists.
     """
     t = type(value)
-    if t in _ATOMS:
+    if t in ATOMS:
         return value
     if t is dict or isinstance(value, Mapping):
         return {k: _to_wire(v) for k, v in value.items()}
     if t is list or t is tuple or isinstance(value, list | tuple):
         return [_to_wire(v) for v in value]
-    if attrs.has(t):
-        return _to_wire(_converter.unstructure(value))
+    hook = NESTED.get(t)
+    if hook is not None:
+        return _to_wire(hook(value))
     if isinstance(value, str):
         return str.__str__(value)  # a StrEnum member, say: JSON knows the string
     if isinstance(value, int | float):
@@ -165,7 +162,7 @@ def _name_problems(fields: Mapping[str, Any], extra: object, errors: list[tuple[
 
 def checked_fields(
     fields: Mapping[str, Any], extra: Mapping[str, Any] | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], FrozenDict]:
     """The record values of the caller's *fields*, and the copied *extra* keys.
 
     Each field may be wire-shaped JSON or the record's own classes. ``id`` is left out
@@ -201,14 +198,14 @@ def checked_fields(
             continue
         if value is None and name == "id":
             continue
-        if name == "tools" and type(value) is list and len(value) <= _MAX_TOOLS:
+        if name == "tools" and type(value) is list and len(value) <= MAX_TOOLS:
             built = [_sound_function_tool(tool) for tool in value]
             if None not in built:
                 values[name] = tuple(built)
                 continue
         # Anything else is judged and built in its plain JSON form: the record's classes
         # unstructured, tuples and other sequences as lists, mappings as plain dicts.
-        wire = value if type(value) in _ATOMS else _to_wire(value)
+        wire = value if type(value) in ATOMS else _to_wire(value)
         problems = field_problems(name, wire)
         if problems:
             errors.extend((p.path, p.message) for p in problems)
@@ -220,56 +217,72 @@ def checked_fields(
     if errors:
         run_id = values.get("id")
         raise InvalidRun(errors, run_id=run_id if isinstance(run_id, str) else None)
-    return values, {} if not extra else {key: _copy(v) for key, v in extra.items()}
+    return values, EMPTY if not extra else FrozenDict({key: freeze(v) for key, v in extra.items()})
+
+
+#: How each field of a new run is made: ``v`` the checked values over the API's defaults.
+_NEW_RUN: Final = {
+    "assistant_id": 'v["assistant_id"]',
+    "cancelled_at": "None",
+    "completed_at": "None",
+    "created_at": "created_at",
+    "expires_at": "expires_at",
+    "failed_at": "None",
+    "id": 'v["id"]',
+    "incomplete_details": "None",
+    "instructions": 'v["instructions"]',
+    "last_error": "None",
+    "max_completion_tokens": 'v["max_completion_tokens"]',
+    "max_prompt_tokens": 'v["max_prompt_tokens"]',
+    "metadata": 'v["metadata"]',
+    "model": 'v["model"]',
+    "object": '"thread.run"',
+    "parallel_tool_calls": 'v["parallel_tool_calls"]',
+    "required_action": "None",
+    "response_format": 'v["response_format"]',
+    "started_at": "None",
+    "status": "_QUEUED",
+    "temperature": 'v["temperature"]',
+    "thread_id": 'v["thread_id"]',
+    "tool_choice": 'v["tool_choice"]',
+    "tools": 'v["tools"]',
+    "top_p": 'v["top_p"]',
+    "truncation_strategy": 'v["truncation_strategy"] or _AUTO',
+    "usage": "None",
+    "extra": "extra",
+}
+
+
+#: The API's default truncation strategy: read-only, so one serves every run.
+_AUTO: Final = make_truncation_strategy(type="auto", last_messages=None, extra=EMPTY)
+
+
+_make_new_run: Final = builder(
+    Run,
+    "new_run",
+    "v, extra, created_at, expires_at",
+    _NEW_RUN,
+    {"_QUEUED": RunStatus.QUEUED, "_AUTO": _AUTO},
+    private={"_state": RunState},
+)
 
 
 def new_run(
-    values: Mapping[str, Any], extra: dict[str, Any], created_at: int, expires_at: int
+    values: Mapping[str, Any], extra: FrozenDict, created_at: int, expires_at: int
 ) -> Run:
     """A ``queued`` run of checked *values* (with ``id``), the API's defaults for the rest."""
-    v = {**_GIVEN_DEFAULTS, **values}
-    truncation = v["truncation_strategy"]
-    if truncation is None:
-        truncation = make_truncation_strategy("auto", None, {})
-    return make_run(  # type: ignore[no-any-return]
-        v["assistant_id"],
-        None,  # cancelled_at
-        None,  # completed_at
-        created_at,
-        expires_at,
-        None,  # failed_at
-        v["id"],
-        None,  # incomplete_details
-        v["instructions"],
-        None,  # last_error
-        v["max_completion_tokens"],
-        v["max_prompt_tokens"],
-        v["metadata"] if "metadata" in values else {},
-        v["model"],
-        "thread.run",
-        v["parallel_tool_calls"],
-        None,  # required_action
-        v["response_format"],
-        None,  # started_at
-        RunStatus.QUEUED,
-        v["temperature"],
-        v["thread_id"],
-        v["tool_choice"],
-        v["tools"],
-        v["top_p"],
-        truncation,
-        None,  # usage
-        extra,
-    )
+    run: Run = _make_new_run({**_GIVEN_DEFAULTS, **values}, extra, created_at, expires_at)
+    return run
 
 
-#: The record values of the fields a caller may leave out; mutable ones are made per run
-#: (``metadata`` above, ``truncation_strategy`` from ``None`` here, which no caller can give:
-#: a null truncation strategy breaks a rule).
+#: The record values of the fields a caller may leave out (all immutable: shared by runs).
+#: ``truncation_strategy`` is made per run from ``None``, which no caller can give: a null
+#: truncation strategy breaks a rule.
 _GIVEN_DEFAULTS: Final[dict[str, Any]] = {
     "instructions": "",
     "max_completion_tokens": None,
     "max_prompt_tokens": None,
+    "metadata": EMPTY,
     "parallel_tool_calls": True,
     "response_format": "auto",
     "temperature": None,

@@ -1,167 +1,80 @@
-"""The engine: one shared ``transitions`` machine, guards, stamps and the one commit.
+"""The engine: creates, loads and moves runs through a table's machine, and tells listeners.
 
-Why the ``Run`` is never handed to transitions: transitions writes trigger methods onto
-its models at run time (invisible to mypy, impossible on slotted classes) and keeps every
-model in a list (a leak for millions of runs). Instead the nine trigger methods are written
-out on ``Run``, and each move fires the event of one module-wide ``Machine(model=None)`` on a
-two-slot adapter whose ``state`` reads the run's status and writes only into the planned
-changes. The run itself is written once, by ``_commit``, after every guard has passed.
+A move is planned first (the table, the guards, the stamps: ``runlife._guards``), fired on
+the table's ``transitions`` machine (``runlife._machine``), and written by the one commit
+(``runlife._commit``); any refusal leaves the run exactly as it was. Listeners hear of each
+move afterwards, outside the run's lock, unless a ``collect()`` scope holds the events back
+for a store to publish after its own commit.
+
+The public hooks that the store, ``aio``, replay and restore build on are methods here:
+``fire``/``may`` (a trigger by name, optionally at a given time), ``collect``/``publish``,
+``adopt`` (bind a run, at a version), ``reset`` (put a run back to a stored state),
+``update`` (the API's metadata update) and ``report_listener_failure``.
+docs/embedding.md shows each.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final
 
-from transitions import Event, EventData, Machine, Transition
-
+from ._check import field_problems
 from ._clock import Clock, SystemClock
+from ._commit import bind, commit, reset, set_metadata, set_version
 from ._create import checked_fields, new_run
+from ._encode import life_of
 from ._errors import GuardRejected, IllegalTransition, InvalidRun, RunlifeError
-from ._events import RunEvent, add_listener
-from ._expiry import LiveRuns
-from ._guards import check_code, check_reason, check_tool_calls, check_tool_outputs, check_usage
+from ._events import Listeners, RunEvent
+from ._guards import planners
 from ._history import Move
 from ._ids import new_id
-from ._record import (
-    _NO_ARGS,
-    Run,
-    make_incomplete_details,
-    make_last_error,
-    make_required_action,
-    make_submit_tool_outputs,
-)
+from ._json import freeze, thaw
+from ._live import LiveRuns
+from ._machine import MACHINE, Model, build_machine, events_of
+from ._record import NO_ARGS, Run
+from ._snapshot import restore
+from ._state import bind_default_engine
 from ._status import TERMINAL, RunStatus
-from ._table import (
-    LIFECYCLE,
-    TRANSITIONS,
-    allowed_sources,
-    machine_config,
-    triggers_from,
-)
-from ._wire import _STATUS, life_of
+from ._table import TABLE, Table
+from ._wire import structure_run
 
-__all__ = ["LIFECYCLE", "RunEngine", "default_engine"]
+__all__ = ["RunEngine", "default_engine"]
 
 _log = logging.getLogger("runlife")
 
-
-class _Transition(Transition):
-    """A transition of runlife's machine, executed without the stock detour.
-
-    The machine has no conditions or callbacks (the engine plans and guards every move
-    itself, before the machine sees it), so executing a transition is setting the state.
-    The stock ``execute`` spends two thirds of its time on debug logging and on walking
-    empty callback lists: 12 us against 5 us per move, which is what lets ``expire_due``
-    expire hundreds of runs in a few milliseconds. Any callback configured on a transition
-    takes the stock path; machine- and state-level ones are refused at import below.
-    """
-
-    def execute(self, event_data: Any) -> bool:
-        if self.prepare or self.conditions or self.before or self.after:
-            return bool(super().execute(event_data))
-        # What Machine.set_state does for one model, whose states' values are their names.
-        event_data.model.state = self.dest
-        return True
-
-
-class _Event(Event):
-    """An event of runlife's machine, triggered without the stock detour.
-
-    The stock ``trigger`` wraps every call in a partial for the machine's queue and walks the
-    machine's empty ``prepare_event``/``finalize_event`` lists, logging at debug level on the
-    way. runlife's machine has no queue and no event callbacks (refused at import below), so
-    triggering is what remains: the model's state, ``MachineError`` from a source the event
-    does not leave, and the first transition from that state that executes.
-    """
-
-    def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
-        name = model.state
-        found = self.transitions.get(name)
-        if found is not None and len(found) == 1:
-            transition = found[0]
-            if not (
-                transition.prepare or transition.conditions or transition.before or transition.after
-            ):
-                # The one transition from here, without callbacks: executing it is setting the
-                # state (what _Transition.execute does), and nothing needs an EventData.
-                model.state = transition.dest
-                return True
-        machine = self.machine
-        event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
-        # Machine.get_model_state, for a machine whose states are plain names (checked below).
-        state = event_data.state = machine.states[name]
-        if name in self.transitions or self._is_valid_source(state):
-            for transition in self.transitions[name]:
-                event_data.transition = transition
-                if transition.execute(event_data):
-                    event_data.result = True
-                    break
-        return bool(event_data.result)
-
-
-class _Machine(Machine):
-    transition_cls = _Transition
-    event_cls = _Event
-
-
-#: The one machine every run of every engine moves through. It holds no models.
-_MACHINE = _Machine(model=None, **machine_config())
-if (
-    _MACHINE.before_state_change
-    or _MACHINE.after_state_change
-    or _MACHINE.on_final
-    or any(state.on_enter or state.on_exit for state in _MACHINE.states.values())
-):  # pragma: no cover - a guard against a future machine_config()
-    raise RuntimeError("runlife's machine has state callbacks, which _Transition would skip")
-if (
-    _MACHINE.has_queue
-    or _MACHINE.prepare_event
-    or _MACHINE.finalize_event
-    or _MACHINE.on_exception
-    or _MACHINE.ignore_invalid_triggers
-):  # pragma: no cover - a guard against a future machine_config()
-    raise RuntimeError("runlife's machine queues or has event callbacks, which _Event would skip")
-if _MACHINE.model_attribute != "state" or any(
-    state.value != name for name, state in _MACHINE.states.items()
-):  # pragma: no cover - a guard against a future machine_config()
-    raise RuntimeError("runlife's machine needs string states named by their values, in .state")
-_EVENTS = {name: _MACHINE.events[name] for name in _MACHINE.events}
-_EVENT_NAMES = {s: f"thread.run.{s.value}" for s in RunStatus}
-#: Per trigger, the statuses it may be fired from.
-_SOURCES = {row.trigger: frozenset(row.sources) for row in TRANSITIONS}
-
-
-class _Model:
-    """What transitions sees: the run's status in, the new status out into *changes*."""
-
-    __slots__ = ("changes", "run")
-
-    def __init__(self, run: Run, changes: dict[str, Any]) -> None:
-        self.run = run
-        self.changes = changes
-
-    @property
-    def state(self) -> str:
-        # _value_ is the member's value without the .value descriptor (0.3 us on every move).
-        value: str = self.run.status._value_
-        return value
-
-    @state.setter
-    def state(self, value: str) -> None:
-        self.changes["status"] = _STATUS[value]
-
-
 Listener = Callable[[RunEvent], object]
 ErrorHook = Callable[[RunEvent, BaseException], object]
+
+_EVENT_NAMES: Final = {s: f"thread.run.{s.value}" for s in RunStatus}
+
+#: The events a ``collect()`` scope holds back: (engine, events) of this thread or task.
+_COLLECTING: Final[contextvars.ContextVar[tuple[RunEngine, list[RunEvent]] | None]] = (
+    contextvars.ContextVar("runlife_collecting", default=None)
+)
 
 
 def _bad_clock(where: str, now: object) -> InvalidRun:
     return InvalidRun(
         [(f"$.{where}", f"the clock returned {now!r}; expected an int of Unix seconds >= 0")]
     )
+
+
+class _Trigger:
+    """What the engine keeps of one row: plan, machine event, sources, argument names."""
+
+    __slots__ = ("event", "names", "optional", "plan", "row", "sources")
+
+    def __init__(self, row: Any, plan: Any, event: Any) -> None:
+        self.row = row
+        self.plan = plan
+        self.event = event
+        self.sources = frozenset(row.sources)
+        self.names = frozenset(p.name for p in row.params)
+        self.optional = tuple(p.name for p in row.params if p.optional)
 
 
 class RunEngine:
@@ -178,9 +91,10 @@ class RunEngine:
             ``expire_due()`` finds the due runs without looking at the others.
         one_active_run_per_thread: refuse to create (or load) a run while another run of
             the same ``thread_id`` is active, as the API does (``ThreadBusy``).
+        table: the transition table (``runlife.TABLE``, the lifecycle's, by default).
 
-    Both indexes hold the active runs this engine created, loaded or restored, and forget
-    each run in the commit of its terminal move. Runs bound to the engine by
+    Both indexes hold the active runs this engine created, loaded, adopted or restored, and
+    forget each run in the commit of its terminal move. Runs bound to the engine by
     ``from_dict(..., engine=...)`` are not indexed: use ``load``.
 
     Thread-safety: an engine may be shared by threads; each run's moves are serialised by
@@ -190,13 +104,14 @@ class RunEngine:
     """
 
     __slots__ = (
-        "_id_factory",
         "_listeners",
         "_live",
-        "_lock",
+        "_triggers",
         "clock",
+        "id_factory",
         "on_listener_error",
         "record_history",
+        "table",
         "ttl",
     )
 
@@ -210,6 +125,7 @@ class RunEngine:
         on_listener_error: ErrorHook | None = None,
         index_deadlines: bool = False,
         one_active_run_per_thread: bool = False,
+        table: Table = TABLE,
     ) -> None:
         if type(ttl) is not int or ttl <= 0:
             raise InvalidRun([("ttl", f"expected an int of seconds > 0, got {ttl!r}")])
@@ -217,11 +133,17 @@ class RunEngine:
             raise TypeError(f"clock: expected a callable returning Unix seconds, got {clock!r}")
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.ttl = ttl
-        self._id_factory = id_factory or new_id
+        #: Makes run ids.
+        self.id_factory: Callable[[], str] = id_factory or new_id
         self.record_history = record_history
         self.on_listener_error = on_listener_error
-        self._listeners: tuple[Listener, ...] = ()
-        self._lock = threading.Lock()
+        self.table = table
+        events = events_of(MACHINE if table is TABLE else build_machine(table))
+        plans = planners(table)
+        self._triggers = {
+            row.trigger: _Trigger(row, plans[row.trigger], events[row.trigger]) for row in table.rows
+        }
+        self._listeners = Listeners()
         self._live: LiveRuns | None = (
             LiveRuns(deadlines=index_deadlines, threads=one_active_run_per_thread)
             if index_deadlines or one_active_run_per_thread
@@ -240,7 +162,7 @@ class RunEngine:
             raise _bad_clock(where, now)
         return now
 
-    # --- creating and loading --------------------------------------------------------------
+    # --- creating, loading, adopting --------------------------------------------------------
 
     def create(self, *, extra: Mapping[str, Any] | None = None, **fields: Any) -> Run:
         """Create a new ``queued`` run.
@@ -248,7 +170,8 @@ class RunEngine:
         *fields* are the wire object's fields the caller chooses (``assistant_id``,
         ``thread_id`` and ``model`` are required; ``id`` is generated unless given), as
         wire-shaped values or the record's attrs classes. *extra* holds keys the record does
-        not know, written after the known ones. Every documented rule is enforced.
+        not know, written after the known ones. Every documented rule is enforced. Inside a
+        ``collect()`` scope the ``thread.run.created`` event is collected, not delivered.
 
         Raises:
             InvalidRun: a field is unknown, owned by the engine, missing or breaks a rule;
@@ -256,31 +179,27 @@ class RunEngine:
             ThreadBusy: with ``one_active_run_per_thread``, another run of the same
                 ``thread_id`` is active (it names the thread and that run).
         """
-        return self._create(extra, fields)[0]
-
-    def _create(
-        self, extra: Mapping[str, Any] | None, fields: dict[str, Any], *, event: bool = False
-    ) -> tuple[Run, RunEvent | None]:
-        """``create``; also returns the ``created`` event if anyone listens or *event*."""
         values, extra_keys = checked_fields(fields, extra)
         now = self._now("created_at")
         if "id" not in values:
-            made_id = values["id"] = self._id_factory()
+            made_id = values["id"] = self.id_factory()
             if type(made_id) is not str or not made_id:
                 raise InvalidRun(
                     [("$.id", f"id_factory returned {made_id!r}; expected a non-empty string")]
                 )
         run = new_run(values, extra_keys, now, now + self.ttl)
-        object.__setattr__(run, "_engine", self)
+        bind(run, self)
+        listeners = self._listeners.listeners
+        collecting = _COLLECTING.get()
         made = None
-        if event or self._listeners:
+        if listeners or (collecting is not None and collecting[0] is self):
             # Before the indexes hold it: from then on, other threads may move the run.
             made = RunEvent.of_move("thread.run.created", run, None, None, now, 0)
         if self._live is not None:
             self._live.adopt(run, "create")
-        if made is not None and self._listeners:
-            self._emit(made)
-        return run, made
+        if made is not None:
+            self._deliver(made)
+        return run
 
     def load(self, data: Any) -> Run:
         """Resume a run from its wire dict, in whatever status it had, bound to this engine.
@@ -294,26 +213,54 @@ class RunEngine:
             ThreadBusy: with ``one_active_run_per_thread``, another run is active on the
                 run's thread.
         """
-        from ._wire import from_dict  # noqa: PLC0415
-
-        run = from_dict(data, engine=self)
-        self._adopt(run, "load")
+        run = structure_run(data)
+        self.adopt(run, action="load")
         return run
+
+    def adopt(self, run: Run, *, version: int | None = None, action: str = "adopt") -> None:
+        """Bind *run* to this engine and add it to the indexes; with *version*, set its version.
+
+        What a store does with a run it read back (at the version its row holds), and
+        restore and replay with the runs they rebuild. *action* names the operation in a
+        ``ThreadBusy`` message.
+
+        Raises:
+            ThreadBusy: with ``one_active_run_per_thread``, another run is active on the
+                run's thread (the run is then left unbound).
+            ValueError: *version* is not an int >= 0.
+        """
+        if version is not None and (type(version) is not int or version < 0):
+            raise ValueError(f"version: expected an int >= 0, got {version!r}")
+        with run._state.lock:
+            if self._live is not None:
+                self._live.adopt(run, action)
+            bind(run, self)
+            if version is not None:
+                set_version(run, version)
 
     def restore(self, doc: Any, *, verify: bool = False) -> Run:
         """Resume a run from a ``runlife.dump`` document: status, stamps, history and version.
 
         See ``runlife.restore``.
         """
-        from ._stored import restore  # noqa: PLC0415
-
         return restore(doc, engine=self, verify=verify)
 
-    def _adopt(self, run: Run, action: str) -> None:
-        """Bind *run* to this engine and add it to the indexes (``ThreadBusy`` on conflict)."""
-        object.__setattr__(run, "_engine", self)
-        if self._live is not None:
-            self._live.adopt(run, action)
+    def derive(self, **changes: Any) -> RunEngine:
+        """A new engine with this one's settings (clock, ttl, ids, history, table), *changes* applied.
+
+        It shares no listeners and no indexes with this one: what replay moves runs on
+        (``record_history=True``), and what a store may use for work of its own.
+        """
+        settings: dict[str, Any] = {
+            "clock": self.clock,
+            "ttl": self.ttl,
+            "id_factory": self.id_factory,
+            "record_history": self.record_history,
+            "on_listener_error": self.on_listener_error,
+            "table": self.table,
+        }
+        settings.update(changes)
+        return RunEngine(**settings)
 
     # --- live runs ---------------------------------------------------------------------------
 
@@ -328,11 +275,6 @@ class RunEngine:
         Raises:
             RunlifeError: the engine does not index deadlines.
         """
-        return [run for run, _ in self._expire_due(limit)]
-
-    def _expire_due(
-        self, limit: int | None, *, event: bool = False
-    ) -> list[tuple[Run, RunEvent | None]]:
         live = self._live
         if live is None or not live.deadlines:
             raise RunlifeError(
@@ -341,11 +283,10 @@ class RunEngine:
         if limit is not None and (type(limit) is not int or limit < 1):
             raise ValueError(f"limit: expected an int >= 1 or None, got {limit!r}")
         due = live.pop_due(self._now("expire"), limit)
-        expired: list[tuple[Run, RunEvent | None]] = []
+        expired: list[Run] = []
         for i, run in enumerate(due):
             try:
-                # What run.expire() does, keeping the event for AsyncRunEngine.
-                made = self._fire(run, "expire", _NO_ARGS, event=event)
+                self.fire(run, "expire")
             except IllegalTransition:
                 continue  # ended by another move since: nothing to expire, nothing to keep
             except GuardRejected:
@@ -355,7 +296,7 @@ class RunEngine:
                 for rest in due[i:]:
                     live.adopt(rest, "expire")
                 raise
-            expired.append((run, made))
+            expired.append(run)
         return expired
 
     def next_deadline(self) -> int | None:
@@ -369,7 +310,7 @@ class RunEngine:
         """The active run of *thread_id*, with ``one_active_run_per_thread`` (else ``None``)."""
         return None if self._live is None else self._live.active_run(thread_id)
 
-    # --- listeners --------------------------------------------------------------------------
+    # --- listeners and events ------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call *listener* with a ``RunEvent`` after each successful move; returns the unsubscribe.
@@ -378,18 +319,42 @@ class RunEngine:
         lock; an exception in one is logged (logger ``runlife``) and handed to
         *on_listener_error*, and never undoes the move or reaches the trigger's caller.
         """
-        return add_listener(self, listener)
+        return self._listeners.add(listener)
 
-    def _emit(self, event: RunEvent) -> None:
-        # A snapshot: (un)subscribing from a listener affects the next event, not this one.
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception as exc:  # noqa: BLE001 - isolated by contract
-                self._listener_failed(listener, event, exc)
+    @property
+    def listeners(self) -> tuple[Listener, ...]:
+        """The listeners subscribed now, in the order they are called."""
+        return self._listeners.listeners
 
-    def _listener_failed(self, listener: object, event: RunEvent, exc: Exception) -> None:
-        """Log a listener's exception and hand it to *on_listener_error* (never raises)."""
+    @contextlib.contextmanager
+    def collect(self) -> Iterator[list[RunEvent]]:
+        """A scope in which this engine's events are collected instead of delivered.
+
+        Every create and move of this engine on this thread (or asyncio task) inside the
+        ``with`` block appends its event to the list it yields, whether or not anyone
+        listens, and no listener hears of it: ``publish`` the list once what the events
+        describe is durable (a store's commit), or drop it. Scopes nest: the inner one
+        collects.
+        """
+        events: list[RunEvent] = []
+        token = _COLLECTING.set((self, events))
+        try:
+            yield events
+        finally:
+            _COLLECTING.reset(token)
+
+    def publish(self, events: Iterable[RunEvent]) -> None:
+        """Deliver *events* (collected by ``collect``) to the listeners, in order."""
+        listeners = self._listeners.listeners
+        if listeners:
+            for event in events:
+                self._call(listeners, event)
+
+    def report_listener_failure(self, listener: object, event: RunEvent, exc: Exception) -> None:
+        """Log a listener's exception and hand it to *on_listener_error* (never raises).
+
+        For those who deliver events themselves (``aio``'s async listeners).
+        """
         _log.exception("listener %r failed on %s of run %s", listener, event.event, event.run_id)
         hook = self.on_listener_error
         if hook is not None:
@@ -400,163 +365,161 @@ class RunEngine:
                     "on_listener_error failed on %s of run %s", event.event, event.run_id
                 )
 
+    def _deliver(self, event: RunEvent) -> None:
+        collecting = _COLLECTING.get()
+        if collecting is not None and collecting[0] is self:
+            collecting[1].append(event)
+        else:
+            self._call(self._listeners.listeners, event)
+
+    def _call(self, listeners: tuple[Listener, ...], event: RunEvent) -> None:
+        # A snapshot: (un)subscribing from a listener affects the next event, not this one.
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # noqa: BLE001 - isolated by contract
+                self.report_listener_failure(listener, event, exc)
+
     # --- moving -----------------------------------------------------------------------------
 
-    def _plan(  # noqa: PLR0915 - the table's effects, one branch per trigger
-        self, run: Run, trigger: str, args: Mapping[str, Any], keep: bool = False
-    ) -> tuple[dict[str, Any], dict[str, Any], int]:
-        """Check table and guards; return (changes, history args if *keep*, now). Changes nothing."""
-        status = run.status
-        sources = _SOURCES[trigger]
-        if status not in sources:
-            allowed = [s.value for s in allowed_sources(trigger)]
-            raise IllegalTransition(run.id, trigger, status.value, allowed, triggers_from(status))
-        problems: list[tuple[str, str]] = []
-        changes: dict[str, Any] = {}
-        record: dict[str, Any] = {}
-        now = self.clock()
-        if type(now) is not int or now < 0:
-            raise _bad_clock(trigger, now)
-        created_at = run.created_at
-        if trigger == "start":
-            changes["started_at"] = max(created_at, now)
-            return changes, record, now
-        end = max(now, created_at, run.started_at or 0)
-        if trigger == "require_action":
-            calls = check_tool_calls(run, args["tool_calls"], problems)
-            changes["required_action"] = make_required_action(
-                make_submit_tool_outputs(calls, {}), "submit_tool_outputs", {}
-            )
-            if keep:
-                record["tool_calls"] = [
-                    {
-                        "id": c.id,
-                        "type": c.type,
-                        "function": {"name": c.function.name, "arguments": c.function.arguments},
-                    }
-                    for c in calls
-                ]
-        elif trigger == "submit_tool_outputs":
-            record["tool_outputs"] = check_tool_outputs(run, args["tool_outputs"], problems)
-            changes["required_action"] = None
-        elif trigger in {"complete", "mark_incomplete", "fail"}:
-            if trigger == "fail":
-                check_code(args["code"], args["message"], problems)
-                changes["last_error"] = make_last_error(args["code"], args["message"], {})
-                changes["failed_at"] = end
-                record["code"], record["message"] = args["code"], args["message"]
-            else:
-                if run.started_at is None:
-                    problems.append(
-                        (
-                            "started_at",
-                            (
-                                "the run never started (cancelled while queued): "
-                                "it can only end cancelled, failed or expired"
-                            ),
-                        )
-                    )
-                if trigger == "mark_incomplete":
-                    check_reason(run, args["reason"], problems)
-                    changes["incomplete_details"] = make_incomplete_details(args["reason"], {})
-                    record["reason"] = args["reason"]
-                changes["completed_at"] = end
-            usage = check_usage(args["usage"], problems)
-            if usage is not None:
-                changes["usage"] = usage
-            if usage is not None and keep:
-                record["usage"] = {
-                    "prompt_tokens": usage.prompt_tokens,
-                    "completion_tokens": usage.completion_tokens,
-                    "total_tokens": usage.total_tokens,
-                }
-            changes["expires_at"] = None
-        elif trigger == "cancel":
-            changes["required_action"] = None
-        elif trigger == "finish_cancel":
-            changes["cancelled_at"] = end
-            changes["expires_at"] = None
-        elif trigger == "expire":
-            if run.expires_at is None or now < run.expires_at:
-                problems.append(
-                    (
-                        "expires_at",
-                        f"the run expires at {run.expires_at}, and it is {now}: not due yet",
-                    )
+    def _trigger(self, run: Run, trigger: str, args: Mapping[str, Any]) -> tuple[_Trigger, Mapping[str, Any]]:
+        """The trigger and its complete arguments; ``TypeError`` for bad names."""
+        try:
+            found = self._triggers[trigger]
+        except (KeyError, TypeError):
+            raise TypeError(
+                f"unknown trigger {trigger!r}; the table's triggers: {', '.join(self.table.triggers)}"
+            ) from None
+        if args.keys() == found.names:
+            return found, args
+        unknown = [name for name in args if name not in found.names]
+        missing = [
+            name for name in found.names if name not in args and name not in found.optional
+        ]
+        if unknown or missing:
+            takes = ", ".join(found.row.param_names) or "no arguments"
+            raise TypeError(
+                f"{trigger}() takes {takes}: "
+                + "; ".join(
+                    [f"unknown {', '.join(unknown)}"] * bool(unknown)
+                    + [f"missing {', '.join(missing)}"] * bool(missing)
                 )
-            changes["required_action"] = None
-            changes["expires_at"] = None
+            )
+        return found, {**dict.fromkeys(found.optional), **args}
+
+    def _plan(
+        self, run: Run, found: _Trigger, args: Mapping[str, Any], at: int | None, keep: bool
+    ) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """The table and the guards: (changes, history args, time) or raise. Changes nothing."""
+        status = run.status
+        if status not in found.sources:
+            row = found.row
+            allowed = [s.value for s in row.sources]
+            raise IllegalTransition(
+                run.id, row.trigger, status.value, allowed, self.table.triggers_from(status)
+            )
+        now = self.clock() if at is None else at
+        if type(now) is not int or now < 0:
+            raise _bad_clock(found.row.trigger, now)
+        changes, record, problems = found.plan(run, args, now, keep)
         if problems:
-            raise GuardRejected(run.id, trigger, problems)
+            raise GuardRejected(run.id, found.row.trigger, problems)
         return changes, record, now
 
-    def _fire(
-        self, run: Run, trigger: str, args: Mapping[str, Any], *, event: bool = False
-    ) -> RunEvent | None:
-        """Move *run* atomically; return the move's event if anyone listens or *event*."""
+    def fire(
+        self, run: Run, trigger: str, args: Mapping[str, Any] = NO_ARGS, /, *, at: int | None = None
+    ) -> None:
+        """Move *run* by *trigger* (a name of the table) with *args*; all of it, or nothing.
+
+        What the run's trigger methods do (``run.complete(usage)`` is
+        ``engine.fire(run, "complete", {"usage": usage})``), for code that has the trigger as
+        data: replay, a store's retry, an executor. Optional arguments may be left out. *at*
+        is the move's time instead of the clock's (a replayed move's, a database's).
+
+        Raises:
+            IllegalTransition, GuardRejected: as the trigger methods.
+            TypeError: *trigger* is not one of the table's, or *args* names an unknown
+                argument or misses a required one.
+            InvalidRun: the clock (or *at*) is not an int of Unix seconds >= 0.
+        """
+        found, args = self._trigger(run, trigger, args)
+        state = run._state
         made: RunEvent | None = None
-        with run._lock:
+        keep = self.record_history
+        with state.lock:
             source = run.status
-            changes, record, now = self._plan(run, trigger, args, self.record_history)
-            _EVENTS[trigger].trigger(_Model(run, changes))
+            changes, record, now = self._plan(run, found, args, at, keep)
+            found.event.trigger(Model(source, changes))
             dest = changes["status"]
-            version = changes["_version"] = run._version + 1
+            version = state.version + 1
             move = origin = None
-            if self.record_history:
-                move = Move(trigger, source._value_, dest._value_, now, record)
-                if run._history is None:
+            if keep:
+                move = Move(found.row.trigger, source._value_, dest._value_, now, record)
+                if state.history is None:
                     origin = life_of(run)
             live = self._live
             expires_at = run.expires_at
-            _commit(run, changes, move, origin)
+            commit(run, changes, version, move, origin)
             if live is not None and dest in TERMINAL:
                 live.forget(run, expires_at)
-            if event or self._listeners:
+            if self._listeners.listeners or _COLLECTING.get() is not None:
                 made = RunEvent.of_move(
-                    _EVENT_NAMES[dest], run, trigger, source._value_, now, version
+                    _EVENT_NAMES[dest], run, found.row.trigger, source._value_, now, version
                 )
-        if made is not None and self._listeners:
-            self._emit(made)
-        return made
+        if made is not None:
+            self._deliver(made)
 
-    def _may(self, run: Run, trigger: str, args: Mapping[str, Any]) -> bool:
-        with run._lock:
+    def may(
+        self, run: Run, trigger: str, args: Mapping[str, Any] = NO_ARGS, /, *, at: int | None = None
+    ) -> bool:
+        """Whether ``fire(run, trigger, args, at=at)`` would succeed now; changes nothing."""
+        found, args = self._trigger(run, trigger, args)
+        with run._state.lock:
             try:
-                self._plan(run, trigger, args)
+                self._plan(run, found, args, at, keep=False)
             except (IllegalTransition, GuardRejected):
                 return False
         return True
 
+    # --- resetting and updating -------------------------------------------------------------
 
-def _commit(
-    run: Run, changes: dict[str, Any], move: Move | None, origin: tuple[Any, ...] | None = None
-) -> None:
-    """The only writer of a run's fields: all of *changes*, or none of them.
+    def reset(self, run: Run, to: Run, *, version: int, keep_history: int | None = None) -> None:
+        """Put *run* back to the state of *to* (another run of the same id) at *version*.
 
-    *changes* holds lifecycle fields and ``_version``. *move* is appended to the history;
-    *origin* (the lifecycle fields before the first recorded move) is kept with the first one.
-    """
-    before, version = life_of(run), run._version
-    try:
-        for name, value in changes.items():
-            _SETTERS[name](run, value)
-        if move is not None:
-            history = run._history
-            if history is None:
-                _set(run, "_history", [move])
-                _set(run, "_origin", origin)
-            else:
-                history.append(move)
-    except BaseException:
-        for name, value in zip(LIFECYCLE, before, strict=True):
-            _set(run, name, value)
-        _set(run, "_version", version)
-        raise
+        A store does this when a move it wrote is lost, or when the caller's copy is behind
+        the stored one: *run* keeps its identity (the caller holds it) and takes *to*'s wire
+        fields; its history is cut to its first *keep_history* moves (``None``: kept). No
+        event: nothing moved. Binds *run* to this engine.
 
+        Raises:
+            ValueError: *to* is another run (another id), or *version* is not an int >= 0.
+        """
+        if to.id != run.id:
+            raise ValueError(f"reset() needs the same run: {run.id} is not {to.id}")
+        if type(version) is not int or version < 0:
+            raise ValueError(f"version: expected an int >= 0, got {version!r}")
+        with run._state.lock:
+            reset(run, to, version=version, keep=keep_history)
+            bind(run, self)
 
-_set = object.__setattr__
-#: The slots' own setters of what a commit writes (the cheapest way into a frozen record).
-_SETTERS = {name: Run.__dict__[name].__set__ for name in (*LIFECYCLE, "_version")}
+    def update(self, run: Run, *, metadata: Mapping[str, Any] | None) -> None:
+        """The API's run update: set *run*'s ``metadata`` (the only field a client may change).
+
+        Checked by the metadata rules (at most 16 pairs, string keys of at most 64
+        characters, string values of at most 512); a new version, no lifecycle move, no
+        event, nothing in the history. Works on a run in any status, as the API's does.
+
+        Raises:
+            InvalidRun: *metadata* breaks a rule; every problem with its path.
+        """
+        wire = thaw(metadata)
+        problems = field_problems("metadata", wire)
+        if problems:
+            raise InvalidRun([(p.path, p.message) for p in problems], run_id=run.id)
+        frozen = freeze(wire)
+        state = run._state
+        with state.lock:
+            set_metadata(run, frozen, state.version + 1)
 
 
 _default: RunEngine | None = None
@@ -564,10 +527,13 @@ _default_lock = threading.Lock()
 
 
 def default_engine() -> RunEngine:
-    """The module-wide engine (system clock, ttl 600) that ``from_dict`` binds runs to."""
+    """The module-wide engine (system clock, ttl 600) that unbound runs move through."""
     global _default  # noqa: PLW0603 - a lazily made module default, like cattrs' global converter
     if _default is None:
         with _default_lock:
             if _default is None:
                 _default = RunEngine()
     return _default
+
+
+bind_default_engine(default_engine)

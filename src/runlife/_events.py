@@ -1,18 +1,18 @@
-"""Events: what the engine tells the outside world after each successful move."""
+"""Events: what the engine tells the outside world after each successful move, and to whom."""
 
 from __future__ import annotations
 
-import json
 import threading
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._wire import _unstructure_run, life_of
+from ._encode import encode_run, life_of
 
 if TYPE_CHECKING:
     from ._record import Run
 
-__all__ = ["RunEvent", "add_listener", "sse_encode"]
+__all__ = ["Listeners", "RunEvent", "sse_encode"]
 
 
 class RunEvent:
@@ -78,7 +78,7 @@ class RunEvent:
                 data = self._data
                 if data is None:
                     assert self._run is not None  # noqa: S101 - set by of_move with _life
-                    data = _unstructure_run(self._run, self._life)
+                    data = encode_run(self._run, self._life)
                     _set_data(self, data)
                     _set_run(self, None)
                     _set_life(self, None)
@@ -134,7 +134,11 @@ class RunEvent:
         return {"event": self.event, "data": self.data}
 
     def to_sse(self) -> str:
-        """This event in Server-Sent-Events framing (see ``sse_encode``)."""
+        """Deprecated: ``runlife.serve.sse.encode(event.event, event.data)``.
+
+        SSE framing is an HTTP concern and lives in ``runlife.serve.sse`` (which needs no
+        extra installed); this alias goes in the next release.
+        """
         return sse_encode(self.event, self.data)
 
 
@@ -179,33 +183,49 @@ _BUILDING = threading.Lock()
 
 
 def sse_encode(event: str, data: Any) -> str:
-    """Frame one Server-Sent Event: ``event: <event>``, ``data: <compact JSON>``, blank line.
+    """Deprecated: ``runlife.serve.sse.encode``, where SSE framing lives now.
 
-    *data* may be a JSON value or the literal ``"[DONE]"`` the Assistants API ends streams with.
+    Kept for one release. ``runlife.serve.sse`` imports nothing of runlife and needs no
+    extra installed, so this shim is the one import from the core into ``serve``.
     """
-    if "\n" in event or "\r" in event:
-        raise ValueError(f"an SSE event name cannot contain a line break: {event!r}")
-    body = data if data == "[DONE]" else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {event}\ndata: {body}\n\n"
+    warnings.warn(
+        "runlife.sse_encode and RunEvent.to_sse are deprecated: use runlife.serve.sse.encode",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from .serve.sse import encode  # noqa: PLC0415 - a deprecated alias, resolved on use
+
+    return encode(event, data)
 
 
-def add_listener(owner: Any, listener: Callable[..., object]) -> Callable[[], None]:
-    """Add *listener* to ``owner._listeners`` (a tuple, replaced under ``owner._lock``).
+Listener = Callable[[Any], object]
 
-    The tuple is copied on write, so a move reads it without a lock and an event already
-    being delivered goes to the listeners it started with. Returns the unsubscribe.
+
+class Listeners:
+    """A set of listeners: a tuple, replaced under a lock on each change (copy on write).
+
+    A move reads ``listeners`` without a lock, and an event already being delivered goes
+    to the listeners it started with.
     """
-    if not callable(listener):
-        raise TypeError(f"listener: expected a callable, got {listener!r}")
-    lock: threading.Lock = owner._lock
-    with lock:
-        owner._listeners = (*owner._listeners, listener)
 
-    def unsubscribe() -> None:
-        with lock:
-            listeners = list(owner._listeners)
-            if listener in listeners:
-                listeners.remove(listener)
-            owner._listeners = tuple(listeners)
+    __slots__ = ("_lock", "listeners")
 
-    return unsubscribe
+    def __init__(self) -> None:
+        self.listeners: tuple[Listener, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, listener: Listener) -> Callable[[], None]:
+        """Add *listener*; returns the function that removes it again."""
+        if not callable(listener):
+            raise TypeError(f"listener: expected a callable, got {listener!r}")
+        with self._lock:
+            self.listeners = (*self.listeners, listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                listeners = list(self.listeners)
+                if listener in listeners:
+                    listeners.remove(listener)
+                self.listeners = tuple(listeners)
+
+        return unsubscribe

@@ -1,63 +1,61 @@
-"""Guards: what a trigger's arguments and the run's state must satisfy before a move.
+"""Guards and stamps: what a move checks, and what it changes, by the table's rows.
 
-Each ``check_*`` function returns the parsed, wire-valid value and appends ``(path, problem)``
-pairs to *problems*; the engine raises ``GuardRejected`` with all of them at once.
-Arguments may be wire-shaped dicts/lists or the record's own attrs classes.
+Each row of the table (``runlife._table``) names its guards; ``GUARDS`` implements them by
+name. A guard reads the trigger's arguments and the run, appends ``(path, problem)`` pairs
+to *problems*, writes the lifecycle fields it decides into *changes* and, when the move is
+recorded, the checked wire form of its arguments into *record* (what ``Move.args`` keeps).
+``plan`` runs a row's guards in order, then its stamp and the fields it clears; the engine
+raises ``GuardRejected`` with every problem at once. Arguments may be wire-shaped
+dicts/lists or the record's own attrs classes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, Final, TypeGuard
 
-import attrs
-
+from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
+from ._encode import NESTED
+from ._json import EMPTY
+from ._json import describe as _show
 from ._record import (
     FunctionTool,
     Run,
     ToolCall,
     Usage,
     make_function_call,
+    make_incomplete_details,
+    make_last_error,
+    make_required_action,
+    make_submit_tool_outputs,
     make_tool_call,
     make_usage,
 )
+from ._table import Table, TableRow
 
 __all__ = [
-    "ERROR_CODES",
-    "INCOMPLETE_REASONS",
+    "GUARDS",
+    "Guard",
+    "Plan",
     "check_code",
     "check_reason",
     "check_tool_calls",
     "check_tool_outputs",
     "check_usage",
+    "planner",
+    "planners",
 ]
 
-#: The ``last_error.code`` values the API documents.
-ERROR_CODES: tuple[str, ...] = ("server_error", "rate_limit_exceeded", "invalid_prompt")
-#: The ``incomplete_details.reason`` values the API documents.
-INCOMPLETE_REASONS: tuple[str, ...] = ("max_prompt_tokens", "max_completion_tokens")
-
 Problems = list[tuple[str, str]]
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
 
 
 def _as_wire(value: object) -> object:
     """Unwrap one of the record's attrs classes into its wire dict (other values unchanged)."""
     if type(value) is dict:
         return value
-    if attrs.has(type(value)):
-        from ._wire import _NESTED_UNSTRUCTURE  # noqa: PLC0415 - circular by nature
-
-        hook = _NESTED_UNSTRUCTURE.get(type(value))
-        if hook is not None:
-            return hook(value)
-    return value
+    hook = NESTED.get(type(value))
+    return value if hook is None else hook(value)
 
 
 def _exact_keys(d: Mapping[str, Any], keys: tuple[str, ...], path: str, problems: Problems) -> bool:
@@ -128,8 +126,8 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
                 and type(fn["arguments"]) is str
             ):
                 seen.add(cid)
-                function = make_function_call(fn["name"], fn["arguments"], {})
-                calls.append(make_tool_call(cid, function, "function", {}))
+                function = make_function_call(name=fn["name"], arguments=fn["arguments"], extra=EMPTY)
+                calls.append(make_tool_call(id=cid, function=function, type="function", extra=EMPTY))
                 continue
         path = f"tool_calls[{i}]"
         call = _as_wire(raw)
@@ -168,9 +166,8 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
                 (f"{path}.function.arguments", f"expected a string, got {_show(arguments)}")
             )
         if _is_str(cid) and _is_str(name) and _is_str(arguments):
-            calls.append(
-                make_tool_call(cid, make_function_call(name, arguments, {}), "function", {})
-            )
+            function = make_function_call(name=name, arguments=arguments, extra=EMPTY)
+            calls.append(make_tool_call(id=cid, function=function, type="function", extra=EMPTY))
     if len(tool_calls) > 1 and run.parallel_tool_calls is False:
         problems.append(
             ("tool_calls", f"{len(tool_calls)} calls, but parallel_tool_calls is false: at most 1")
@@ -258,7 +255,7 @@ def check_usage(usage: object, problems: Problems) -> Usage | None:
             )
         )
         return None
-    made: Usage = make_usage(p, c, t, {})
+    made: Usage = make_usage(prompt_tokens=p, completion_tokens=c, total_tokens=t, extra=EMPTY)
     return made
 
 
@@ -280,3 +277,199 @@ def check_reason(run: Run, reason: object, problems: Problems) -> None:
         problems.append(
             ("reason", f"the run has no {reason} limit set, so it cannot run out of it")
         )
+
+
+# --- the guards of the table's rows, by name -------------------------------------------------
+
+#: ``guard(run, args, now, keep, changes, record, problems)``: *now* is the move's time,
+#: *keep* whether the move is recorded; the guard writes *changes*, *record* and *problems*.
+Guard = Callable[
+    [Run, Mapping[str, Any], int, bool, dict[str, Any], dict[str, Any], Problems], None
+]
+
+
+def _tool_calls(
+    run: Run,
+    args: Mapping[str, Any],
+    now: int,
+    keep: bool,
+    changes: dict[str, Any],
+    record: dict[str, Any],
+    problems: Problems,
+) -> None:
+    calls = check_tool_calls(run, args["tool_calls"], problems)
+    changes["required_action"] = make_required_action(
+        submit_tool_outputs=make_submit_tool_outputs(tool_calls=calls, extra=EMPTY),
+        type="submit_tool_outputs",
+        extra=EMPTY,
+    )
+    if keep:
+        record["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": c.type,
+                "function": {"name": c.function.name, "arguments": c.function.arguments},
+            }
+            for c in calls
+        ]
+
+
+def _tool_outputs(
+    run: Run,
+    args: Mapping[str, Any],
+    now: int,
+    keep: bool,
+    changes: dict[str, Any],
+    record: dict[str, Any],
+    problems: Problems,
+) -> None:
+    record["tool_outputs"] = check_tool_outputs(run, args["tool_outputs"], problems)
+
+
+def _started(
+    run: Run,
+    args: Mapping[str, Any],
+    now: int,
+    keep: bool,
+    changes: dict[str, Any],
+    record: dict[str, Any],
+    problems: Problems,
+) -> None:
+    if run.started_at is None:
+        problems.append(
+            (
+                "started_at",
+                (
+                    "the run never started (cancelled while queued): "
+                    "it can only end cancelled, failed or expired"
+                ),
+            )
+        )
+
+
+def _reason(
+    run: Run,
+    args: Mapping[str, Any],
+    now: int,
+    keep: bool,
+    changes: dict[str, Any],
+    record: dict[str, Any],
+    problems: Problems,
+) -> None:
+    reason = args["reason"]
+    check_reason(run, reason, problems)
+    changes["incomplete_details"] = make_incomplete_details(reason=reason, extra=EMPTY)
+    record["reason"] = reason
+
+
+def _error(
+    run: Run,
+    args: Mapping[str, Any],
+    now: int,
+    keep: bool,
+    changes: dict[str, Any],
+    record: dict[str, Any],
+    problems: Problems,
+) -> None:
+    code, message = args["code"], args["message"]
+    check_code(code, message, problems)
+    changes["last_error"] = make_last_error(code=code, message=message, extra=EMPTY)
+    record["code"], record["message"] = code, message
+
+
+def _usage(
+    run: Run,
+    args: Mapping[str, Any],
+    now: int,
+    keep: bool,
+    changes: dict[str, Any],
+    record: dict[str, Any],
+    problems: Problems,
+) -> None:
+    usage = check_usage(args["usage"], problems)
+    if usage is not None:
+        changes["usage"] = usage
+        if keep:
+            record["usage"] = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            }
+
+
+def _due(
+    run: Run,
+    args: Mapping[str, Any],
+    now: int,
+    keep: bool,
+    changes: dict[str, Any],
+    record: dict[str, Any],
+    problems: Problems,
+) -> None:
+    if run.expires_at is None or now < run.expires_at:
+        problems.append(
+            ("expires_at", f"the run expires at {run.expires_at}, and it is {now}: not due yet")
+        )
+
+
+#: Every guard a row may name.
+GUARDS: Final[Mapping[str, Guard]] = {
+    "tool_calls": _tool_calls,
+    "tool_outputs": _tool_outputs,
+    "started": _started,
+    "reason": _reason,
+    "error": _error,
+    "usage": _usage,
+    "due": _due,
+}
+
+#: ``plan(run, args, now, keep) -> (changes, record, problems)``: what a move would do.
+Plan = Callable[
+    [Run, Mapping[str, Any], int, bool], tuple[dict[str, Any], dict[str, Any], Problems]
+]
+
+
+def planner(row: TableRow) -> Plan:
+    """The plan of *row*: its guards in order, then its stamp and the fields it clears.
+
+    The stamp is the move's time, never before the run was created, nor (for an end stamp)
+    before it started: ``started_at`` is ``max(created_at, now)``, an end stamp
+    ``max(now, created_at, started_at)``. A plan changes nothing; the engine raises
+    ``GuardRejected`` when its problems are not empty, and commits its changes otherwise.
+
+    Raises:
+        KeyError: the row names a guard that ``GUARDS`` does not have.
+    """
+    guards = tuple(GUARDS[name] for name in row.guards)
+    stamp, clears = row.stamp, row.clears
+    starts = stamp == "started_at"
+    no_problems: Problems = []
+
+    def plan(
+        run: Run, args: Mapping[str, Any], now: int, keep: bool
+    ) -> tuple[dict[str, Any], dict[str, Any], Problems]:
+        changes: dict[str, Any] = {}
+        record: dict[str, Any] = {}
+        problems = no_problems
+        if guards:
+            problems = []
+            for guard in guards:
+                guard(run, args, now, keep, changes, record, problems)
+            if problems:
+                return changes, record, problems
+        if stamp is not None:
+            created_at = run.created_at
+            if starts:
+                changes[stamp] = created_at if created_at > now else now
+            else:
+                changes[stamp] = max(now, created_at, run.started_at or 0)
+        for name in clears:
+            changes[name] = None
+        return changes, record, problems
+
+    return plan
+
+
+def planners(table: Table) -> dict[str, Plan]:
+    """The plan of every row of *table*, by trigger (``KeyError`` names an unknown guard)."""
+    return {row.trigger: planner(row) for row in table.rows}

@@ -1,4 +1,4 @@
-"""The append-only record of a run's moves."""
+"""The append-only record of a run's moves, and the one check that moves chain."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 import attrs
 
 from ._errors import InvalidRun
+from ._json import thaw
 from ._table import TRIGGERS, transition
-from ._wire import _copy
 
-__all__ = ["Move"]
+__all__ = ["Move", "chain_problems"]
 
 #: The keys of a move's dict, in the order ``Move.to_dict`` writes them.
 _KEYS = ("trigger", "source", "dest", "at", "args")
@@ -39,7 +39,7 @@ class Move:
             "source": self.source,
             "dest": self.dest,
             "at": self.at,
-            "args": _copy(self.args),
+            "args": thaw(self.args),
         }
 
     @classmethod
@@ -88,4 +88,23 @@ class Move:
             errors.append((f"{path}.args", f"expected an object, got {type(args).__name__}"))
         if errors:
             raise InvalidRun(errors)
-        return cls(trigger, source, dest, at, _copy(args))
+        return cls(trigger, source, dest, at, thaw(args))
+
+
+def chain_problems(
+    moves: list[Move], start: str, end: str | None, *, path: str = "$.history", end_path: str = "$.run.status"
+) -> list[tuple[str, str]]:
+    """Where *moves* do not chain: each must start where the one before ended (the first at
+    *start*), and the last end at *end* (``None``: anywhere). One ``(path, problem)`` each."""
+    problems: list[tuple[str, str]] = []
+    at = start
+    for i, move in enumerate(moves):
+        if move.source != at:
+            where = "the origin's status" if i == 0 else f"{path}[{i - 1}] ended"
+            problems.append(
+                (f"{path}[{i}].source", f"expected {at!r} ({where}), got {move.source!r}")
+            )
+        at = move.dest
+    if end is not None and at != end:
+        problems.append((end_path, f"expected {at!r}, where the history ends, got {end!r}"))
+    return problems

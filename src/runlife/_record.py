@@ -5,26 +5,32 @@ ones, in the order they came), so that a loaded payload is written back unchange
 Keys that the API may leave out (``temperature``, ``top_p``, a tool's ``description`` ...)
 hold ``UNSET`` when they were absent, and are then left out again on the wire.
 
-The record is read-only to its users (``attrs.frozen``): a run's status and stamps move
-only through its trigger methods, which the engine writes in one commit.
+The record is a read-only value (``attrs.frozen``): a run's status and stamps move only
+through its trigger methods, which the engine writes in one commit (``runlife._commit``).
+JSON it holds (``metadata``, every ``extra``, a function's ``parameters`` ...) is read-only
+too (``runlife._json.FrozenDict`` and tuples), so no rule can be bypassed by writing into it.
+The engine's state of a run (its engine, lock, version, history) is one private
+``RunState``, never a wire field: ``copy.copy``, ``copy.deepcopy`` and ``pickle`` give an
+independent run, detached from any engine, with its own copy of that state.
 """
 
 from __future__ import annotations
 
 import enum
-import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import attrs
 
+from ._json import EMPTY
+from ._makers import maker, refill
+from ._state import Mover, RunState, default_engine, validate
 from ._status import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._engine import RunEngine
     from ._history import Move
 
 __all__ = [
@@ -64,7 +70,7 @@ class Unset(enum.Enum):
 
 
 #: The arguments of the triggers that take none.
-_NO_ARGS: Final[Mapping[str, Any]] = MappingProxyType({})
+NO_ARGS: Final[Mapping[str, Any]] = MappingProxyType({})
 
 #: Marks a key that the wire object did not have; it stays absent when written back.
 UNSET: Final = Unset.UNSET
@@ -73,7 +79,7 @@ JSON: TypeAlias = Any
 
 
 def _extra() -> Any:
-    return attrs.field(factory=dict, kw_only=True, repr=lambda d: repr(d) if d else "{}")
+    return attrs.field(default=EMPTY, kw_only=True, repr=lambda d: repr(d) if d else "{}")
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -82,7 +88,7 @@ class FunctionCall:
 
     name: str
     arguments: str
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -92,7 +98,7 @@ class ToolCall:
     id: str
     function: FunctionCall
     type: str = "function"
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -100,7 +106,7 @@ class SubmitToolOutputs:
     """``required_action.submit_tool_outputs``: the pending *tool_calls*."""
 
     tool_calls: tuple[ToolCall, ...]
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -109,7 +115,7 @@ class RequiredAction:
 
     submit_tool_outputs: SubmitToolOutputs
     type: str = "submit_tool_outputs"
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -118,7 +124,7 @@ class LastError:
 
     code: str
     message: str
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -126,7 +132,7 @@ class IncompleteDetails:
     """Why a run is incomplete: *reason* ``max_prompt_tokens`` or ``max_completion_tokens``."""
 
     reason: str | Unset | None = UNSET
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -136,7 +142,7 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -145,7 +151,7 @@ class TruncationStrategy:
 
     type: str = "auto"
     last_messages: int | Unset | None = None
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -153,7 +159,7 @@ class CodeInterpreterTool:
     """``{"type": "code_interpreter"}``."""
 
     type: str = "code_interpreter"
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -161,8 +167,8 @@ class FileSearchTool:
     """``{"type": "file_search", "file_search"?: {...}}``; *file_search* is kept as given."""
 
     type: str = "file_search"
-    file_search: dict[str, JSON] | Unset = UNSET
-    extra: dict[str, JSON] = _extra()
+    file_search: Mapping[str, JSON] | Unset = UNSET
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -171,9 +177,9 @@ class FunctionDefinition:
 
     name: str
     description: str | Unset = UNSET
-    parameters: dict[str, JSON] | Unset = UNSET
+    parameters: Mapping[str, JSON] | Unset = UNSET
     strict: bool | Unset | None = UNSET
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -182,7 +188,7 @@ class FunctionTool:
 
     function: FunctionDefinition
     type: str = "function"
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -193,7 +199,7 @@ class UnknownTool:
     """
 
     type: str
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 #: Any entry of ``Run.tools``.
@@ -205,7 +211,7 @@ class ToolChoiceFunction:
     """``tool_choice.function``: the *name* of the function the model must call."""
 
     name: str
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -214,7 +220,7 @@ class ToolChoice:
 
     type: str
     function: ToolChoiceFunction | Unset = UNSET
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -222,8 +228,15 @@ class ResponseFormat:
     """An object ``response_format``: ``{"type": "text" | "json_object" | "json_schema", ...}``."""
 
     type: str
-    json_schema: dict[str, JSON] | Unset = UNSET
-    extra: dict[str, JSON] = _extra()
+    json_schema: Mapping[str, JSON] | Unset = UNSET
+    extra: Mapping[str, JSON] = _extra()
+
+
+def _unclaimed() -> RunState:
+    # The state attrs' __init__ gives a run built by hand: claimed by its post-init.
+    state = RunState()
+    state.claimed = False
+    return state
 
 
 def _default_truncation() -> TruncationStrategy:
@@ -255,7 +268,7 @@ class Run:
     last_error: LastError | None = None
     max_completion_tokens: int | None = None
     max_prompt_tokens: int | None = None
-    metadata: dict[str, JSON] | None = attrs.field(factory=dict)
+    metadata: Mapping[str, JSON] | None = EMPTY
     model: str
     object: str = "thread.run"
     parallel_tool_calls: bool = True
@@ -271,35 +284,46 @@ class Run:
     truncation_strategy: TruncationStrategy | None = attrs.field(factory=_default_truncation)
     usage: Usage | None = None
     #: Unknown top-level keys, kept in the order they came and written after the known ones.
-    extra: dict[str, JSON] = _extra()
+    extra: Mapping[str, JSON] = _extra()
 
-    # Not part of the wire object: invisible to repr, ==, and the converter.
-    _engine: RunEngine | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, eq=False, repr=False)
-    _history: list[Move] | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    #: How many moves the run has made (counted on from a restored document's version).
-    _version: int = attrs.field(default=0, init=False, eq=False, repr=False)
-    #: The lifecycle fields (``_engine.LIFECYCLE``) as they were before the first recorded move.
-    _origin: tuple[Any, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # The engine's state of the run, not part of the wire object: invisible to repr, ==, and
+    # the converter. An init field only so that ``attrs.evolve`` hands it over and can be
+    # refused (see ``__attrs_post_init__``); nobody passes it.
+    _state: RunState = attrs.field(factory=_unclaimed, eq=False, repr=False, alias="_runlife_state")
 
-    # --- the lifecycle -------------------------------------------------------------------
+    # --- a value ------------------------------------------------------------------------
 
     def __attrs_post_init__(self) -> None:
-        # Only runs built by hand get here: the converter and the engine use ``make_run``.
-        from ._wire import validate_record  # noqa: PLC0415 - circular by nature
+        # Only runs built by hand get here: the wire format and the engine use makers.
+        state = self._state
+        if state.claimed:
+            raise TypeError(
+                "attrs.evolve() cannot make a run from another: a run changes only through its "
+                "engine (its triggers, RunEngine.update for metadata); copy.copy(run) gives an "
+                "independent copy, RunEngine.create a new run"
+            )
+        state.claimed = True
+        validate(self)
 
-        validate_record(self)
+    def __copy__(self) -> Run:
+        return _copy_run(self)
+
+    def __deepcopy__(self, memo: object) -> Run:
+        # Every value of the record is immutable (frozen records, read-only JSON, tuples):
+        # a deep copy is the copy, with a state of its own.
+        return _copy_run(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        with self._state.lock:
+            values = {f.name: getattr(self, f.name) for f in _WIRE_FIELDS}
+            state = self._state
+            saved = (state.version, tuple(state.history or ()), state.origin)
+        return (_unpickle_run, (values, *saved))
 
     @property
-    def engine(self) -> RunEngine:
-        """The engine this run is bound to (the module's default engine unless loaded by another)."""
-        engine = self._engine
-        if engine is None:
-            from ._engine import default_engine  # noqa: PLC0415 - circular by nature
-
-            engine = default_engine()
-            object.__setattr__(self, "_engine", engine)
-        return engine
+    def engine(self) -> Mover:
+        """The engine this run is bound to (the module's default engine unless bound to another)."""
+        return self._state.engine or default_engine()
 
     @property
     def history(self) -> tuple[Move, ...]:
@@ -308,18 +332,21 @@ class Run:
         Append-only: a move is added by the commit that makes it. It survives storage through
         ``runlife.dump``/``runlife.restore`` (not through ``to_dict``, the API's object).
         """
-        with self._lock:
-            return tuple(self._history) if self._history else ()
+        state = self._state
+        with state.lock:
+            return tuple(state.history) if state.history else ()
 
     @property
     def version(self) -> int:
-        """How many moves the run has made: 0 when created, one more after each move.
+        """How many moves (and metadata updates) the run has made: 0 when created.
 
         A run loaded from a plain wire dict starts at 0; one restored from a ``runlife.dump``
         document goes on from the version stored there. Databases use it for
         compare-and-set writes (``UPDATE ... WHERE id = ? AND version = <the version read>``).
         """
-        return self._version
+        return self._state.version
+
+    # --- the lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
         """``queued -> in_progress``; stamps ``started_at`` (on every start).
@@ -327,7 +354,7 @@ class Run:
         Raises:
             IllegalTransition: the run is not ``queued``.
         """
-        (self._engine or self.engine)._fire(self, "start", _NO_ARGS)
+        (self._state.engine or default_engine()).fire(self, "start", NO_ARGS)
 
     def require_action(self, tool_calls: Sequence[ToolCall | Mapping[str, Any]]) -> None:
         """``in_progress -> requires_action``; sets ``required_action`` to *tool_calls*.
@@ -338,7 +365,9 @@ class Run:
                 function, more than one call with ``parallel_tool_calls`` false, or
                 ``tool_choice == "none"``.
         """
-        (self._engine or self.engine)._fire(self, "require_action", {"tool_calls": tool_calls})
+        (self._state.engine or default_engine()).fire(
+            self, "require_action", {"tool_calls": tool_calls}
+        )
 
     def submit_tool_outputs(self, tool_outputs: Sequence[Mapping[str, Any]]) -> None:
         """``requires_action -> queued``; clears ``required_action``.
@@ -347,7 +376,7 @@ class Run:
             IllegalTransition: the run is not ``requires_action``.
             GuardRejected: the outputs' ``tool_call_id`` are not exactly the pending calls.
         """
-        (self._engine or self.engine)._fire(
+        (self._state.engine or default_engine()).fire(
             self, "submit_tool_outputs", {"tool_outputs": tool_outputs}
         )
 
@@ -358,7 +387,7 @@ class Run:
             IllegalTransition: the run is in another status.
             GuardRejected: the run never started, or *usage* is malformed.
         """
-        (self._engine or self.engine)._fire(self, "complete", {"usage": usage})
+        (self._state.engine or default_engine()).fire(self, "complete", {"usage": usage})
 
     def mark_incomplete(self, reason: str, usage: Usage | Mapping[str, Any] | None = None) -> None:
         """``in_progress | cancelling -> incomplete``; sets ``incomplete_details``, ``completed_at``.
@@ -368,7 +397,7 @@ class Run:
             GuardRejected: *reason* is not ``max_prompt_tokens``/``max_completion_tokens``,
                 the run has no such limit, never started, or *usage* is malformed.
         """
-        (self._engine or self.engine)._fire(
+        (self._state.engine or default_engine()).fire(
             self, "mark_incomplete", {"reason": reason, "usage": usage}
         )
 
@@ -380,7 +409,7 @@ class Run:
             GuardRejected: *code* is not ``server_error``, ``rate_limit_exceeded`` or
                 ``invalid_prompt``, *message* is not a string, or *usage* is malformed.
         """
-        (self._engine or self.engine)._fire(
+        (self._state.engine or default_engine()).fire(
             self, "fail", {"code": code, "message": message, "usage": usage}
         )
 
@@ -390,7 +419,7 @@ class Run:
         Raises:
             IllegalTransition: the run is in another status.
         """
-        (self._engine or self.engine)._fire(self, "cancel", _NO_ARGS)
+        (self._state.engine or default_engine()).fire(self, "cancel", NO_ARGS)
 
     def finish_cancel(self) -> None:
         """``cancelling -> cancelled``; stamps ``cancelled_at``.
@@ -398,7 +427,7 @@ class Run:
         Raises:
             IllegalTransition: the run is not ``cancelling``.
         """
-        (self._engine or self.engine)._fire(self, "finish_cancel", _NO_ARGS)
+        (self._state.engine or default_engine()).fire(self, "finish_cancel", NO_ARGS)
 
     def expire(self) -> None:
         """Any active status ``-> expired``, once the clock has reached ``expires_at``.
@@ -407,49 +436,49 @@ class Run:
             IllegalTransition: the run is terminal.
             GuardRejected: ``expires_at`` has not passed yet.
         """
-        (self._engine or self.engine)._fire(self, "expire", _NO_ARGS)
+        (self._state.engine or default_engine()).fire(self, "expire", NO_ARGS)
 
     # --- may_<trigger>: the same call, answered without side effects ------------------
 
     def may_start(self) -> bool:
         """Whether ``start()`` would succeed now."""
-        return self.engine._may(self, "start", {})
+        return self.engine.may(self, "start", NO_ARGS)
 
     def may_require_action(self, tool_calls: Sequence[ToolCall | Mapping[str, Any]]) -> bool:
         """Whether ``require_action(tool_calls)`` would succeed now."""
-        return self.engine._may(self, "require_action", {"tool_calls": tool_calls})
+        return self.engine.may(self, "require_action", {"tool_calls": tool_calls})
 
     def may_submit_tool_outputs(self, tool_outputs: Sequence[Mapping[str, Any]]) -> bool:
         """Whether ``submit_tool_outputs(tool_outputs)`` would succeed now."""
-        return self.engine._may(self, "submit_tool_outputs", {"tool_outputs": tool_outputs})
+        return self.engine.may(self, "submit_tool_outputs", {"tool_outputs": tool_outputs})
 
     def may_complete(self, usage: Usage | Mapping[str, Any] | None = None) -> bool:
         """Whether ``complete(usage)`` would succeed now."""
-        return self.engine._may(self, "complete", {"usage": usage})
+        return self.engine.may(self, "complete", {"usage": usage})
 
     def may_mark_incomplete(
         self, reason: str, usage: Usage | Mapping[str, Any] | None = None
     ) -> bool:
         """Whether ``mark_incomplete(reason, usage)`` would succeed now."""
-        return self.engine._may(self, "mark_incomplete", {"reason": reason, "usage": usage})
+        return self.engine.may(self, "mark_incomplete", {"reason": reason, "usage": usage})
 
     def may_fail(
         self, code: str, message: str, usage: Usage | Mapping[str, Any] | None = None
     ) -> bool:
         """Whether ``fail(code, message, usage)`` would succeed now."""
-        return self.engine._may(self, "fail", {"code": code, "message": message, "usage": usage})
+        return self.engine.may(self, "fail", {"code": code, "message": message, "usage": usage})
 
     def may_cancel(self) -> bool:
         """Whether ``cancel()`` would succeed now."""
-        return self.engine._may(self, "cancel", {})
+        return self.engine.may(self, "cancel", NO_ARGS)
 
     def may_finish_cancel(self) -> bool:
         """Whether ``finish_cancel()`` would succeed now."""
-        return self.engine._may(self, "finish_cancel", {})
+        return self.engine.may(self, "finish_cancel", NO_ARGS)
 
     def may_expire(self) -> bool:
         """Whether ``expire()`` would succeed now."""
-        return self.engine._may(self, "expire", {})
+        return self.engine.may(self, "expire", NO_ARGS)
 
     @property
     def is_terminal(self) -> bool:
@@ -457,68 +486,49 @@ class Run:
         return self.status.is_terminal
 
 
-# --- trusted makers: the converter's and the engine's constructors ------------------------------
+# --- copies and makers --------------------------------------------------------------------
 
 
-def _maker(cls: type) -> Any:
-    """A positional constructor of *cls* for values already checked: it sets every slot.
-
-    The converter and the engine build every record from values they have checked as a
-    whole, so they skip attrs' keyword ``__init__`` and ``Run``'s own check. And they skip
-    the frozen ``__setattr__``: the new object is born a *builder*, a plain class with the
-    very same ``__slots__``, whose slots are filled by plain attribute stores (the cheapest
-    there are), and then becomes a *cls* by ``__class__`` assignment, which Python allows
-    between classes of the same layout. A quarter of what filling a frozen class costs; the
-    object is nobody else's until it is returned. The parameters are the init fields in
-    declaration order; fields without init get their default (or a fresh value of their
-    factory).
-    """
-    slots: tuple[str, ...] = cls.__dict__["__slots__"]
-    if "__weakref__" in slots:  # pragma: no cover - the record's classes have none
-        # Python refuses __class__ assignment for these (CPython's same_slots_added).
-        raise TypeError(f"{cls.__name__}: a maker needs a class without a __weakref__ slot")
-    builder = type(f"_{cls.__name__}Builder", (), {"__slots__": slots})
-    names = {"_new": object.__new__, "_cls": cls, "_builder": builder}
-    params: list[str] = []
-    body: list[str] = []
-    for i, field in enumerate(attrs.fields(cls)):
-        if field.init:
-            params.append(field.name)
-            body.append(f"    o.{field.name} = {field.name}")
-        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-            names[f"_factory{i}"] = field.default.factory
-            body.append(f"    o.{field.name} = _factory{i}()")
-        else:
-            names[f"_default{i}"] = field.default
-            body.append(f"    o.{field.name} = _default{i}")
-    source = "\n".join(
-        [
-            f"def make_{cls.__name__}({', '.join(params)}):",
-            "    o = _new(_builder)",
-            *body,
-            "    o.__class__ = _cls",
-            "    return o",
-        ]
-    )
-    exec(compile(source, f"<runlife maker {cls.__name__}>", "exec"), names)  # noqa: S102
-    return names[f"make_{cls.__name__}"]
+#: The record's wire fields (its public init fields), in declaration order.
+_WIRE_FIELDS: Final = tuple(f for f in attrs.fields(Run) if f.init and not f.alias.startswith("_"))
 
 
-#: ``(assistant_id, cancelled_at, ..., usage, extra)``: every wire field in ``Run``'s order.
-make_run: Any = _maker(Run)
-make_function_call: Any = _maker(FunctionCall)
-make_tool_call: Any = _maker(ToolCall)
-make_submit_tool_outputs: Any = _maker(SubmitToolOutputs)
-make_required_action: Any = _maker(RequiredAction)
-make_last_error: Any = _maker(LastError)
-make_incomplete_details: Any = _maker(IncompleteDetails)
-make_usage: Any = _maker(Usage)
-make_truncation_strategy: Any = _maker(TruncationStrategy)
-make_code_interpreter_tool: Any = _maker(CodeInterpreterTool)
-make_file_search_tool: Any = _maker(FileSearchTool)
-make_function_definition: Any = _maker(FunctionDefinition)
-make_function_tool: Any = _maker(FunctionTool)
-make_unknown_tool: Any = _maker(UnknownTool)
-make_tool_choice_function: Any = _maker(ToolChoiceFunction)
-make_tool_choice: Any = _maker(ToolChoice)
-make_response_format: Any = _maker(ResponseFormat)
+def _copy_run(run: Run) -> Run:
+    state = run._state
+    with state.lock:
+        values = {f.name: getattr(run, f.name) for f in _WIRE_FIELDS}
+        detached = state.detached()
+    copy: Run = make_run(**values)
+    refill(copy, "_state", detached)
+    return copy
+
+
+def _unpickle_run(
+    values: dict[str, Any], version: int, history: tuple[Move, ...], origin: tuple[Any, ...] | None
+) -> Run:
+    run: Run = make_run(**values)
+    state = run._state
+    state.version = version
+    state.history = list(history) if history else None
+    state.origin = origin
+    return run
+
+
+#: Keyword-only trusted constructors (see ``runlife._makers``): one per record class.
+make_run: Any = maker(Run, private={"_state": RunState})
+make_function_call: Any = maker(FunctionCall)
+make_tool_call: Any = maker(ToolCall)
+make_submit_tool_outputs: Any = maker(SubmitToolOutputs)
+make_required_action: Any = maker(RequiredAction)
+make_last_error: Any = maker(LastError)
+make_incomplete_details: Any = maker(IncompleteDetails)
+make_usage: Any = maker(Usage)
+make_truncation_strategy: Any = maker(TruncationStrategy)
+make_code_interpreter_tool: Any = maker(CodeInterpreterTool)
+make_file_search_tool: Any = maker(FileSearchTool)
+make_function_definition: Any = maker(FunctionDefinition)
+make_function_tool: Any = maker(FunctionTool)
+make_unknown_tool: Any = maker(UnknownTool)
+make_tool_choice_function: Any = maker(ToolChoiceFunction)
+make_tool_choice: Any = maker(ToolChoice)
+make_response_format: Any = maker(ResponseFormat)

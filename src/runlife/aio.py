@@ -50,9 +50,8 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from ._engine import RunEngine
-from ._events import RunEvent, add_listener
-from ._record import Run, ToolCall, Usage
+from . import RunEngine, RunEvent
+from . import Run, ToolCall, Usage
 
 __all__ = ["AsyncListener", "AsyncRunEngine"]
 
@@ -90,7 +89,20 @@ class AsyncRunEngine:
 
     def subscribe(self, listener: AsyncListener) -> Callable[[], None]:
         """Await *listener* with each event of a move made through this object; returns the unsubscribe."""
-        return add_listener(self, listener)
+        if not callable(listener):
+            raise TypeError(f"listener: expected a callable, got {listener!r}")
+        # Copied on write: a delivery under way goes to the listeners it started with.
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                listeners = list(self._listeners)
+                if listener in listeners:
+                    listeners.remove(listener)
+                self._listeners = tuple(listeners)
+
+        return unsubscribe
 
     # --- delivery ---------------------------------------------------------------------------
 
@@ -112,11 +124,17 @@ class AsyncRunEngine:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:  # noqa: BLE001 - isolated by contract
-                self.engine._listener_failed(listener, event, exc)
+                self.engine.report_listener_failure(listener, event, exc)
 
-    async def _dispatch(self, event: RunEvent | None, listeners: tuple[AsyncListener, ...]) -> None:
-        if event is None or not listeners:
-            return
+    async def _dispatch(self, events: list[RunEvent]) -> None:
+        """Hand *events* (collected in a move) to the sync listeners now, then to the async ones."""
+        self.engine.publish(events)
+        listeners = self._listeners
+        if listeners:
+            for event in events:
+                await self._chain(event, listeners)
+
+    async def _chain(self, event: RunEvent, listeners: tuple[AsyncListener, ...]) -> None:
         # Created and chained synchronously, right after the move: the chain's order is the
         # moves' order. Shielded: cancelling the caller does not cancel the delivery.
         task = asyncio.get_running_loop().create_task(self._deliver(event, listeners, self._last))
@@ -125,76 +143,87 @@ class AsyncRunEngine:
         task.add_done_callback(self._tasks.discard)
         await asyncio.shield(task)
 
-    async def _move(self, run: Run, trigger: str, args: Mapping[str, Any]) -> None:
-        if run._engine is not self.engine:
+    async def fire(self, run: Run, trigger: str, args: Mapping[str, Any] | None = None) -> None:
+        """``RunEngine.fire(run, trigger, args)``, then await the listeners.
+
+        Raises:
+            ValueError: *run* is bound to another engine.
+        """
+        if run.engine is not self.engine:
             raise ValueError(
                 f"run {run.id} is bound to another engine; load it with this one "
                 "(AsyncRunEngine.engine.load or .restore)"
             )
-        listeners = self._listeners
         # The whole move, synchronously: no await before it is committed.
-        event = self.engine._fire(run, trigger, args, event=bool(listeners))
-        await self._dispatch(event, listeners)
+        if not self._listeners:
+            self.engine.fire(run, trigger, args or {})  # the sync listeners hear it inline
+            return
+        with self.engine.collect() as events:
+            self.engine.fire(run, trigger, args or {})
+        await self._dispatch(events)
 
     # --- creating -----------------------------------------------------------------------------
 
     async def create(self, *, extra: Mapping[str, Any] | None = None, **fields: Any) -> Run:
         """``RunEngine.create``; returns once the async listeners heard ``thread.run.created``."""
-        listeners = self._listeners
-        run, event = self.engine._create(extra, fields, event=bool(listeners))
-        await self._dispatch(event, listeners)
+        if not self._listeners:
+            return self.engine.create(extra=extra, **fields)
+        with self.engine.collect() as events:
+            run = self.engine.create(extra=extra, **fields)
+        await self._dispatch(events)
         return run
 
     # --- the nine triggers (see the same methods of ``Run``) ----------------------------------
 
     async def start(self, run: Run) -> None:
         """``run.start()``, then await the listeners."""
-        await self._move(run, "start", {})
+        await self.fire(run, "start", {})
 
     async def require_action(
         self, run: Run, tool_calls: Sequence[ToolCall | Mapping[str, Any]]
     ) -> None:
         """``run.require_action(tool_calls)``, then await the listeners."""
-        await self._move(run, "require_action", {"tool_calls": tool_calls})
+        await self.fire(run, "require_action", {"tool_calls": tool_calls})
 
     async def submit_tool_outputs(
         self, run: Run, tool_outputs: Sequence[Mapping[str, Any]]
     ) -> None:
         """``run.submit_tool_outputs(tool_outputs)``, then await the listeners."""
-        await self._move(run, "submit_tool_outputs", {"tool_outputs": tool_outputs})
+        await self.fire(run, "submit_tool_outputs", {"tool_outputs": tool_outputs})
 
     async def complete(self, run: Run, usage: Usage | Mapping[str, Any] | None = None) -> None:
         """``run.complete(usage)``, then await the listeners."""
-        await self._move(run, "complete", {"usage": usage})
+        await self.fire(run, "complete", {"usage": usage})
 
     async def mark_incomplete(
         self, run: Run, reason: str, usage: Usage | Mapping[str, Any] | None = None
     ) -> None:
         """``run.mark_incomplete(reason, usage)``, then await the listeners."""
-        await self._move(run, "mark_incomplete", {"reason": reason, "usage": usage})
+        await self.fire(run, "mark_incomplete", {"reason": reason, "usage": usage})
 
     async def fail(
         self, run: Run, code: str, message: str, usage: Usage | Mapping[str, Any] | None = None
     ) -> None:
         """``run.fail(code, message, usage)``, then await the listeners."""
-        await self._move(run, "fail", {"code": code, "message": message, "usage": usage})
+        await self.fire(run, "fail", {"code": code, "message": message, "usage": usage})
 
     async def cancel(self, run: Run) -> None:
         """``run.cancel()``, then await the listeners."""
-        await self._move(run, "cancel", {})
+        await self.fire(run, "cancel", {})
 
     async def finish_cancel(self, run: Run) -> None:
         """``run.finish_cancel()``, then await the listeners."""
-        await self._move(run, "finish_cancel", {})
+        await self.fire(run, "finish_cancel", {})
 
     async def expire(self, run: Run) -> None:
         """``run.expire()``, then await the listeners."""
-        await self._move(run, "expire", {})
+        await self.fire(run, "expire", {})
 
     async def expire_due(self, *, limit: int | None = None) -> list[Run]:
         """``RunEngine.expire_due``; the async listeners hear each expiry, in order."""
-        listeners = self._listeners
-        expired = self.engine._expire_due(limit, event=bool(listeners))
-        for _, event in expired:
-            await self._dispatch(event, listeners)
-        return [run for run, _ in expired]
+        if not self._listeners:
+            return self.engine.expire_due(limit=limit)
+        with self.engine.collect() as events:
+            expired = self.engine.expire_due(limit=limit)
+        await self._dispatch(events)
+        return expired

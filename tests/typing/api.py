@@ -46,7 +46,7 @@ def embedding_api() -> None:
     run = engine.create(assistant_id="a", thread_id="t", model="m")
     doc = runlife.dump(run)
     again: runlife.Run = runlife.restore(doc, engine=engine, verify=True)
-    rebuilt: runlife.Run = runlife.replay(runlife.initial_wire(run), run.history)
+    rebuilt: runlife.Run = runlife.rebuild(runlife.initial_wire(run), run.history)
     runlife.expect_version(doc, run.version)
     expired: list[runlife.Run] = list(engine.expire_due(limit=10))
     holder: runlife.Run | None = engine.active_run("t")

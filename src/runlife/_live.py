@@ -1,4 +1,4 @@
-"""Indexes of an engine's live runs: deadlines (expiry at scale) and one active run per thread.
+"""The live-run indexes of an engine: deadlines (expiry at scale) and one active run per thread.
 
 Both hold *active* runs only. The engine adds a run when it creates or loads it and forgets
 it in the commit of its terminal move, so memory follows the number of live runs, never the

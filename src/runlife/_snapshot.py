@@ -1,4 +1,4 @@
-"""The stored form of a run: the API's object plus a side channel (version, history, origin).
+"""Snapshots: a run as a document, the API's object plus a side channel (version, history, origin).
 
 ``to_dict`` writes the API's ``thread.run`` object and nothing else: clients read it, so the
 history must not leak into it. ``dump`` wraps that object in an envelope::
@@ -15,29 +15,27 @@ history must not leak into it. ``dump`` wraps that object in an envelope::
 *origin* holds the ten lifecycle fields (the only ones a move writes) as they were before
 the first move of *history*, or ``null`` when the history is empty; ``run`` with *origin*
 laid over it is the wire the history starts from (``initial_wire``), so a document can be
-replayed and checked on its own. ``restore`` reads the envelope back.
+replayed and checked on its own. ``restore`` reads the envelope back, and ``rebuild``
+replays a history onto the wire it starts from (``restore(verify=True)`` is one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._check import structure_problems
-from ._engine import LIFECYCLE, RunEngine
-from ._errors import Conflict, InvalidRun
-from ._history import Move
+from ._commit import bind, set_history
+from ._decode import decode_run
+from ._encode import encode_last_error, encode_required_action, encode_run, encode_simple, encode_usage
+from ._errors import Conflict, GuardRejected, IllegalTransition, InvalidRun
+from ._history import Move, chain_problems
 from ._record import Run
-from ._wire import (
-    _structure_run_trusted,
-    _u_last_error,
-    _u_required_action,
-    _u_simple,
-    _u_usage,
-    _unstructure_run,
-)
+from ._state import Engine, default_engine
+from ._wire import structure_run
+from ._table import LIFECYCLE
 
-__all__ = ["FORMAT", "dump", "expect_version", "initial_wire", "restore"]
+__all__ = ["FORMAT", "dump", "expect_version", "initial_wire", "rebuild", "restore"]
 
 #: The format number ``dump`` writes under ``"runlife"``.
 FORMAT = 1
@@ -48,12 +46,12 @@ def _origin_wire(origin: tuple[Any, ...]) -> dict[str, Any]:
     values = dict(zip(LIFECYCLE, origin, strict=True))
     incomplete = values["incomplete_details"]
     values["status"] = values["status"].value
-    values["required_action"] = _u_required_action(values["required_action"])
-    values["last_error"] = _u_last_error(values["last_error"])
+    values["required_action"] = encode_required_action(values["required_action"])
+    values["last_error"] = encode_last_error(values["last_error"])
     values["incomplete_details"] = (
-        None if incomplete is None else _u_simple(incomplete, ("reason",))
+        None if incomplete is None else encode_simple(incomplete, ("reason",))
     )
-    values["usage"] = _u_usage(values["usage"])
+    values["usage"] = encode_usage(values["usage"])
     return values
 
 
@@ -65,11 +63,12 @@ def dump(run: Run) -> dict[str, Any]:
     """
     if not isinstance(run, Run):
         raise TypeError(f"dump() expects a runlife.Run, got {type(run).__name__}")
-    with run._lock:
-        wire = _unstructure_run(run)
-        history = [m.to_dict() for m in run._history or ()]
-        version = run._version
-        origin = run._origin
+    state = run._state
+    with state.lock:
+        wire = encode_run(run)
+        history = [m.to_dict() for m in state.history or ()]
+        version = state.version
+        origin = state.origin
     return {
         "runlife": FORMAT,
         "run": wire,
@@ -79,7 +78,7 @@ def dump(run: Run) -> dict[str, Any]:
     }
 
 
-def restore(doc: Any, *, engine: RunEngine | None = None, verify: bool = False) -> Run:
+def restore(doc: Any, *, engine: Engine | None = None, verify: bool = False) -> Run:
     """A run from a ``dump`` document: its status, stamps, deadline, history and version.
 
     The run is bound to *engine* (and joins its indexes, like ``RunEngine.load``), or to the
@@ -124,21 +123,18 @@ def restore(doc: Any, *, engine: RunEngine | None = None, verify: bool = False) 
     if moves and not errors:
         origin = _origin(doc["run"], origin_doc, errors)
         if origin is not None:
-            _chain(moves, origin[0].value, doc["run"]["status"], errors)
+            errors.extend(chain_problems(moves, origin[0].value, doc["run"]["status"]))
     if errors:
         wire = doc.get("run")
         run_id = wire.get("id") if type(wire) is dict else None
         raise InvalidRun(errors, run_id=run_id if isinstance(run_id, str) else None)
     wire = doc["run"]
-    run = _structure_run_trusted(wire)
-    if moves:
-        object.__setattr__(run, "_history", moves)
-        object.__setattr__(run, "_origin", origin)
-    object.__setattr__(run, "_version", version)
+    run: Run = decode_run(wire)
+    set_history(run, moves, origin, version)
     if verify and moves:
-        _verify(run, wire)
+        _verify(run, wire, engine)
     if engine is not None:
-        engine._adopt(run, "restore")
+        engine.adopt(run, action="restore")
     return run
 
 
@@ -178,27 +174,12 @@ def _origin(
     if problems:
         errors.extend(("$.origin" + p.path[1:], p.message) for p in problems)
         return None
-    base_run = _structure_run_trusted(base)
+    base_run: Run = decode_run(base)
     return tuple([getattr(base_run, name) for name in LIFECYCLE])
 
 
-def _chain(moves: list[Move], start: str, end: str, errors: list[tuple[str, str]]) -> None:
-    at = start
-    for i, move in enumerate(moves):
-        if move.source != at:
-            where = "the origin's status" if i == 0 else f"$.history[{i - 1}] ended"
-            errors.append(
-                (f"$.history[{i}].source", f"expected {at!r} ({where}), got {move.source!r}")
-            )
-        at = move.dest
-    if at != end:
-        errors.append(("$.run.status", f"expected {at!r}, where the history ends, got {end!r}"))
-
-
-def _verify(run: Run, wire: dict[str, Any]) -> None:
-    from ._replay import replay  # noqa: PLC0415 - replay restores, restore verifies by replay
-
-    made = _unstructure_run(replay(initial_wire(run), list(run._history or ())))
+def _verify(run: Run, wire: dict[str, Any], engine: Engine | None) -> None:
+    made = encode_run(rebuild(initial_wire(run), list(run.history), engine=engine))
     differ = [key for key in {**wire, **made} if wire.get(key, ...) != made.get(key, ...)]
     if differ:
         raise InvalidRun(
@@ -219,9 +200,10 @@ def initial_wire(run: Run | Mapping[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(run, Run):
         run = restore(run)
-    with run._lock:
-        wire = _unstructure_run(run)
-        origin = run._origin if run._history else None
+    state = run._state
+    with state.lock:
+        wire = encode_run(run)
+        origin = state.origin if state.history else None
     if origin is not None:
         wire.update(_origin_wire(origin))
     return wire
@@ -252,3 +234,77 @@ def expect_version(stored: Run | Mapping[str, Any], version: int) -> None:
             f"run {run_id} is at version {found}, not {version}: another writer moved it "
             "since it was read; read it again and decide"
         )
+
+
+def rebuild(
+    initial: Mapping[str, Any],
+    history: Iterable[Move | Mapping[str, Any]],
+    *,
+    engine: Engine | None = None,
+) -> Run:
+    """Rebuild a run: load *initial*, then fire each move of *history* at its own time.
+
+    *initial* is the wire the moves start from: the run as created (the data of its
+    ``thread.run.created`` event, or ``initial_wire(run)``), or any later wire of it (a
+    snapshot) with the moves made since; or a ``dump`` document, whose history and
+    version the replay goes on from. *history* holds ``Move``s or their dicts.
+
+    Every move goes through the table and the guards again, on an engine derived from
+    *engine* (same table) with history on, and must make exactly the recorded move, so
+    ``to_dict`` and ``history`` of the result equal the original's. Listeners hear nothing
+    (the moves happened already). The run is then bound to *engine* (joining its indexes)
+    or to the module's default engine.
+
+    Raises:
+        InvalidRun: *initial* is not a run; a move is malformed, does not start where
+            the run is, is refused, or makes something else than recorded (the path names
+            the move: ``$.history[3]``).
+        ThreadBusy: *engine* keeps one active run per thread and another holds this one's.
+    """
+    mover = (engine or default_engine()).derive(record_history=True)
+    if isinstance(initial, Mapping) and (
+        "runlife" in initial or ("run" in initial and "object" not in initial)
+    ):
+        run = restore(initial)
+    else:
+        run = structure_run(initial)
+    offset = len(run.history)
+    for i, item in enumerate(history):
+        path = f"$.history[{offset + i}]"
+        move = item if isinstance(item, Move) else Move.from_dict(item, path=path)
+        status = run.status.value
+        if move.source != status:
+            raise InvalidRun(
+                [(f"{path}.source", f"the run is {status!r} here, not {move.source!r}")],
+                run_id=run.id,
+            )
+        params = mover.table.row(move.trigger).params
+        missing = [p.name for p in params if not p.optional and p.name not in move.args]
+        if missing:
+            raise InvalidRun(
+                [(f"{path}.args.{name}", "missing") for name in missing], run_id=run.id
+            )
+        args = {p.name: move.args.get(p.name) for p in params}
+        try:
+            mover.fire(run, move.trigger, args, at=move.at)
+        except (IllegalTransition, GuardRejected, InvalidRun) as exc:
+            raise InvalidRun([(path, f"does not replay: {exc}")], run_id=run.id) from exc
+        made = run.history[-1].to_dict()
+        recorded = move.to_dict()
+        if made != recorded:
+            raise InvalidRun(
+                [
+                    (
+                        f"{path}.{key}",
+                        f"recorded {recorded[key]!r}, replaying makes {made.get(key)!r}",
+                    )
+                    for key in recorded
+                    if made.get(key) != recorded[key]
+                ],
+                run_id=run.id,
+            )
+    if engine is None:
+        bind(run, None)  # the default engine, bound on first use
+    else:
+        engine.adopt(run, action="replay")
+    return run

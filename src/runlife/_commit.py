@@ -1,0 +1,117 @@
+"""The one writer: every change to a run that others may hold goes through here.
+
+A run is a frozen record, so nothing else can write it by accident; this module writes its
+slots through their own descriptors (the cheapest way into a frozen record) and its
+``RunState``, each change whole or not at all: any exception restores what was there
+(``tests/test_commit.py`` makes each write fail half-way). A test bans slot writes
+(``object.__setattr__``, slot ``__set__``) everywhere else but the makers, which fill
+records nobody holds yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ._record import Run
+from ._table import LIFECYCLE
+
+if TYPE_CHECKING:
+    from ._history import Move
+    from ._state import Mover
+
+__all__ = ["WIRE_FIELDS", "bind", "commit", "reset", "set_history", "set_metadata", "set_version"]
+
+#: The record's wire fields (the public init fields), in declaration order.
+WIRE_FIELDS: Final = tuple(
+    f.name for f in attrs.fields(Run) if f.init and not f.alias.startswith("_")
+)
+#: The slots' own setters, by field name.
+_SETTERS: Final = {name: Run.__dict__[name].__set__ for name in WIRE_FIELDS}
+_LIFE_SETTERS: Final = tuple(_SETTERS[name] for name in LIFECYCLE)
+
+
+def commit(
+    run: Run,
+    changes: dict[str, Any],
+    version: int,
+    move: Move | None,
+    origin: tuple[Any, ...] | None,
+) -> None:
+    """Write a move: all of *changes* (lifecycle fields), *version*, and *move*, or none.
+
+    *origin* (the lifecycle fields before the first recorded move) is kept with the first
+    move. Call it under the run's lock.
+    """
+    state = run._state
+    before = tuple([getattr(run, name) for name in LIFECYCLE])
+    old_version = state.version
+    try:
+        for name, value in changes.items():
+            _SETTERS[name](run, value)
+        state.version = version
+        if move is not None:
+            history = state.history
+            if history is None:
+                state.history = [move]
+                state.origin = origin
+            else:
+                history.append(move)
+    except BaseException:
+        for setter, value in zip(_LIFE_SETTERS, before, strict=True):
+            setter(run, value)
+        state.version = old_version
+        raise
+
+
+def set_metadata(run: Run, metadata: Mapping[str, Any] | None, version: int) -> None:
+    """Write an update: the run's *metadata* (read-only already) and its new *version*."""
+    state = run._state
+    old = run.metadata
+    try:
+        _SETTERS["metadata"](run, metadata)
+        state.version = version
+    except BaseException:
+        _SETTERS["metadata"](run, old)
+        raise
+
+
+def reset(run: Run, source: Run, *, version: int, keep: int | None) -> None:
+    """Make *run* hold *source*'s wire fields at *version*, its history cut to *keep* moves.
+
+    *keep* ``None`` keeps the history as it is. Call it under *run*'s lock.
+    """
+    state = run._state
+    before = [getattr(run, name) for name in WIRE_FIELDS]
+    old_version, history = state.version, state.history
+    try:
+        for name in WIRE_FIELDS:
+            _SETTERS[name](run, getattr(source, name))
+        state.version = version
+        if keep is not None and history is not None:
+            state.history = history[:keep] or None
+    except BaseException:
+        for name, value in zip(WIRE_FIELDS, before, strict=True):
+            _SETTERS[name](run, value)
+        state.version, state.history = old_version, history
+        raise
+
+
+def set_history(
+    run: Run, history: list[Move] | None, origin: tuple[Any, ...] | None, version: int
+) -> None:
+    """Give *run* a stored *history*, *origin* and *version* (restoring a document)."""
+    state = run._state
+    state.history, state.origin, state.version = history or None, origin, version
+
+
+def bind(run: Run, engine: Mover | None) -> None:
+    """Bind *run* to *engine* (``None``: the module's default engine)."""
+    run._state.engine = engine
+
+
+def set_version(run: Run, version: int) -> None:
+    """Set *run*'s version (a store's, when it reads the run back)."""
+    run._state.version = version
