@@ -30,7 +30,7 @@ import tracemalloc
 from transitions import Machine
 
 from runlife import ManualClock, RunEngine, to_dict
-from runlife._expiry import LiveRuns
+from runlife._live import LiveRuns
 from runlife._table import machine_config
 
 T0 = 1_700_000_000

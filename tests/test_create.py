@@ -147,8 +147,10 @@ class TestGivenAsOtherTypes:
         )
         metadata.update({f"k{i}": "v" for i in range(20)})
         schema["name"] = "changed"
-        assert type(run.metadata) is dict
+        assert isinstance(run.metadata, dict)
         assert run.metadata == {"k": "v"}
+        with pytest.raises(TypeError, match="read-only"):
+            run.metadata["x"] = "y"  # type: ignore[index]
         assert isinstance(run.response_format, ResponseFormat)
         assert run.response_format.json_schema == {"name": "s", "schema": {"type": "object"}}
         assert isinstance(run.tools[0], FileSearchTool)

@@ -24,8 +24,8 @@ from runlife.paths import (
     REPLAY_START,
     Step,
     arguments_for,
+    follow,
     new_replay_run,
-    replay,
     shortest_paths,
     simple_paths,
     steps,
@@ -72,7 +72,7 @@ class TestShortestPaths:
     def test_replays_to_its_status(self, status):
         """Each path takes a real run, and the transitions machine, to its status."""
         path = shortest_paths()[status]
-        run = replay(path)
+        run = follow(path)
         assert run.status == status
         assert machine_walk(path) == status.value
         assert [m.trigger for m in run.history] == list(path)
@@ -120,7 +120,7 @@ class TestTransitionCover:
         """Each path replays on a real run and ends in a terminal status, invariants intact."""
         run = new_replay_run()
         for trigger in path:
-            replay((trigger,), run)
+            follow((trigger,), run)
             assert runlife.check(run) == [], (trigger, runlife.check(run))
         assert run.status in TERMINAL
         assert run.status == steps(path)[-1].dest == machine_walk(path)
@@ -152,7 +152,7 @@ class TestSimplePaths:
     @pytest.mark.parametrize("path", simple_paths(), ids=ids)
     def test_replays(self, path):
         """Every simple path replays on a real run that stays sound."""
-        run = replay(path)
+        run = follow(path)
         assert run.status == (steps(path)[-1].dest if path else RunStatus.QUEUED)
         assert runlife.check(run) == []
 
@@ -204,14 +204,14 @@ class TestReplay:
 
     def test_step_and_expire(self):
         """The clock advances by step before each move, and to expires_at before expire."""
-        run = replay(("start", "require_action", "expire"), step=2)
+        run = follow(("start", "require_action", "expire"), step=2)
         assert run.started_at == REPLAY_START + 2
         assert [m.at for m in run.history] == [
             REPLAY_START + 2,
             REPLAY_START + 4,
             REPLAY_START + 600,
         ]
-        assert replay(("start", "complete"), step=0).completed_at == REPLAY_START
+        assert follow(("start", "complete"), step=0).completed_at == REPLAY_START
 
     def test_on_a_users_run(self):
         """A path continues from wherever the given run is."""
@@ -224,8 +224,8 @@ class TestReplay:
             tools=[{"type": "function", "function": {"name": "f"}}],
             max_prompt_tokens=300,
         )
-        replay(("start",), run)
-        replay(("require_action", "submit_tool_outputs", "start", "mark_incomplete"), run)
+        follow(("start",), run)
+        follow(("require_action", "submit_tool_outputs", "start", "mark_incomplete"), run)
         assert run.status == "incomplete"
         assert run.incomplete_details is not None
         assert run.incomplete_details.reason == "max_prompt_tokens"
@@ -233,23 +233,23 @@ class TestReplay:
     def test_illegal_path(self):
         """An illegal move raises the engine's own IllegalTransition."""
         with pytest.raises(IllegalTransition):
-            replay(("complete",))
+            follow(("complete",))
 
     def test_guard_rejection_is_noted(self):
         """A guard's refusal says where in the path it happened."""
         with pytest.raises(GuardRejected) as info:
-            replay(("cancel", "complete"))
+            follow(("cancel", "complete"))
         assert info.value.__notes__ == [
-            "while replaying path[1] of ('cancel', 'complete')",
+            "while following path[1] of ('cancel', 'complete')",
         ]
 
     def test_needs_a_manual_clock(self):
         """A run whose engine has another clock is refused: replay has to move time."""
         run = RunEngine(clock=SystemClock()).create(assistant_id="a", thread_id="t", model="m")
         with pytest.raises(TypeError) as info:
-            replay(("start",), run)
+            follow(("start",), run)
         assert str(info.value) == (
-            "replay needs a run whose engine has a ManualClock (it moves time), "
+            "follow() needs a run whose engine has a ManualClock (it moves time), "
             "got an engine with SystemClock()"
         )
 
@@ -257,7 +257,7 @@ class TestReplay:
 class TestArgumentsFor:
     def test_every_trigger(self):
         """Arguments pass the guards of each trigger on the replay run."""
-        run = replay(("start",))
+        run = follow(("start",))
         assert run.may_require_action(**arguments_for(run, "require_action"))
         assert run.may_complete(**arguments_for(run, "complete"))
         assert run.may_mark_incomplete(**arguments_for(run, "mark_incomplete"))
@@ -266,7 +266,7 @@ class TestArgumentsFor:
 
     def test_outputs_for_the_pending_calls(self):
         """submit_tool_outputs answers exactly the pending calls."""
-        run = replay(("start", "require_action"))
+        run = follow(("start", "require_action"))
         assert arguments_for(run, "submit_tool_outputs") == {
             "tool_outputs": [{"tool_call_id": "call_1", "output": "ok"}]
         }

@@ -30,7 +30,7 @@ from runlife import (
     check,
     to_dict,
 )
-from runlife.paths import arguments_for, new_replay_run, replay
+from runlife.paths import arguments_for, new_replay_run, follow
 from runlife.testing import (
     RunLifecycleStateMachine,
     _hypothesis_setup_hook,
@@ -86,7 +86,7 @@ class TestRuns:
             run.max_prompt_tokens or run.max_completion_tokens
         ):
             return
-        replay((trigger,), run)
+        follow((trigger,), run)
         assert check(run) == []
 
     @pytest.mark.parametrize(
@@ -207,8 +207,8 @@ class TestOthers:
         assert check(run) == []
         assert run.tool_choice != "none"
         assert run.max_prompt_tokens or run.max_completion_tokens
-        replay(("start", "require_action", "submit_tool_outputs", "start"), run)
-        replay(("mark_incomplete",), run)
+        follow(("start", "require_action", "submit_tool_outputs", "start"), run)
+        follow(("mark_incomplete",), run)
 
     @given(triggers())
     def test_triggers(self, trigger):
@@ -353,7 +353,7 @@ class TestStateMachine:
     def test_ended_runs_are_frozen(self):
         """The base invariant: every run stays sound, and ended runs stay as they ended."""
         machine = RunLifecycleStateMachine()
-        machine.runs.append(replay(("start", "complete")))
+        machine.runs.append(follow(("start", "complete")))
         machine.runs_are_sound()
         assert [r.status for r in machine.runs if r.status in TERMINAL] == ["completed"]
 

@@ -39,6 +39,15 @@ class RunStatus(enum.StrEnum):
         """True for ``queued``, ``in_progress``, ``requires_action`` and ``cancelling``."""
         return self in ACTIVE
 
+    @staticmethod
+    def explain(value: str) -> str:
+        """Why *value* is not a status, with a did-you-mean when one is close.
+
+        >>> RunStatus.explain("complete")
+        "unknown status 'complete'; did you mean 'completed'? allowed: queued, in_progress, requires_action, cancelling, cancelled, failed, completed, incomplete, expired"
+        """
+        return suggest_status(value)
+
     @property
     def is_terminal(self) -> bool:
         """True for the five statuses that nothing leaves."""

@@ -11,16 +11,16 @@ spirit of the graph tools XState offers JavaScript users:
   transition of the table (every *(status, trigger)* pair it allows);
 - :func:`simple_paths`: every path that visits no status twice, up to a length;
 
-and :func:`replay` fires a path on a real run, with valid arguments
+and :func:`follow` fires a path on a real run, with valid arguments
 (:func:`arguments_for`), advancing the run's ``ManualClock`` where a guard needs time.
 
->>> from runlife.paths import replay, shortest_paths
+>>> from runlife.paths import follow, shortest_paths
 >>> shortest_paths()["cancelled"]
 ('cancel', 'finish_cancel')
->>> replay(("start", "require_action", "submit_tool_outputs")).status
+>>> follow(("start", "require_action", "submit_tool_outputs")).status
 <RunStatus.QUEUED: 'queued'>
 
-The candidates come from the table (``runlife.TRANSITIONS``), so the paths follow it when it
+The candidates come from the table (``runlife.TABLE.rows``), so the paths follow it when it
 changes. Guards decide the rest: every path returned here replays on a real run, because the
 graph is explored by firing triggers on real runs. Only one guard looks at a run's past, the
 one that refuses ``complete()`` and ``mark_incomplete()`` to a run that never started (a run
@@ -37,20 +37,18 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, TypeAlias
 
-from ._clock import ManualClock
-from ._engine import RunEngine
-from ._errors import GuardRejected
-from ._record import FunctionTool, Run
-from ._status import RunStatus
-from ._table import TRANSITIONS, TRIGGERS, transition, triggers_from
+from . import TABLE, FunctionTool, GuardRejected, ManualClock, Run, RunEngine, RunStatus
 
 __all__ = [
     "REPLAY_START",
+    "Graph",
+    "Node",
     "Step",
     "TriggerPath",
     "arguments_for",
+    "follow",
+    "graph",
     "new_replay_run",
-    "replay",
     "shortest_paths",
     "simple_paths",
     "steps",
@@ -86,12 +84,12 @@ def steps(path: Iterable[str]) -> tuple[Step, ...]:
     status = RunStatus.QUEUED
     out: list[Step] = []
     for i, trigger in enumerate(path):
-        if trigger not in TRIGGERS:
-            msg = f"path[{i}]: {trigger!r} is not a trigger; triggers: {', '.join(TRIGGERS)}"
+        if trigger not in TABLE.triggers:
+            msg = f"path[{i}]: {trigger!r} is not a trigger; triggers: {', '.join(TABLE.triggers)}"
             raise ValueError(msg)
-        row = transition(trigger)
+        row = TABLE.row(trigger)
         if status not in row.sources:
-            allowed = ", ".join(triggers_from(status)) or "nothing (it is terminal)"
+            allowed = ", ".join(TABLE.triggers_from(status)) or "nothing (it is terminal)"
             msg = f"path[{i}]: {trigger} is not allowed from {status.value}; it allows {allowed}"
             raise ValueError(msg)
         out.append(Step(status, trigger, row.dest))
@@ -144,9 +142,9 @@ def arguments_for(run: Run, trigger: str) -> dict[str, Any]:
         raise ValueError(msg)
     if trigger == "fail":
         return {"code": "server_error", "message": "The server had an error."}
-    if trigger in TRIGGERS:
+    if trigger in TABLE.triggers:
         return {}
-    msg = f"{trigger!r} is not a trigger; triggers: {', '.join(TRIGGERS)}"
+    msg = f"{trigger!r} is not a trigger; triggers: {', '.join(TABLE.triggers)}"
     raise ValueError(msg)
 
 
@@ -174,7 +172,7 @@ def new_replay_run(**fields: Any) -> Run:
     return engine.create(**{**_REPLAY_FIELDS, **fields})
 
 
-def replay(path: Iterable[str], run: Run | None = None, *, step: int = 1) -> Run:
+def follow(path: Iterable[str], run: Run | None = None, *, step: int = 1) -> Run:
     """Fire the triggers of *path* on *run* (a :func:`new_replay_run` when omitted); return it.
 
     Before each move the run's clock advances by *step* seconds (so that stamps differ),
@@ -198,7 +196,7 @@ def replay(path: Iterable[str], run: Run | None = None, *, step: int = 1) -> Run
     clock = run.engine.clock
     if not isinstance(clock, ManualClock):
         msg = (
-            f"replay needs a run whose engine has a ManualClock (it moves time), "
+            f"follow() needs a run whose engine has a ManualClock (it moves time), "
             f"got an engine with {clock!r}"
         )
         raise TypeError(msg)
@@ -212,48 +210,54 @@ def replay(path: Iterable[str], run: Run | None = None, *, step: int = 1) -> Run
         try:
             getattr(run, trigger)(**kwargs)
         except GuardRejected as exc:
-            exc.add_note(f"while replaying path[{i}] of {tuple(path)!r}")
+            exc.add_note(f"while following path[{i}] of {tuple(path)!r}")
             raise
     return run
 
 
 # --- the explored graph ---------------------------------------------------------------------
 
-#: A node of the explored graph: a status, and whether the run has started.
-_Node: TypeAlias = tuple[RunStatus, bool]
-_ROOT: _Node = (RunStatus.QUEUED, False)
+#: A node of the explored graph (``graph()``): a status, and whether the run has started.
+Node: TypeAlias = tuple[RunStatus, bool]
+_ROOT: Node = (RunStatus.QUEUED, False)
 
 
-class _Graph(NamedTuple):
+class Graph(NamedTuple):
+    """The lifecycle explored on real runs: every reachable node and every feasible edge."""
+
     #: Every reachable node, in breadth-first order, with the first shortest path to it.
-    prefix: dict[_Node, TriggerPath]
+    prefix: dict[Node, TriggerPath]
     #: Feasible edges ``(source node, trigger, dest node)``, in breadth-first then table order.
-    edges: tuple[tuple[_Node, str, _Node], ...]
+    edges: tuple[tuple[Node, str, Node], ...]
 
 
-def _node(run: Run) -> _Node:
+def _node(run: Run) -> Node:
     return (run.status, run.started_at is not None)
 
 
 @functools.cache
-def _graph() -> _Graph:
-    """Explore the lifecycle breadth-first by firing the table's triggers on real runs."""
-    prefix: dict[_Node, TriggerPath] = {_ROOT: ()}
-    edges: list[tuple[_Node, str, _Node]] = []
+def graph() -> Graph:
+    """The lifecycle explored breadth-first by firing the table's triggers on real runs.
+
+    Guards decide which edges exist: a run cancelled while queued never started, so it
+    cannot complete. Computed once, then cached.
+    """
+    prefix: dict[Node, TriggerPath] = {_ROOT: ()}
+    edges: list[tuple[Node, str, Node]] = []
     queue = deque([_ROOT])
     while queue:
         node = queue.popleft()
-        for trigger in triggers_from(node[0]):
+        for trigger in TABLE.triggers_from(node[0]):
             path = (*prefix[node], trigger)
             try:
-                dest = _node(replay(path))
+                dest = _node(follow(path))
             except GuardRejected:
                 continue  # a guard refuses this move from this node, whatever the arguments
             edges.append((node, trigger, dest))
             if dest not in prefix:
                 prefix[dest] = path
                 queue.append(dest)
-    return _Graph(prefix, tuple(edges))
+    return Graph(prefix, tuple(edges))
 
 
 @functools.cache
@@ -266,9 +270,9 @@ def shortest_paths() -> dict[RunStatus, TriggerPath]:
     >>> shortest_paths()["requires_action"]
     ('start', 'require_action')
     """
-    graph = _graph()
+    explored = graph()
     found: dict[RunStatus, TriggerPath] = {}
-    for (status, _), path in graph.prefix.items():
+    for (status, _), path in explored.prefix.items():
         found.setdefault(status, path)
     missing = [s.value for s in RunStatus if s not in found]
     if missing:  # pragma: no cover - the table reaches every status (tested)
@@ -299,17 +303,17 @@ def simple_paths(*, max_length: int | None = None) -> tuple[TriggerPath, ...]:
 
 @functools.cache
 def _simple_paths() -> tuple[TriggerPath, ...]:
-    graph = _graph()
+    explored = graph()
     out: list[TriggerPath] = []
 
-    def walk(node: _Node, path: TriggerPath, seen: frozenset[RunStatus]) -> None:
+    def walk(node: Node, path: TriggerPath, seen: frozenset[RunStatus]) -> None:
         out.append(path)
-        for source, trigger, dest in graph.edges:
+        for source, trigger, dest in explored.edges:
             if source == node and dest[0] not in seen:
                 walk(dest, (*path, trigger), seen | {dest[0]})
 
     walk(_ROOT, (), frozenset({_ROOT[0]}))
-    order = {t: i for i, t in enumerate(TRIGGERS)}
+    order = {t: i for i, t in enumerate(TABLE.triggers)}
     return tuple(sorted(out, key=lambda p: (len(p), [order[t] for t in p])))
 
 
@@ -329,18 +333,18 @@ def transition_cover() -> tuple[TriggerPath, ...]:
     >>> len(transition_cover())
     12
     """
-    graph = _graph()
+    explored = graph()
     # The cheapest feasible edge for each transition: the one whose source is reached first.
-    rank = {node: i for i, node in enumerate(graph.prefix)}
-    required: dict[tuple[RunStatus, str], tuple[_Node, str, _Node]] = {}
-    for edge in sorted(graph.edges, key=lambda e: rank[e[0]]):
+    rank = {node: i for i, node in enumerate(explored.prefix)}
+    required: dict[tuple[RunStatus, str], tuple[Node, str, Node]] = {}
+    for edge in sorted(explored.edges, key=lambda e: rank[e[0]]):
         required.setdefault((edge[0][0], edge[1]), edge)
-    table = {(s, t.trigger) for t in TRANSITIONS for s in t.sources}
+    table = {(s, t.trigger) for t in TABLE.rows for s in t.sources}
     unreachable = sorted(f"{s.value}-{t}" for s, t in table - set(required))
     if unreachable:  # pragma: no cover - every transition is feasible (tested)
         msg = f"no path makes {', '.join(unreachable)}"
         raise RuntimeError(msg)
-    walk = _euler_walk(list(graph.prefix), list(graph.edges), list(required.values()))
+    walk = _euler_walk(list(explored.prefix), list(explored.edges), list(required.values()))
     paths: list[TriggerPath] = []
     current: list[str] = []
     for trigger in walk:
@@ -351,14 +355,14 @@ def transition_cover() -> tuple[TriggerPath, ...]:
             current.append(trigger)
     if current:
         paths.append(tuple(current))
-    order = {t: i for i, t in enumerate(TRIGGERS)}
+    order = {t: i for i, t in enumerate(TABLE.triggers)}
     return tuple(sorted(paths, key=lambda p: (len(p), [order[t] for t in p])))
 
 
-_Edge: TypeAlias = tuple[_Node, str, _Node]
+_Edge: TypeAlias = tuple[Node, str, Node]
 
 
-def _euler_walk(nodes: list[_Node], edges: list[_Edge], required: list[_Edge]) -> list[str | None]:
+def _euler_walk(nodes: list[Node], edges: list[_Edge], required: list[_Edge]) -> list[str | None]:
     """One closed walk from the root that makes every *required* edge, as triggers.
 
     ``None`` marks a restart (the walk goes back to the root: a new path begins). Each
@@ -470,3 +474,17 @@ def _min_cost_flow(n: int, arcs: list[tuple[int, int, int, int]], surplus: list[
             cap[e ^ 1] += push
             v = to[e ^ 1]
     return [cap[e ^ 1] for e in ids]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "replay":
+        import warnings  # noqa: PLC0415 - only for the deprecated name
+
+        warnings.warn(
+            "runlife.paths.replay is deprecated and goes in the next release: use "
+            "runlife.paths.follow (runlife.rebuild replays a run's history)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return follow
+    raise AttributeError(f"module 'runlife.paths' has no attribute {name!r}")

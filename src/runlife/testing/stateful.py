@@ -17,13 +17,17 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from runlife import check
-from runlife._clock import ManualClock
-from runlife._engine import RunEngine
-from runlife._record import Run
-from runlife._status import RunStatus
-from runlife._table import TRIGGERS, triggers_from
-from runlife._wire import from_json, to_json
+from runlife import (
+    TABLE,
+    TRIGGERS,
+    ManualClock,
+    Run,
+    RunEngine,
+    RunStatus,
+    check,
+    from_json,
+    to_json,
+)
 from runlife.paths import arguments_for
 
 from .strategies import _arguments, _machine_fields
@@ -137,7 +141,7 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
     def _moves(self, run: Run) -> list[str]:
         """The triggers in ``fires`` that the table and the guards allow on *run* now."""
         out: list[str] = []
-        for trigger in triggers_from(run.status):
+        for trigger in TABLE.triggers_from(run.status):
             if trigger not in self.fires:
                 continue
             if trigger != "expire":  # the machine moves the clock for expire

@@ -28,13 +28,19 @@ from typing import Any, Final
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from runlife._clock import ManualClock
-from runlife._engine import RunEngine
-from runlife._guards import ERROR_CODES, INCOMPLETE_REASONS
-from runlife._record import FunctionTool, Run
-from runlife._status import RunStatus, suggest_status
-from runlife._table import TRIGGERS, triggers_from
-from runlife.paths import _graph, _Node
+from runlife import (
+    ERROR_CODES,
+    INCOMPLETE_REASONS,
+    TABLE,
+    TRIGGERS,
+    FunctionTool,
+    ManualClock,
+    Run,
+    RunEngine,
+    RunStatus,
+)
+from runlife.paths import Node as _Node
+from runlife.paths import graph as _graph
 
 __all__ = [
     "create_kwargs",
@@ -299,7 +305,7 @@ def _status(value: object, where: str) -> RunStatus:
         try:
             return RunStatus(value)
         except ValueError:
-            msg = f"{where}: {suggest_status(value)}"
+            msg = f"{where}: {RunStatus.explain(value)}"
             raise InvalidArgument(msg) from None
     msg = f"{where}: expected a status (a RunStatus or its string), got {type(value).__name__} {value!r}"
     raise InvalidArgument(msg)
@@ -316,7 +322,7 @@ def triggers(*, allowed_from: RunStatus | str | None = None) -> st.SearchStrateg
     if allowed_from is None:
         return st.sampled_from(TRIGGERS)
     status = _status(allowed_from, "triggers(allowed_from=...)")
-    names = triggers_from(status)
+    names = TABLE.triggers_from(status)
     if not names:
         msg = f"triggers(allowed_from=...): {status.value} is terminal: no trigger leaves it"
         raise InvalidArgument(msg)
