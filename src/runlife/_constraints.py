@@ -19,6 +19,7 @@ __all__ = [
     "MAX_TOOLS",
     "MIN_TOKEN_LIMIT",
     "NAME_CHARS",
+    "USAGE_COUNTS",
 ]
 
 #: ``last_error.code`` values the API documents.
@@ -36,3 +37,5 @@ MAX_METADATA_KEY: Final = 64
 MAX_METADATA_VALUE: Final = 512
 #: The documented floor of ``max_prompt_tokens`` and ``max_completion_tokens``.
 MIN_TOKEN_LIMIT: Final = 256
+#: ``usage``'s three counts; ``total_tokens`` is the sum of the other two.
+USAGE_COUNTS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
