@@ -141,7 +141,8 @@ class RunEngine:
         events = events_of(MACHINE if table is TABLE else build_machine(table))
         plans = planners(table)
         self._triggers = {
-            row.trigger: _Trigger(row, plans[row.trigger], events[row.trigger]) for row in table.rows
+            row.trigger: _Trigger(row, plans[row.trigger], events[row.trigger])
+            for row in table.rows
         }
         self._listeners = Listeners()
         self._live: LiveRuns | None = (
@@ -299,6 +300,16 @@ class RunEngine:
             expired.append(run)
         return expired
 
+    @property
+    def index_deadlines(self) -> bool:
+        """Whether this engine indexes its live runs' deadlines (``expire_due``)."""
+        return self._live is not None and self._live.deadlines
+
+    @property
+    def one_active_run_per_thread(self) -> bool:
+        """Whether this engine refuses a second active run on a thread (``ThreadBusy``)."""
+        return self._live is not None and self._live.threads
+
     def next_deadline(self) -> int | None:
         """The earliest ``expires_at`` among the indexed live runs, or ``None``.
 
@@ -344,7 +355,11 @@ class RunEngine:
             _COLLECTING.reset(token)
 
     def publish(self, events: Iterable[RunEvent]) -> None:
-        """Deliver *events* (collected by ``collect``) to the listeners, in order."""
+        """Deliver *events* (collected by ``collect``) to the listeners now, in order.
+
+        Published events are final: they go to the listeners even inside another
+        ``collect()`` scope (a store publishes what it committed, whoever collects around it).
+        """
         listeners = self._listeners.listeners
         if listeners:
             for event in events:
@@ -382,7 +397,7 @@ class RunEngine:
 
     # --- moving -----------------------------------------------------------------------------
 
-    def _trigger(self, run: Run, trigger: str, args: Mapping[str, Any]) -> tuple[_Trigger, Mapping[str, Any]]:
+    def _trigger(self, trigger: str, args: Mapping[str, Any]) -> tuple[_Trigger, Mapping[str, Any]]:
         """The trigger and its complete arguments; ``TypeError`` for bad names."""
         try:
             found = self._triggers[trigger]
@@ -393,9 +408,7 @@ class RunEngine:
         if args.keys() == found.names:
             return found, args
         unknown = [name for name in args if name not in found.names]
-        missing = [
-            name for name in found.names if name not in args and name not in found.optional
-        ]
+        missing = [name for name in found.names if name not in args and name not in found.optional]
         if unknown or missing:
             takes = ", ".join(found.row.param_names) or "no arguments"
             raise TypeError(
@@ -442,7 +455,7 @@ class RunEngine:
                 argument or misses a required one.
             InvalidRun: the clock (or *at*) is not an int of Unix seconds >= 0.
         """
-        found, args = self._trigger(run, trigger, args)
+        found, args = self._trigger(trigger, args)
         state = run._state
         made: RunEvent | None = None
         keep = self.record_history
@@ -473,7 +486,7 @@ class RunEngine:
         self, run: Run, trigger: str, args: Mapping[str, Any] = NO_ARGS, /, *, at: int | None = None
     ) -> bool:
         """Whether ``fire(run, trigger, args, at=at)`` would succeed now; changes nothing."""
-        found, args = self._trigger(run, trigger, args)
+        found, args = self._trigger(trigger, args)
         with run._state.lock:
             try:
                 self._plan(run, found, args, at, keep=False)

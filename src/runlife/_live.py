@@ -48,6 +48,11 @@ class LiveRuns:
         """Whether deadlines are indexed."""
         return self._buckets is not None
 
+    @property
+    def threads(self) -> bool:
+        """Whether one active run per thread is enforced."""
+        return self._threads is not None
+
     def adopt(self, run: Run, action: str) -> None:
         """Track *run* if it is active: claim its thread, index its deadline.
 

@@ -257,7 +257,7 @@ class TestMove:
     @pytest.mark.parametrize("landed", [True, False], ids=["write landed", "write lost"])
     def test_unknown_outcome(self, store, monkeypatch, landed):
         """A write whose connection broke is looked up: applied exactly once either way."""
-        from runlife.store._base import Lost
+        from runlife.store._rows import Lost
 
         add(store)
         write_once = store._write_once

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import typing
 
-from ._base import Page, Store, StoredEvent, Sweep
 from ._errors import LeaseLost, SchemaTooNew, StoreError, StoreURLError, ThreadBusy
+from ._open import open_store
+from ._results import Page, StoredEvent, Sweep
 from ._schema import SCHEMA_VERSION
-from ._url import parse_url as _parse_url
+from ._store import Store
 
 if typing.TYPE_CHECKING:
     from typing import Any
-
-    from runlife import RunEngine
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -46,55 +45,11 @@ __all__ = [
 ]
 
 
-def open_store(
-    url: str,
-    *,
-    engine: RunEngine | None = None,
-    lease: int = 30,
-    retries: int = 3,
-    create: bool = True,
-    pool_size: int = 8,
-) -> Store:
-    """Open the store at *url*, creating (or upgrading) its schema on first use.
-
-    Args:
-        url: ``sqlite:///relative/runs.db``, ``sqlite:////absolute/runs.db``,
-            ``sqlite:///:memory:`` or ``postgresql://user@host:port/db`` (PostgreSQL needs
-            ``pip install 'runlife[postgres]'``).
-        engine: the ``RunEngine`` every move goes through (its clock, ttl and listeners);
-            a new ``RunEngine()`` when omitted.
-        lease: seconds a claimed run belongs to its worker without a heartbeat.
-        retries: how many times a move that lost a compare-and-set race is tried again on
-            the fresh state before ``Conflict``.
-        create: create or upgrade the schema when needed (otherwise raise ``StoreError``).
-        pool_size: the most connections the store opens at once (threads beyond wait).
-
-    Raises:
-        StoreURLError: a malformed URL or unknown scheme (nothing is opened).
-        SchemaTooNew: the database was written by a newer runlife (nothing is written).
-        StoreError: the driver is missing, or the database cannot be opened or reached.
-    """
-    parsed = _parse_url(url)
-    if type(pool_size) is not int or pool_size < 1:
-        raise ValueError(f"pool_size: expected an int >= 1, got {pool_size!r}")
-    if parsed.backend == "sqlite":
-        from ._sqlite import SQLiteStore  # noqa: PLC0415
-
-        return SQLiteStore(
-            parsed, engine=engine, lease=lease, retries=retries, create=create, pool_size=pool_size
-        )
-    from ._postgres import PostgresStore  # noqa: PLC0415
-
-    return PostgresStore(
-        parsed, engine=engine, lease=lease, retries=retries, create=create, pool_size=pool_size
-    )
-
-
 def simulate_on_store(url: str, **options: Any) -> dict[str, Any]:
     """Run the lifecycle on the store at *url* with worker processes; return statistics.
 
-    See ``runlife.store._sim.simulate_on_store`` for the options (``workers``, ``runs``,
-    ``seed``, ...).
+    Options: ``workers``, ``runs``, ``seed``, ``batch``, ``tool_rate``, ``cancel_rate``,
+    ``ttl``, ``lease``, ``timeout`` (see ``docs/store.md``).
     """
     from ._sim import simulate_on_store as run  # noqa: PLC0415
 

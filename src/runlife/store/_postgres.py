@@ -13,9 +13,10 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from ._base import Duplicate, Lost, Store, Tx, _Event, _Write
 from ._errors import StoreError
 from ._pool import Pool
+from ._rows import Duplicate, HistoryRow, Lost, Tx, Write
+from ._store import Store
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -88,15 +89,15 @@ class _PgTx(Tx):
         return self.conn.execute(_pg(statement), params).rowcount
 
     def write(
-        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
     ) -> set[str]:
         return _write(self.conn, writes, events, fence)
 
 
 def _write(
     conn: psycopg.Connection[Any],
-    writes: Sequence[_Write],
-    events: Sequence[_Event],
+    writes: Sequence[Write],
+    events: Sequence[HistoryRow],
     fence: tuple[str, int] | None,
 ) -> set[str]:
     params: list[Any] = [_dumps(writes)]
@@ -188,7 +189,7 @@ class PostgresStore(Store):
             yield _PgTx(conn)
 
     def _write_once(
-        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
     ) -> set[str]:
         with self._conn() as conn:
             try:
@@ -196,7 +197,7 @@ class PostgresStore(Store):
             except self._psycopg.OperationalError as exc:
                 raise Lost(str(exc).strip()) from exc
 
-    def _insert_once(self, values: Sequence[Any], event: _Event) -> None:
+    def _insert_once(self, values: Sequence[Any], event: HistoryRow) -> None:
         with self._conn() as conn:
             try:
                 conn.execute(_INSERT, (*values, *event[1:]))

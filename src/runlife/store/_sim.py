@@ -33,9 +33,9 @@ from runlife import (
     to_dict,
 )
 
-from . import open_store
-from ._base import Store
 from ._errors import LeaseLost
+from ._open import open_store
+from ._store import Store
 
 __all__ = ["simulate_on_store"]
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _schema as sql
-from ._base import Duplicate, Store, Tx, _Event, _Write
 from ._errors import StoreError
 from ._pool import Pool
+from ._rows import Duplicate, HistoryRow, Tx, Write
+from ._store import Store
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -46,7 +47,7 @@ class _SQLiteTx(Tx):
         return self.cur.execute(statement, params).rowcount
 
     def write(
-        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
     ) -> set[str]:
         statement = sql.UPDATE_RUN + sql.FENCE if fence is not None else sql.UPDATE_RUN
         tail = fence or ()
@@ -194,12 +195,12 @@ class SQLiteStore(Store):
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
 
     def _write_once(
-        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
     ) -> set[str]:
         with self._tx() as tx:
             return tx.write(writes, events, fence)
 
-    def _insert_once(self, values: Sequence[Any], event: _Event) -> None:
+    def _insert_once(self, values: Sequence[Any], event: HistoryRow) -> None:
         with self._tx() as tx:
             try:
                 tx.execute(sql.INSERT_RUN, values)

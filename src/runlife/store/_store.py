@@ -3,20 +3,24 @@
 How a move is stored (the compare-and-set design):
 
 1. The run is read with its ``version`` (or taken from a small cache of runs this store
-   wrote last, when the caller hands back the very object it got), loaded through the
-   engine, and bound to a private *capture* engine: same clock and ttl, one listener that
-   keeps each move's event instead of sending it.
-2. The caller fires typed triggers on it (``run.start()``...): the engine's own table,
-   guards and stamps; nothing touches the database yet.
+   wrote last, when the caller hands back the very object it got, unchanged since) and
+   adopted by the store's engine at that version.
+2. The caller fires typed triggers on it (``run.start()``...) inside the engine's
+   ``collect()`` scope: the engine's own table, guards and stamps, each move recorded in
+   the run's history with its arguments, each event held back; nothing touches the
+   database yet.
 3. One transaction writes the run's row ``WHERE id = ? AND version = ?`` (plus, for a
    worker, ``AND worker = ? AND lease_until >= now``: the fence) and one history row per
    move with its trigger, arguments and the wire object after it.
-4. Zero rows updated means someone else wrote first: the run is re-read, the same
-   triggers with the same arguments are fired on the fresh state (the engine decides
-   again: a lost race usually ends in ``IllegalTransition``), and the write is tried
-   again, at most ``retries`` times, then ``Conflict``. A worker whose lease is gone gets
-   ``LeaseLost`` at once. Nothing is ever overwritten blindly.
-5. Only after the commit are the events handed to the engine's listeners.
+4. Zero rows updated means someone else wrote first: the run is ``reset`` to the fresh
+   row, the same triggers with the same arguments (``Move.args``) are fired on it again
+   (the engine decides again: a lost race usually ends in ``IllegalTransition``), and the
+   write is tried again, at most ``retries`` times, then ``Conflict``. A worker whose lease
+   is gone gets ``LeaseLost`` at once. Nothing is ever overwritten blindly.
+5. Only after the commit are the events ``publish``-ed to the engine's listeners.
+
+The store works through the engine's public hooks only (``collect``, ``publish``,
+``fire``, ``adopt``, ``reset``, ``update``), on the one engine it was opened with.
 
 Connections: a small pool per store (one connection per concurrent caller, never one
 connection shared by two threads at once); a pool notices a fork and never touches the
@@ -32,14 +36,14 @@ import contextlib
 import json
 import logging
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import attrs
 
 from runlife import (
-    Clock,
+    HELD,
     Conflict,
     InvalidRun,
     Move,
@@ -48,289 +52,44 @@ from runlife import (
     RunEvent,
     RunlifeError,
     RunNotFound,
-    check,
+    RunStatus,
     from_json,
+    to_dict,
 )
 
 from . import _schema as sql
+from ._cache import Versions
 from ._errors import LeaseLost, SchemaTooNew, StoreError, ThreadBusy
+from ._results import Page, StoredEvent, Sweep
+from ._rows import KEEP, RELEASE, SET, Duplicate, HistoryRow, Lost, Row, Tx, Write, dumps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from ._url import StoreURL
 
-__all__ = ["Page", "Store", "StoredEvent", "Sweep"]
+__all__ = ["Store"]
 
 _log = logging.getLogger("runlife.store")
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-#: Statuses in which a run can be held by a worker.
-_HELD = frozenset({"in_progress", "cancelling"})
-#: Wire fields of the record (the ones its __init__ takes), for copying one run onto another.
-_FIELDS = tuple(a.name for a in attrs.fields(Run) if a.init)
-_KEEP, _RELEASE, _SET = 0, 1, 2
-
-
-class _Row(NamedTuple):
-    id: str
-    thread_id: str
-    status: str
-    version: int
-    worker: str | None
-    lease_until: int | None
-    body: str
-
-
-class _Write(NamedTuple):
-    """One compare-and-set write of a run's row (see ``_schema.UPDATE_RUN``)."""
-
-    id: str
-    old_version: int
-    new_version: int
-    status: str
-    expires_at: int | None
-    body: str
-    lease_mode: int
-    worker: str | None
-    lease_until: int | None
-
-
-class _Event(NamedTuple):
-    """One history row (see ``_schema.INSERT_EVENT``)."""
-
-    run_id: str
-    version: int
-    kind: str
-    trigger: str | None
-    source: str | None
-    dest: str
-    at: int
-    worker: str | None
-    args: str
-    body: str
-
-
-class Duplicate(Exception):
-    """Raised by a backend when an insert hits a unique index (never escapes the store).
-
-    *which* is ``"id"`` or ``"thread"``.
-    """
-
-    def __init__(self, which: str) -> None:
-        self.which = which
-        super().__init__(which)
-
-
-class Lost(Exception):
-    """Raised by a backend when the connection broke during a write (never escapes the store).
-
-    The write's outcome is unknown: the store re-reads the run to learn it.
-    """
-
-
-class Tx:
-    """A write transaction of a backend (``BEGIN IMMEDIATE`` / PostgreSQL ``BEGIN``)."""
-
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a statement and return its rows."""
-        raise NotImplementedError
-
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement and return the number of rows it changed."""
-        raise NotImplementedError
-
-    def write(
-        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
-    ) -> set[str]:
-        """Compare-and-set *writes*, insert the *events* of the runs written; their ids."""
-        raise NotImplementedError
-
-
-@attrs.frozen
-class Page:
-    """One page of a listing, shaped like the API's list object.
-
-    *data* holds the runs in the order asked for; *first_id*/*last_id* are the cursors to
-    pass as ``before``/``after``; *has_more* tells whether more runs follow in the
-    direction of travel.
-    """
-
-    data: list[Run]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
-    object: str = "list"
-
-
-@attrs.frozen
-class StoredEvent:
-    """One row of a run's stored history: its creation, a move, or a metadata update.
-
-    *version* is the run's version after it (0 for the creation); *kind* is ``"create"``,
-    ``"move"`` or ``"metadata"``; *trigger*, *source*, *dest*, *at* and *args* are the move's
-    (``None`` trigger and source for a creation); *data* is the run's wire dict after it;
-    *worker* the worker that wrote it, if any.
-    """
-
-    run_id: str
-    version: int
-    kind: str
-    trigger: str | None
-    source: str | None
-    dest: str
-    at: int
-    worker: str | None
-    args: dict[str, Any]
-    data: dict[str, Any]
-
-    @property
-    def event(self) -> str | None:
-        """The stream event's name: ``thread.run.created``, ``thread.run.<status>``.
-
-        ``None`` for a metadata update, for which the API streams nothing.
-        """
-        if self.kind == "create":
-            return "thread.run.created"
-        if self.kind == "move":
-            return f"thread.run.{self.dest}"
-        return None
-
-    def to_move(self) -> Move:
-        """This row as a ``runlife.Move`` (moves only).
-
-        Raises:
-            ValueError: the row is a creation or a metadata update.
-        """
-        if self.kind != "move" or self.trigger is None or self.source is None:
-            raise ValueError(f"version {self.version} of run {self.run_id} is a {self.kind}")
-        return Move(self.trigger, self.source, self.dest, self.at, self.args)
-
-
-@attrs.frozen
-class Sweep:
-    """What a sweep (``expire_due``, ``rescue``) did.
-
-    *moved*: the ids of the runs it moved, in order. *invalid*: the rows it could not load
-    or move (each an ``InvalidRun`` naming the run); they are quarantined and skipped.
-    """
-
-    moved: tuple[str, ...]
-    invalid: tuple[InvalidRun, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.moved)
-
-
-class _Capture:
-    """A private engine for one store operation: its events wait for the commit."""
-
-    __slots__ = ("_by_run", "engine", "events")
-
-    def __init__(self, base: RunEngine, clock: Clock | None = None) -> None:
-        self.events: list[RunEvent] = []
-        self._by_run: dict[str, list[RunEvent]] = {}
-        self.engine = RunEngine(
-            clock=base.clock if clock is None else clock,
-            ttl=base.ttl,
-            id_factory=base._id_factory,
-        )
-        self.engine.subscribe(self._keep)
-
-    def _keep(self, event: RunEvent) -> None:
-        self.events.append(event)
-        self._by_run.setdefault(event.run_id, []).append(event)
-
-    def of(self, run_id: str) -> list[RunEvent]:
-        """The events of one run, in order."""
-        return self._by_run.get(run_id, [])
-
-
-class _FixedClock:
-    __slots__ = ("now",)
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @attrs.define
 class _Held:
+    """A run a ``move`` block holds: its stored version and body, its history's length."""
+
     run: Run
     version: int
     body: str
     hist_len: int
-    capture: _Capture
 
 
-class _Versions:
-    """Which run object this store last wrote or read, at which version (bounded, LRU).
-
-    A hit lets ``move(run)`` skip re-reading a run the caller got from this store and has
-    not moved elsewhere since; a stale hit costs one failed compare-and-set, never a wrong
-    write.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._data: OrderedDict[str, tuple[Run, int, int, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, run: Run, version: int, body: str) -> None:
-        with self._lock:
-            self._data[run.id] = (run, version, len(run.history), body)
-            self._data.move_to_end(run.id)
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-    def get(self, run: Run) -> tuple[int, str] | None:
-        with self._lock:
-            hit = self._data.get(run.id)
-        if hit is None or hit[0] is not run or hit[2] != len(run.history):
-            return None
-        return hit[1], hit[3]
-
-    def drop(self, run_ids: Iterable[str]) -> None:
-        with self._lock:
-            for run_id in run_ids:
-                self._data.pop(run_id, None)
-
-
-def _full_args(move: Move, data: Mapping[str, Any]) -> dict[str, Any]:
-    """A move's arguments as given, complete enough to replay it exactly.
-
-    ``Move.args`` keeps the essentials; the tool calls and usage are taken from the wire
-    object after the move, which keeps any unknown keys they came with.
-    """
-    args = move.args
-    if move.trigger == "require_action":
-        return {**args, "tool_calls": data["required_action"]["submit_tool_outputs"]["tool_calls"]}
-    if "usage" in args:
-        return {**args, "usage": data["usage"]}
-    return dict(args)
-
-
-def _replay(run: Run, moves: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    for trigger, args in moves:
-        getattr(run, trigger)(**args)
-
-
-#: Whether the record keeps a version (``run.version``): the store then sets it to its own.
-_HAS_VERSION = "_version" in attrs.fields_dict(Run)
-
-
-def _set_version(run: Run, version: int) -> None:
-    if _HAS_VERSION:
-        object.__setattr__(run, "_version", version)
-
-
-def _copy_onto(target: Run, source: Run) -> None:
-    """Make *target* hold *source*'s wire state (the record is frozen to users, not to us)."""
-    with target._lock:
-        for name in _FIELDS:
-            object.__setattr__(target, name, getattr(source, name))
+def _own(events: Iterable[RunEvent], run_id: str) -> tuple[list[RunEvent], list[RunEvent]]:
+    """*events* split into those of *run_id* and the others, each in order."""
+    own: list[RunEvent] = []
+    other: list[RunEvent] = []
+    for event in events:
+        (own if event.run_id == run_id else other).append(event)
+    return own, other
 
 
 class Store:
@@ -359,6 +118,16 @@ class Store:
     ) -> None:
         if engine is not None and not isinstance(engine, RunEngine):
             raise TypeError(f"engine: expected a runlife.RunEngine, got {engine!r}")
+        if engine is not None and not engine.record_history:
+            raise ValueError(
+                "engine: a store writes each move's arguments from the run's history: "
+                "pass an engine with record_history=True"
+            )
+        if engine is not None and (engine.index_deadlines or engine.one_active_run_per_thread):
+            raise ValueError(
+                "engine: the database is the store's index of deadlines and active runs: "
+                "pass an engine without index_deadlines or one_active_run_per_thread"
+            )
         if type(lease) is not int or lease <= 0:
             raise ValueError(f"lease: expected an int of seconds > 0, got {lease!r}")
         if type(retries) is not int or retries < 0:
@@ -367,7 +136,7 @@ class Store:
         self.engine = engine if engine is not None else RunEngine()
         self.lease = lease
         self.retries = retries
-        self._versions = _Versions()
+        self._versions = Versions()
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
 
@@ -393,12 +162,12 @@ class Store:
         raise NotImplementedError
 
     def _write_once(
-        self, writes: Sequence[_Write], events: Sequence[_Event], fence: tuple[str, int] | None
+        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
     ) -> set[str]:
         """One atomic compare-and-set write; raises ``Lost`` when its outcome is unknown."""
         raise NotImplementedError
 
-    def _insert_once(self, values: Sequence[Any], event: _Event) -> None:
+    def _insert_once(self, values: Sequence[Any], event: HistoryRow) -> None:
         """Insert a new run and its creation event; raises ``Duplicate`` on a unique index."""
         raise NotImplementedError
 
@@ -462,23 +231,22 @@ class Store:
         with self._stats_lock:
             return dict(self._stats)
 
-    def _fetch(self, run_id: str) -> _Row:
+    def _fetch(self, run_id: str) -> Row:
         if not isinstance(run_id, str):
             raise TypeError(f"run_id: expected a string, got {type(run_id).__name__}")
         rows = self._query(sql.SELECT_RUN, (run_id,))
         if not rows:
             raise RunNotFound(run_id)
-        return _Row(*rows[0])
+        return Row(*rows[0])
 
-    @staticmethod
-    def _load(row: _Row, engine: RunEngine) -> Run:
-        """Load a stored row, checking that the row's columns agree with its JSON.
+    def _load(self, row: Row) -> Run:
+        """Load a stored row, adopted by the engine at its version; its columns must agree.
 
         Raises:
             InvalidRun: bad JSON, a bad run, or columns that disagree; it names the run id.
         """
         try:
-            run = from_json(row.body, engine=engine)
+            run = from_json(row.body)
         except InvalidRun as exc:
             raise InvalidRun(exc.errors, run_id=row.id) from None
         problems = [
@@ -492,51 +260,43 @@ class Store:
         ]
         if problems:
             raise InvalidRun(problems, run_id=row.id)
-        _set_version(run, row.version)
+        self.engine.adopt(run, version=row.version, action="load")
         return run
 
     def _settle(self, run: Run, version: int, body: str) -> None:
-        object.__setattr__(run, "_engine", self.engine)
-        _set_version(run, version)
+        """*run* holds the stored state *version*: bind it, number it, remember it."""
+        self.engine.adopt(run, version=version, action="load")
         self._versions.put(run, version, body)
 
     def _restore(self, run: Run, held: _Held) -> None:
         """Put *run* back to the stored state of *held* after a failed move."""
-        _copy_onto(run, from_json(held.body, engine=self.engine))
-        history = run._history
-        if history is not None:
-            del history[held.hist_len :]
-        object.__setattr__(run, "_engine", self.engine)
-        _set_version(run, held.version)
-
-    def _emit(self, events: Iterable[RunEvent]) -> None:
-        if self.engine._listeners:
-            for event in events:
-                self.engine._emit(event)
+        self.engine.reset(
+            run, from_json(held.body), version=held.version, keep_history=held.hist_len
+        )
 
     def _lease(
         self, status: str, worker: str | None, now: int
     ) -> tuple[int, str | None, int | None]:
-        if status not in _HELD:
-            return _RELEASE, None, None
+        if status not in HELD:
+            return RELEASE, None, None
         if worker is not None:
-            return _SET, worker, now + self.lease
-        return _KEEP, None, None
+            return SET, worker, now + self.lease
+        return KEEP, None, None
 
     def _plan(
         self,
-        run: Run,
+        run_id: str,
         version: int,
         moves: Sequence[Move],
         events: Sequence[RunEvent],
         *,
         worker: str | None,
         now: int,
-    ) -> tuple[_Write, list[_Event]]:
-        """The row write and history rows for *moves* made on *run* (stored at *version*)."""
+    ) -> tuple[Write, list[HistoryRow]]:
+        """The row write and history rows for *moves* (with their *events*) made on a run stored at *version*."""
         rows = [
-            _Event(
-                run.id,
+            HistoryRow(
+                run_id,
                 version + i,
                 "move",
                 move.trigger,
@@ -544,15 +304,15 @@ class Store:
                 move.dest,
                 move.at,
                 worker,
-                _dumps(_full_args(move, event.data)),
-                _dumps(event.data),
+                dumps(move.args),
+                dumps(event.data),
             )
             for i, (move, event) in enumerate(zip(moves, events, strict=True), start=1)
         ]
         last = events[-1].data
         mode, holder, until = self._lease(last["status"], worker, now)
-        write = _Write(
-            run.id,
+        write = Write(
+            run_id,
             version,
             version + len(rows),
             last["status"],
@@ -564,7 +324,7 @@ class Store:
         )
         return write, rows
 
-    def _check_lease(self, row: _Row, worker: str, now: int) -> None:
+    def _check_lease(self, row: Row, worker: str, now: int) -> None:
         live = row.lease_until is not None and row.lease_until >= now
         if row.worker == worker and live:
             return
@@ -573,7 +333,7 @@ class Store:
         lapsed = row.lease_until if row.worker == worker else None
         raise LeaseLost(row.id, worker, holder, row.status, lapsed)
 
-    def _quarantine(self, tx: Tx, row: _Row, exc: RunlifeError) -> InvalidRun:
+    def _quarantine(self, tx: Tx, row: Row, exc: RunlifeError) -> InvalidRun:
         error = exc if isinstance(exc, InvalidRun) else InvalidRun([("$", str(exc))], run_id=row.id)
         if error.run_id is None:
             error = InvalidRun(error.errors, run_id=row.id)
@@ -593,13 +353,11 @@ class Store:
             Conflict: a run with this id already exists.
         """
         for _attempt in range(self.retries + 1):
-            capture = _Capture(self.engine)
-            run = capture.engine.create(extra=extra, **fields)
-            data = capture.events[0].data if capture.events else None
-            if data is None:  # pragma: no cover - the capture engine always listens
-                raise RuntimeError("the capture engine sent no creation event")
-            body = _dumps(data)
-            event = _Event(
+            with self.engine.collect() as events:
+                run = self.engine.create(extra=extra, **fields)
+            data = events[0].data
+            body = dumps(data)
+            event = HistoryRow(
                 run.id, 0, "create", None, None, data["status"], run.created_at, None, "{}", body
             )
             values = (run.id, run.thread_id, "queued", run.created_at, run.expires_at, body)
@@ -628,7 +386,7 @@ class Store:
                     raise ThreadBusy(run.thread_id, holder[0][0]) from None
                 continue  # the holder ended in between: try again
             self._settle(run, 0, body)
-            self._emit(capture.events)  # thread.run.created, now that it is stored
+            self.engine.publish(events)  # thread.run.created, now that it is stored
             return run
         raise ThreadBusy(str(fields.get("thread_id")), None)
 
@@ -643,7 +401,7 @@ class Store:
             InvalidRun: the stored row does not load (bad JSON, columns that disagree).
         """
         row = self._fetch(run_id)
-        run = self._load(row, self.engine)
+        run = self._load(row)
         self._versions.put(run, row.version, row.body)
         return run
 
@@ -684,14 +442,10 @@ class Store:
         where = ["thread_id = ?"]
         params: list[Any] = [thread_id]
         if status is not None:
-            from runlife import RunStatus  # noqa: PLC0415
-
             try:
                 params.append(RunStatus(status).value)
             except ValueError:
-                from runlife._status import suggest_status  # noqa: PLC0415
-
-                raise ValueError(f"status: {suggest_status(str(status))}") from None
+                raise ValueError(f"status: {RunStatus.explain(str(status))}") from None
             where.append("status = ?")
         asc = order == "asc"
         for cursor, later in ((after, True), (before, False)):
@@ -718,7 +472,7 @@ class Store:
         rows = rows[:limit]
         if backwards:
             rows.reverse()
-        runs = [self._load(_Row(*r), self.engine) for r in rows]
+        runs = [self._load(Row(*r)) for r in rows]
         return Page(runs, runs[0].id if runs else None, runs[-1].id if runs else None, has_more)
 
     def counts(self) -> dict[str, int]:
@@ -750,104 +504,103 @@ class Store:
             RunNotFound, InvalidRun, IllegalTransition, GuardRejected, Conflict, LeaseLost.
         """
         held = self._begin(run, worker)
+        with self.engine.collect() as events:
+            try:
+                yield held.run
+            except BaseException:
+                self._restore(held.run, held)
+                raise
+        own, other = _own(events, held.run.id)
         try:
-            yield held.run
-        except BaseException:
-            self._restore(held.run, held)
-            raise
-        self._finish(held, worker)
+            self._finish(held, own, worker)
+        finally:
+            self.engine.publish(other)  # moves of other runs made in the block: not ours
 
     def _begin(self, target: Run | str, worker: str | None) -> _Held:
         if worker is not None and (not isinstance(worker, str) or not worker):
             raise ValueError(f"worker: expected a non-empty string, got {worker!r}")
-        capture = _Capture(self.engine)
         if isinstance(target, Run):
             hit = self._versions.get(target)
             hist_len = len(target.history)
             if hit is not None:
-                object.__setattr__(target, "_engine", capture.engine)
-                return _Held(target, hit[0], hit[1], hist_len, capture)
+                self.engine.adopt(target, action="move")
+                return _Held(target, hit[0], hit[1], hist_len)
             row = self._fetch(target.id)
             if worker is not None:
                 self._check_lease(row, worker, self._now())
-            _copy_onto(target, self._load(row, capture.engine))
-            object.__setattr__(target, "_engine", capture.engine)
-            return _Held(target, row.version, row.body, hist_len, capture)
+            self.engine.reset(target, self._load(row), version=row.version)
+            return _Held(target, row.version, row.body, hist_len)
         row = self._fetch(target)
         if worker is not None:
             self._check_lease(row, worker, self._now())
-        return _Held(self._load(row, capture.engine), row.version, row.body, 0, capture)
+        return _Held(self._load(row), row.version, row.body, 0)
 
-    def _finish(self, held: _Held, worker: str | None) -> None:
+    def _finish(self, held: _Held, events: list[RunEvent], worker: str | None) -> None:
+        """Write the moves the block made on *held* (*events* theirs), then publish them."""
         run = held.run
         moves = run.history[held.hist_len :]
         if not moves:
             self._settle(run, held.version, held.body)
             return
         try:
-            current, write, capture = self._commit(held, moves, worker)
+            write, events = self._commit(held, moves, events, worker)
         except BaseException:
             self._restore(run, held)  # the last stored state seen
             raise
-        if current is not run:
-            _copy_onto(run, current)
-            history = run._history
-            if history is not None:
-                del history[held.hist_len :]
-                history.extend(current.history)
         self._settle(run, write.new_version, write.body)
-        self._emit(capture.events)
+        self.engine.publish(events)
 
     def _commit(
-        self, held: _Held, moves: Sequence[Move], worker: str | None
-    ) -> tuple[Run, _Write, _Capture]:
-        """Write *moves* compare-and-set, replaying them on fresh state after a lost race.
+        self,
+        held: _Held,
+        moves: Sequence[Move],
+        events: list[RunEvent],
+        worker: str | None,
+    ) -> tuple[Write, list[RunEvent]]:
+        """Write *moves* compare-and-set, firing them again on fresh state after a lost race.
 
-        Returns the run as written (*held.run*, or the fresh copy the moves were replayed
-        on), the write, and the capture holding its events. Keeps *held.body* the last
-        stored state seen, for the caller to restore on failure.
+        Returns the write and the events of the moves written. After a lost race *held.run*
+        is reset to the fresh row and the moves fired on it again (their ``Move.args`` are
+        what the caller passed, checked). Keeps *held.body* the last stored state seen, for
+        the caller to restore on failure.
         """
-        run, capture = held.run, held.capture
-        replay = [
-            (m.trigger, _full_args(m, e.data))
-            for m, e in zip(moves, capture.of(run.id), strict=True)
-        ]
-        current, version = run, held.version
+        run = held.run
+        version = held.version
         for _attempt in range(self.retries + 1):
             now = self._now()
-            write, rows = self._plan(
-                current, version, moves, capture.of(run.id), worker=worker, now=now
-            )
+            write, rows = self._plan(run.id, version, moves, events, worker=worker, now=now)
             fence = (worker, now) if worker is not None else None
             try:
                 done = run.id in self._write_once([write], rows, fence)
             except Lost as lost:
                 done = self._outcome(write, lost)
             if done:
-                return current, write, capture
+                return write, events
             self._count("conflicts")
             row = self._fetch(run.id)
             held.body, held.version = row.body, row.version
             if worker is not None:
                 self._check_lease(row, worker, self._now())
-            capture = _Capture(self.engine)
-            current = self._load(row, capture.engine)
+            self.engine.reset(run, self._load(row), version=row.version, keep_history=held.hist_len)
             version = row.version
-            try:
-                _replay(current, replay)
-            except RunlifeError as exc:
-                exc.add_note(
-                    f"run {run.id} was moved by another writer first (now version "
-                    f"{row.version}, {row.status}); the move was tried again on that state"
-                )
-                raise
-            moves = current.history
+            with self.engine.collect() as again:
+                try:
+                    for move in moves:
+                        self.engine.fire(run, move.trigger, move.args)
+                except RunlifeError as exc:
+                    exc.add_note(
+                        f"run {run.id} was moved by another writer first (now version "
+                        f"{row.version}, {row.status}); the move was tried again on that state"
+                    )
+                    raise
+            events = again
+            moves = run.history[held.hist_len :]
         raise Conflict(
             f"run {run.id} kept changing under the move: {self.retries + 1} "
             "compare-and-set attempts lost; nothing was written"
         )
 
-    def _outcome(self, write: _Write, lost: Lost) -> bool:
+    def _outcome(self, write: Write, lost: Lost) -> bool:
         """Whether a write whose connection broke was committed (re-read on a new connection)."""
         try:
             row = self._fetch(write.id)
@@ -871,42 +624,33 @@ class Store:
     def update_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> Run:
         """Replace the metadata of a stored run, active or not (not a lifecycle move).
 
-        The same rules as on creation (at most 16 pairs, string keys up to 64 characters,
-        string values up to 512). Compare-and-set like a move: it bumps the version and
-        writes a ``metadata`` history row, and never overwrites a concurrent move. It emits
-        no event (the API streams none for it).
+        The engine's ``update`` (the same rules as on creation: at most 16 pairs, string
+        keys up to 64 characters, string values up to 512), stored compare-and-set like a
+        move: it bumps the version and writes a ``metadata`` history row, and never
+        overwrites a concurrent move. It emits no event (the API streams none for it).
 
         Raises:
             RunNotFound, InvalidRun (the metadata breaks a rule; nothing written), Conflict.
         """
-        if isinstance(metadata, Mapping) and not isinstance(metadata, dict):
-            metadata = dict(metadata)
         for _attempt in range(self.retries + 1):
             row = self._fetch(run_id)
-            self._load(row, self.engine)  # the row must be sound
-            data = json.loads(row.body)
-            data["metadata"] = metadata
-            problems = [
-                (f.path, f.message)
-                for f in check(data)
-                if f.path == "$.metadata" or f.path.startswith(("$.metadata.", "$.metadata["))
-            ]
-            if problems:
-                raise InvalidRun(problems, run_id=row.id)
-            body = _dumps(data)
+            run = self._load(row)  # the row must be sound
+            self.engine.update(run, metadata=metadata)
+            data = to_dict(run)
+            body = dumps(data)
             now = self._now()
-            write = _Write(
+            write = Write(
                 row.id,
                 row.version,
                 row.version + 1,
                 row.status,
                 data["expires_at"],
                 body,
-                _KEEP,
+                KEEP,
                 None,
                 None,
             )
-            event = _Event(
+            event = HistoryRow(
                 row.id,
                 row.version + 1,
                 "metadata",
@@ -915,7 +659,7 @@ class Store:
                 row.status,
                 now,
                 None,
-                _dumps({"metadata": metadata}),
+                dumps({"metadata": data["metadata"]}),
                 body,
             )
             try:
@@ -923,7 +667,6 @@ class Store:
             except Lost as lost:
                 done = self._outcome(write, lost)
             if done:
-                run = from_json(body, engine=self.engine)
                 self._versions.put(run, write.new_version, body)
                 return run
             self._count("conflicts")
@@ -951,24 +694,26 @@ class Store:
         if not isinstance(worker, str) or not worker:
             raise ValueError(f"worker: expected a non-empty string, got {worker!r}")
         now = self._now()
-        capture = _Capture(self.engine)
-        claimed: list[tuple[Run, _Write]] = []
+        claimed: list[tuple[Run, Write]] = []
+        collected: list[RunEvent] = []
         with self._tx() as tx:
             while len(claimed) < limit:
                 want = limit - len(claimed)
-                rows = [_Row(*r) for r in tx.query(sql.CLAIM + self._lock_clause, (now, want))]
-                batch: list[tuple[Run, _Write]] = []
-                events: list[_Event] = []
+                rows = [Row(*r) for r in tx.query(sql.CLAIM + self._lock_clause, (now, want))]
+                batch: list[tuple[Run, Write]] = []
+                events: list[HistoryRow] = []
                 for row in rows:
                     try:
-                        run = self._load(row, capture.engine)
-                        run.start()
+                        run = self._load(row)
+                        with self.engine.collect() as caught:
+                            self.engine.fire(run, "start", at=now)
                     except RunlifeError as exc:
                         self._quarantine(tx, row, exc)
                         continue
                     write, rows_ = self._plan(
-                        run, row.version, run.history, capture.of(run.id), worker=worker, now=now
+                        run.id, row.version, run.history, caught, worker=worker, now=now
                     )
+                    collected += caught
                     batch.append((run, write))
                     events += rows_
                 written = tx.write([w for _, w in batch], events, None) if batch else set()
@@ -978,7 +723,7 @@ class Store:
         ids = {run.id for run, _ in claimed}
         for run, write in claimed:
             self._settle(run, write.new_version, write.body)
-        self._emit(e for e in capture.events if e.run_id in ids)
+        self.engine.publish([e for e in collected if e.run_id in ids])
         return [run for run, _ in claimed]
 
     def heartbeat(self, worker: str, run_ids: Sequence[str] | None = None) -> list[str]:
@@ -1009,8 +754,8 @@ class Store:
         """
         when = self._now() if now is None else now
 
-        def act(run: Run, _row: _Row) -> None:
-            run.expire()
+        def act(run: Run, _row: Row) -> None:
+            self.engine.fire(run, "expire", at=when)
 
         return self._sweep([(sql.DUE, (when,))], act, when, batch)
 
@@ -1026,22 +771,22 @@ class Store:
         """
         when = self._now() if now is None else now
 
-        def act(run: Run, row: _Row) -> None:
+        def act(run: Run, row: Row) -> None:
             if run.status == "cancelling":
-                run.finish_cancel()
+                self.engine.fire(run, "finish_cancel", at=when)
             else:
-                run.fail(
-                    "server_error",
+                message = (
                     f"the worker running it ({row.worker}) stopped: its lease lapsed at "
-                    f"{row.lease_until}",
+                    f"{row.lease_until}"
                 )
+                self.engine.fire(run, "fail", {"code": "server_error", "message": message}, at=when)
 
         return self._sweep([(sql.LAPSED, (when,)), (sql.UNHELD_CANCEL, ())], act, when, batch)
 
     def _sweep(
         self,
         selects: Sequence[tuple[str, tuple[Any, ...]]],
-        act: Callable[[Run, _Row], None],
+        act: Callable[[Run, Row], None],
         now: int,
         batch: int,
     ) -> Sweep:
@@ -1053,31 +798,31 @@ class Store:
         invalid: list[InvalidRun] = []
         for select, params in selects:
             while True:
-                capture = _Capture(self.engine, _FixedClock(now))
-                done: list[tuple[Run, _Write]] = []
+                done: list[tuple[Run, Write]] = []
+                collected: list[RunEvent] = []
                 with self._tx() as tx:
-                    rows = [
-                        _Row(*r) for r in tx.query(select + self._lock_clause, (*params, batch))
-                    ]
-                    writes: list[_Write] = []
-                    events: list[_Event] = []
+                    rows = [Row(*r) for r in tx.query(select + self._lock_clause, (*params, batch))]
+                    writes: list[Write] = []
+                    events: list[HistoryRow] = []
                     for row in rows:
                         try:
-                            run = self._load(row, capture.engine)
-                            act(run, row)
+                            run = self._load(row)
+                            with self.engine.collect() as caught:
+                                act(run, row)
                         except RunlifeError as exc:
                             invalid.append(self._quarantine(tx, row, exc))
                             continue
                         write, rows_ = self._plan(
-                            run, row.version, run.history, capture.of(run.id), worker=None, now=now
+                            run.id, row.version, run.history, caught, worker=None, now=now
                         )
+                        collected += caught
                         writes.append(write)
                         events += rows_
                         done.append((run, write))
                     written = tx.write(writes, events, None) if writes else set()
                 moved += [run.id for run, _ in done if run.id in written]
                 self._versions.drop(run.id for run, _ in done)
-                self._emit(e for e in capture.events if e.run_id in written)
+                self.engine.publish([e for e in collected if e.run_id in written])
                 if len(rows) < batch:
                     break
         return Sweep(tuple(moved), tuple(invalid))
