@@ -25,8 +25,8 @@ from runlife import (
 )
 from runlife._check import field_problems
 from runlife._create import _sound_function_tool
-from runlife._live import LiveRuns
 from runlife._decode import decode_tool as _s_tool
+from runlife._live import LiveRuns
 from tests.support import T0, new_engine, new_run
 
 _json = st.recursive(
@@ -150,7 +150,7 @@ class TestGivenAsOtherTypes:
         assert isinstance(run.metadata, dict)
         assert run.metadata == {"k": "v"}
         with pytest.raises(TypeError, match="read-only"):
-            run.metadata["x"] = "y"  # type: ignore[index]
+            run.metadata["x"] = "y"
         assert isinstance(run.response_format, ResponseFormat)
         assert run.response_format.json_schema == {"name": "s", "schema": {"type": "object"}}
         assert isinstance(run.tools[0], FileSearchTool)

@@ -179,7 +179,9 @@ class TestOfficialSDK:
         for trigger in EVERY_STATUS:
             clock.advance(1)
             fire(run, trigger)
-        stream = ("".join(sse_encode(e.event, e.data) for e in events) + sse_encode("done", "[DONE]")).encode()
+        stream = (
+            "".join(sse_encode(e.event, e.data) for e in events) + sse_encode("done", "[DONE]")
+        ).encode()
         chunks = [stream[i : i + 7] for i in range(0, len(stream), 7)]
         parsed = list(SSEDecoder().iter_bytes(iter(chunks)))
         assert [p.event for p in parsed] == [*(e.event for e in events), "done"]
@@ -213,7 +215,7 @@ class TestOfficialSDK:
         assert framed == sse_encode(events[0].event, events[0].data)
         with pytest.warns(DeprecationWarning, match=r"runlife\.serve\.sse\.encode"):
             alias = runlife.sse_encode
-        with pytest.warns(DeprecationWarning):
+        with pytest.warns(DeprecationWarning, match=r"runlife\.serve\.sse\.encode"):
             assert alias("done", "[DONE]") == sse_encode("done", "[DONE]")
 
     def test_sse_refuses_line_breaks_in_names(self):

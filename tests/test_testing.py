@@ -30,7 +30,7 @@ from runlife import (
     check,
     to_dict,
 )
-from runlife.paths import arguments_for, new_replay_run, follow
+from runlife.paths import arguments_for, follow, new_replay_run
 from runlife.testing import (
     RunLifecycleStateMachine,
     _hypothesis_setup_hook,

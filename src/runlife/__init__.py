@@ -15,8 +15,8 @@ from typing import Any as _Any
 
 from ._check import Finding
 from ._check import inspect as _inspect
-from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
 from ._clock import Clock, ManualClock, SystemClock
+from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
 from ._engine import RunEngine
 from ._errors import (
     Conflict,
@@ -52,8 +52,8 @@ from ._record import (
     Unset,
     Usage,
 )
-from ._status import ACTIVE, HELD, TERMINAL, WAITING, RunStatus
 from ._snapshot import dump, expect_version, initial_wire, rebuild, restore
+from ._status import ACTIVE, HELD, TERMINAL, WAITING, RunStatus
 from ._table import TABLE, TRANSITIONS, TRIGGERS, Param, Table, TableRow
 from ._wire import configure_converter, from_dict, from_json, make_converter, to_dict, to_json
 

@@ -26,7 +26,7 @@ __all__ = ["WIRE_FIELDS", "bind", "commit", "reset", "set_history", "set_metadat
 
 #: The record's wire fields (the public init fields), in declaration order.
 WIRE_FIELDS: Final = tuple(
-    f.name for f in attrs.fields(Run) if f.init and not f.alias.startswith("_")
+    f.name for f in attrs.fields(Run) if f.init and not (f.alias or f.name).startswith("_")
 )
 #: The slots' own setters, by field name.
 _SETTERS: Final = {name: Run.__dict__[name].__set__ for name in WIRE_FIELDS}

@@ -23,12 +23,12 @@ from ._makers import builder
 from ._record import (
     UNSET,
     Run,
-    RunState,
     Tool,
     make_function_definition,
     make_function_tool,
     make_truncation_strategy,
 )
+from ._state import RunState
 from ._status import RunStatus
 from ._table import LIFECYCLE
 
@@ -267,9 +267,7 @@ _make_new_run: Final = builder(
 )
 
 
-def new_run(
-    values: Mapping[str, Any], extra: FrozenDict, created_at: int, expires_at: int
-) -> Run:
+def new_run(values: Mapping[str, Any], extra: FrozenDict, created_at: int, expires_at: int) -> Run:
     """A ``queued`` run of checked *values* (with ``id``), the API's defaults for the rest."""
     run: Run = _make_new_run({**_GIVEN_DEFAULTS, **values}, extra, created_at, expires_at)
     return run

@@ -25,7 +25,6 @@ from ._record import (
     RequiredAction,
     ResponseFormat,
     Run,
-    RunState,
     Tool,
     ToolCall,
     ToolChoice,
@@ -48,6 +47,7 @@ from ._record import (
     make_unknown_tool,
     make_usage,
 )
+from ._state import RunState
 from ._status import STATUS_BY_VALUE
 
 __all__ = [
@@ -226,7 +226,7 @@ def decode_response_format(v: Any) -> str | ResponseFormat | None:
 RUN_KEYS: Final = frozenset(
     a.name
     for a in attrs.fields(Run)
-    if a.init and not a.alias.startswith("_") and a.name != "extra"
+    if a.init and not (a.alias or a.name).startswith("_") and a.name != "extra"
 )
 
 #: How each field of a decoded run is made from the checked wire dict ``d``.

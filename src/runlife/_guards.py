@@ -9,10 +9,13 @@ raises ``GuardRejected`` with every problem at once. Arguments may be wire-shape
 dicts/lists or the record's own attrs classes.
 """
 
+# Every guard has the one ``Guard`` signature, so a row's guards run in one loop; each uses
+# only some of the arguments.
+# ruff: noqa: ARG001, PLR0917
+
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeGuard
 
 from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
@@ -99,7 +102,9 @@ def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[ToolCall, ...]:
+def check_tool_calls(  # noqa: PLR0915 - one pass over the calls, every problem reported
+    run: Run, tool_calls: object, problems: Problems
+) -> tuple[ToolCall, ...]:
     """Parse and guard ``require_action``'s *tool_calls* against *run*."""
     if not _is_list(tool_calls):
         problems.append(("tool_calls", f"expected a list of tool calls, got {_show(tool_calls)}"))
@@ -126,8 +131,12 @@ def check_tool_calls(run: Run, tool_calls: object, problems: Problems) -> tuple[
                 and type(fn["arguments"]) is str
             ):
                 seen.add(cid)
-                function = make_function_call(name=fn["name"], arguments=fn["arguments"], extra=EMPTY)
-                calls.append(make_tool_call(id=cid, function=function, type="function", extra=EMPTY))
+                function = make_function_call(
+                    name=fn["name"], arguments=fn["arguments"], extra=EMPTY
+                )
+                calls.append(
+                    make_tool_call(id=cid, function=function, type="function", extra=EMPTY)
+                )
                 continue
         path = f"tool_calls[{i}]"
         call = _as_wire(raw)
@@ -460,7 +469,7 @@ def planner(row: TableRow) -> Plan:
         if stamp is not None:
             created_at = run.created_at
             if starts:
-                changes[stamp] = created_at if created_at > now else now
+                changes[stamp] = max(now, created_at)
             else:
                 changes[stamp] = max(now, created_at, run.started_at or 0)
         for name in clears:

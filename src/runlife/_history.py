@@ -92,10 +92,18 @@ class Move:
 
 
 def chain_problems(
-    moves: list[Move], start: str, end: str | None, *, path: str = "$.history", end_path: str = "$.run.status"
+    moves: list[Move],
+    start: str,
+    end: str | None,
+    *,
+    path: str = "$.history",
+    end_path: str = "$.run.status",
 ) -> list[tuple[str, str]]:
-    """Where *moves* do not chain: each must start where the one before ended (the first at
-    *start*), and the last end at *end* (``None``: anywhere). One ``(path, problem)`` each."""
+    """Where *moves* do not chain: one ``(path, problem)`` each.
+
+    Each move must start where the one before ended (the first at *start*), and the last
+    end at *end* (``None``: anywhere).
+    """
     problems: list[tuple[str, str]] = []
     at = start
     for i, move in enumerate(moves):

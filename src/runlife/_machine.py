@@ -30,10 +30,10 @@ from ._table import TABLE, Table
 __all__ = ["MACHINE", "FastEvent", "Model", "build_machine", "check_machine", "events_of"]
 
 
-class FastEvent(Event):  # type: ignore[misc]
+class FastEvent(Event):
     """An event of a table's machine: its one transition from the model's state, executed."""
 
-    def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
+    def trigger(self, model: Any, *_args: Any, **_kwargs: Any) -> bool:
         found = self.transitions.get(model.state)
         if not found:
             msg = f"{self.name!r} cannot be triggered from state {model.state!r}"
@@ -42,7 +42,7 @@ class FastEvent(Event):  # type: ignore[misc]
         return True
 
 
-class _Machine(Machine):  # type: ignore[misc]
+class _Machine(Machine):
     event_cls = FastEvent
 
 
@@ -73,9 +73,11 @@ def check_machine(machine: Machine) -> None:
         for source, found in event.transitions.items():
             if len(found) != 1:
                 problems.append(f"{name} has {len(found)} transitions from {source}")
-            for t in found:
-                if t.prepare or t.conditions or t.before or t.after:
-                    problems.append(f"{name} from {source} has conditions or callbacks")
+            problems.extend(
+                f"{name} from {source} has conditions or callbacks"
+                for t in found
+                if t.prepare or t.conditions or t.before or t.after
+            )
     if problems:
         raise RuntimeError("runlife's machine would skip: " + "; ".join(problems))
 

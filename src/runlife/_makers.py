@@ -63,9 +63,11 @@ def fence(cls: type, *, private: Mapping[str, Callable[[], Any]] | None = None) 
             problems.append(f"{field.name} is a private init field without a filler")
     if "__attrs_pre_init__" in vars(cls):
         problems.append("it has __attrs_pre_init__")
-    for hook in ("__attrs_post_init__", "__attrs_init_subclass__"):
-        if hook in vars(cls) and hook not in MAKERS_SKIP:
-            problems.append(f"it has {hook}")
+    problems.extend(
+        f"it has {hook}"
+        for hook in ("__attrs_post_init__", "__attrs_init_subclass__")
+        if hook in vars(cls) and hook not in MAKERS_SKIP
+    )
     if "__weakref__" in cls.__dict__["__slots__"]:
         # Python refuses __class__ assignment for these (CPython's same_slots_added).
         problems.append("it has a __weakref__ slot")
@@ -89,7 +91,7 @@ def _compile(cls: type, name: str, params: str, lines: list[str], names: dict[st
     filename = f"<runlife maker {cls.__qualname__}.{name}>"
     exec(compile(source, filename, "exec"), names)  # noqa: S102 - generated from field names
     # What attrs' _make.py does: tracebacks and inspect.getsource show the generated code.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     return names[name]
 
 

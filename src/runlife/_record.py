@@ -16,6 +16,7 @@ independent run, detached from any engine, with its own copy of that state.
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -308,7 +309,7 @@ class Run:
     def __copy__(self) -> Run:
         return _copy_run(self)
 
-    def __deepcopy__(self, memo: object) -> Run:
+    def __deepcopy__(self, memo: builtins.object) -> Run:
         # Every value of the record is immutable (frozen records, read-only JSON, tuples):
         # a deep copy is the copy, with a state of its own.
         return _copy_run(self)
@@ -490,7 +491,9 @@ class Run:
 
 
 #: The record's wire fields (its public init fields), in declaration order.
-_WIRE_FIELDS: Final = tuple(f for f in attrs.fields(Run) if f.init and not f.alias.startswith("_"))
+_WIRE_FIELDS: Final = tuple(
+    f for f in attrs.fields(Run) if f.init and not (f.alias or f.name).startswith("_")
+)
 
 
 def _copy_run(run: Run) -> Run:

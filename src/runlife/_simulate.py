@@ -29,8 +29,8 @@ from typing import Any, Final, Literal, TypeAlias
 import attrs
 
 from ._check import inspect, invariant_problems
+from ._constraints import ERROR_CODES
 from ._engine import RunEngine
-from ._guards import ERROR_CODES
 from ._record import Run
 from ._status import RunStatus
 from ._table import TRANSITIONS

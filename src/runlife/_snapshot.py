@@ -27,13 +27,19 @@ from typing import Any
 from ._check import structure_problems
 from ._commit import bind, set_history
 from ._decode import decode_run
-from ._encode import encode_last_error, encode_required_action, encode_run, encode_simple, encode_usage
+from ._encode import (
+    encode_last_error,
+    encode_required_action,
+    encode_run,
+    encode_simple,
+    encode_usage,
+)
 from ._errors import Conflict, GuardRejected, IllegalTransition, InvalidRun
 from ._history import Move, chain_problems
 from ._record import Run
 from ._state import Engine, default_engine
-from ._wire import structure_run
 from ._table import LIFECYCLE
+from ._wire import structure_run
 
 __all__ = ["FORMAT", "dump", "expect_version", "initial_wire", "rebuild", "restore"]
 

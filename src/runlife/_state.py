@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from ._clock import Clock
 from ._history import Move
 from ._table import Table
 
@@ -36,6 +37,9 @@ __all__ = [
 
 class Mover(Protocol):
     """What a run asks of its engine: fire a trigger, or ask whether it would succeed."""
+
+    #: The engine's clock (integer Unix seconds).
+    clock: Clock
 
     def fire(
         self, run: Run, trigger: str, args: Mapping[str, Any] = ..., /, *, at: int | None = None

@@ -181,9 +181,11 @@ def check_table(table: Table) -> None:
             problems.append(f"{row.trigger}: leaves a terminal status")
         if not row.trigger.isidentifier() or row.trigger.startswith("_"):
             problems.append(f"{row.trigger!r}: not a public identifier")
-        for name in (row.stamp, *row.clears):
-            if name is not None and name not in LIFECYCLE:
-                problems.append(f"{row.trigger}: {name} is not a lifecycle field")
+        problems.extend(
+            f"{row.trigger}: {name} is not a lifecycle field"
+            for name in (row.stamp, *row.clears)
+            if name is not None and name not in LIFECYCLE
+        )
         if len(set(row.param_names)) != len(row.params):
             problems.append(f"{row.trigger}: a param is named twice")
     if problems:

@@ -50,8 +50,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from . import RunEngine, RunEvent
-from . import Run, ToolCall, Usage
+from . import Run, RunEngine, RunEvent, ToolCall, Usage
 
 __all__ = ["AsyncListener", "AsyncRunEngine"]
 

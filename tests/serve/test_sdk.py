@@ -466,8 +466,8 @@ class TestAccess:
 
 def test_stream_error_event_shape():
     """The error event's data is wrapped as the SDK needs to raise APIError."""
-    from runlife import sse_encode
     from runlife.serve._errors import error_body
+    from runlife.serve.sse import encode as sse_encode
 
     frame = sse_encode("error", error_body("broke", type="server_error"))
     data = json.loads(frame.split("data: ", 1)[1])

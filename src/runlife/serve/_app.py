@@ -35,7 +35,6 @@ from runlife import (
     RunEngine,
     RunlifeError,
     RunNotFound,
-    sse_encode,
     to_dict,
 )
 from runlife.store import Page, Store, StoreError, open_store
@@ -43,6 +42,7 @@ from runlife.store import ThreadBusy as StoreThreadBusy
 
 from ._errors import APIError, error_body
 from ._signals import Signals
+from .sse import encode as sse_encode
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
