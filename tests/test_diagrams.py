@@ -10,17 +10,26 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import attrs
 import pytest
 
 import runlife.diagrams
-from runlife import ManualClock, RunEngine, to_dict
-from runlife._errors import InvalidRun, RunlifeError
-from runlife._history import Move
-from runlife._status import TERMINAL, RunStatus
-from runlife._table import TRANSITIONS, TRIGGERS, machine_config
+from runlife import (
+    TABLE,
+    TERMINAL,
+    TRANSITIONS,
+    TRIGGERS,
+    InvalidRun,
+    ManualClock,
+    Move,
+    RunEngine,
+    RunlifeError,
+    RunStatus,
+    TableRow,
+    to_dict,
+)
 from runlife.diagrams import DiagramsUnavailable, dot, mermaid, render
 
 ROOT = Path(__file__).parent.parent
@@ -124,20 +133,30 @@ class TestLifecycle:
         assert "    queued --> in_progress: start\n" in text
         assert '[label="complete\\n[started]"]' in dot(guards=True)
 
-    def test_every_trigger_has_a_guard_entry(self):
-        """The guard texts cover exactly the table's triggers (empty for unguarded ones)."""
-        assert list(runlife.diagrams._GUARDS) == list(TRIGGERS)
+    def test_every_guarded_trigger_shows_its_guard(self):
+        """Each row's guards (other than the optional usage) label its edges with guards=True."""
+        text = mermaid(guards=True)
+        for row in TABLE.rows:
+            shown = [g for g in row.guards if g != "usage"]
+            for source in row.sources:
+                line = next(
+                    ln for ln in text.splitlines() if ln.startswith(f"    {source} --> {row.dest}:")
+                )
+                assert (f"{row.trigger} [" in line) == bool(shown), (row.trigger, line)
 
-    def test_diagrams_follow_the_machine_configuration(self, monkeypatch):
-        """A change of the table's machine configuration changes the diagrams."""
-        config = machine_config()
-        rows = cast("list[dict[str, Any]]", config["transitions"])
-        rows = [*rows, {"trigger": "retry", "source": ["failed"], "dest": "queued"}]
-        monkeypatch.setattr(
-            runlife.diagrams, "machine_config", lambda: {**config, "transitions": rows}
+    def test_diagrams_follow_the_table(self):
+        """A table with one more row draws one more edge, labelled with its guards."""
+        extra = TableRow(
+            "retry",
+            (RunStatus.IN_PROGRESS,),
+            RunStatus.QUEUED,
+            guards=("started",),
         )
-        assert "    failed --> queued: retry\n" in mermaid()
-        assert '    "failed" -> "queued" [label="retry"];\n' in dot()
+        table = TABLE.with_row(extra)
+        assert "    in_progress --> queued: retry\n" in mermaid(table=table)
+        assert "    in_progress --> queued: retry [started]\n" in mermaid(table=table, guards=True)
+        assert '    "in_progress" -> "queued" [label="retry"];\n' in dot(table=table)
+        assert "retry" not in mermaid()
 
     def test_text_formats_need_no_renderer(self, monkeypatch):
         """Mermaid and DOT work without the diagrams extra."""
@@ -279,8 +298,8 @@ class TestPerRun:
             pytest.param(
                 {"status": "in_progress"},
                 [PATH[0], PATH[3]],
-                "invalid run: $.history[1].source: 'queued' does not follow on from the move "
-                "before, which ended in 'in_progress'",
+                "invalid run: $.history[1].source: expected 'in_progress' ($.history[0] "
+                "ended), got 'queued'",
                 id="broken-chain",
             ),
             pytest.param(

@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._events import RunEvent
 from ._events import sse_encode as _sse_encode
-from ._history import Move
+from ._history import Move, chain_problems
 from ._record import (
     UNSET,
     CodeInterpreterTool,
@@ -105,6 +105,7 @@ __all__ = [
     "UnknownTool",
     "Unset",
     "Usage",
+    "chain_problems",
     "check",
     "configure_converter",
     "dump",

@@ -2,7 +2,7 @@
 
 Nothing here is hand-drawn: the states, the start, the edges and their labels are read from a
 ``transitions`` :class:`~transitions.extensions.markup.MarkupMachine` built from
-:func:`runlife._table.machine_config` (the same configuration the engine runs), so a change of
+:meth:`runlife.Table.machine_config` (the same configuration the engine runs), so a change of
 the table changes every diagram. The machine's markup is turned into Mermaid or Graphviz DOT
 text by the pure functions :func:`mermaid` and :func:`dot`, which need no other package;
 :func:`render` lays the DOT out as SVG or PNG with a Graphviz program.
@@ -28,7 +28,6 @@ from __future__ import annotations
 import difflib
 import enum
 import importlib.metadata
-import itertools
 import json
 import re
 import shutil
@@ -40,9 +39,16 @@ from typing import Any, Final, Literal, cast
 import attrs
 from transitions.extensions.markup import MarkupMachine
 
-from ._errors import InvalidRun, RunlifeError
-from ._status import TERMINAL, RunStatus, suggest_status
-from ._table import machine_config
+from runlife import (
+    TABLE,
+    TERMINAL,
+    InvalidRun,
+    Move,
+    RunlifeError,
+    RunStatus,
+    Table,
+    chain_problems,
+)
 
 __all__ = ["ENGINES", "FORMATS", "DiagramsUnavailable", "dot", "mermaid", "render"]
 
@@ -54,19 +60,23 @@ ENGINES: Final[tuple[str, ...]] = ("graphviz-pure", "graphviz")
 # The command that installs the default renderer, quoted for every shell.
 _INSTALL: Final[str] = 'pip install "runlife[diagrams]"'
 
-#: A short form of each trigger's guard (the spec's "Guards" section), shown with guards=True.
-#: An empty string: the trigger has no guard beyond the table.
-_GUARDS: Final[Mapping[str, str]] = {
-    "start": "",
-    "require_action": "valid tool calls",
-    "submit_tool_outputs": "one output per pending call",
-    "complete": "started",
-    "mark_incomplete": "started, limit set",
-    "fail": "known error code",
-    "cancel": "",
-    "finish_cancel": "",
-    "expire": "now >= expires_at",
+#: A short form of each guard a table row may name (the spec's "Guards" section), shown with
+#: guards=True after the trigger; an empty string: not shown (``usage`` is optional).
+_GUARD_LABELS: Final[Mapping[str, str]] = {
+    "tool_calls": "valid tool calls",
+    "tool_outputs": "one output per pending call",
+    "started": "started",
+    "reason": "limit set",
+    "error": "known error code",
+    "usage": "",
+    "due": "now >= expires_at",
 }
+
+
+def _guard_label(guards: tuple[str, ...]) -> str:
+    """A row's guards as one label (a guard without a short form shows its name)."""
+    return ", ".join(label for g in guards if (label := _GUARD_LABELS.get(g, g)))
+
 
 _TITLE: Final = "thread.run lifecycle"
 
@@ -109,6 +119,7 @@ class _Lifecycle:
     states: tuple[str, ...]
     initial: str
     edges: tuple[_Edge, ...]
+    guards: Mapping[str, str]  # each trigger's guard label ("" for none)
 
     def moves(self) -> dict[str, tuple[tuple[str, ...], str]]:
         """Each trigger's ``(sources, dest)``, as the machine has them."""
@@ -119,12 +130,14 @@ class _Lifecycle:
         return {t: (tuple(sources), dest) for t, (sources, dest) in found.items()}
 
 
-def _lifecycle() -> _Lifecycle:
+def _lifecycle(table: Table) -> _Lifecycle:
     """Read the states, the start and the edges from the machine that the engine also builds."""
     # MarkupMachine is transitions' own extractor (its GraphMachine draws from the same
     # markup); we take the markup and leave the drawing to the renderers below, which keeps
     # them pure functions and the output under our control.
-    machine = MarkupMachine(model=None, **machine_config())
+    if not isinstance(table, Table):
+        raise TypeError(f"table: expected a runlife.Table, got {type(table).__name__}")
+    machine = MarkupMachine(model=None, **table.machine_config())
     markup = cast("dict[str, Any]", machine.get_markup_config())
     grouped: dict[tuple[str, str], list[str]] = {}
     for row in markup["transitions"]:
@@ -133,6 +146,7 @@ def _lifecycle() -> _Lifecycle:
         states=tuple(str(state["name"]) for state in markup["states"]),
         initial=str(markup["initial"]),
         edges=tuple(_Edge(src, dst, tuple(trigs)) for (src, dst), trigs in grouped.items()),
+        guards={row.trigger: _guard_label(row.guards) for row in table.rows},
     )
 
 
@@ -180,7 +194,7 @@ def _check_status(value: object, path: str, errors: list[tuple[str, str]]) -> st
     elif not isinstance(value, str):
         errors.append((path, f"expected a status string, got {_json_type(value)}"))
     elif value not in _STATUSES:
-        errors.append((path, suggest_status(value)))
+        errors.append((path, RunStatus.explain(str(value))))
     else:
         return value
     return None
@@ -278,14 +292,9 @@ def _check_history(
                 steps.append((trigger, source, dest))
     if len(errors) > first_error:
         return ()
-    errors.extend(
-        (
-            f"{path}[{index}].source",
-            f"{step[1]!r} does not follow on from the move before, which ended in {prior[2]!r}",
-        )
-        for index, (prior, step) in enumerate(itertools.pairwise(steps), start=1)
-        if step[1] != prior[2]
-    )
+    if steps:
+        moves_made = [Move(trigger, source, dest, 0, {}) for trigger, source, dest in steps]
+        errors.extend(chain_problems(moves_made, steps[0][1], None, path=path))
     return tuple(steps)
 
 
@@ -293,12 +302,15 @@ def _check_history(
 
 
 def _label_parts(
-    trigger: str, guards: bool, numbers: dict[tuple[str, str, str], list[int]], edge: _Edge
+    trigger: str,
+    labels: Mapping[str, str],
+    numbers: dict[tuple[str, str, str], list[int]],
+    edge: _Edge,
 ) -> list[str]:
     """The trigger, then its guard in UML's ``[...]``, then the step numbers that took it."""
     parts = [trigger]
-    if guards and _GUARDS.get(trigger):
-        parts.append(f"[{_GUARDS[trigger]}]")
+    if labels.get(trigger):
+        parts.append(f"[{labels[trigger]}]")
     taken = numbers.get((trigger, edge.source, edge.dest))
     if taken:
         noun = "step" if len(taken) == 1 else "steps"
@@ -344,7 +356,10 @@ def _mermaid(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
         )
     out.append(f"    [*] --> {life.initial}")
     for edge in life.edges:
-        label = ", ".join(" ".join(_label_parts(t, guards, numbers, edge)) for t in edge.triggers)
+        label = ", ".join(
+            " ".join(_label_parts(t, life.guards if guards else {}, numbers, edge))
+            for t in edge.triggers
+        )
         out.append(f"    {edge.source} --> {edge.dest}: {label}")
     # Mermaid has no double border: a terminal status ends in the final pseudo-state [*].
     out.extend(f"    {state} --> [*]" for state in life.states if state in TERMINAL)
@@ -423,7 +438,10 @@ def _dot(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
     out.append(f"    {{ rank=sink; {terminals} }}")
     out.append(f"    __start__ -> {_dot_id(life.initial)};")
     for edge in life.edges:
-        label = "\n".join("\n".join(_label_parts(t, guards, numbers, edge)) for t in edge.triggers)
+        label = "\n".join(
+            "\n".join(_label_parts(t, life.guards if guards else {}, numbers, edge))
+            for t in edge.triggers
+        )
         style: dict[str, str] = {"label": label}
         if trace is not None:
             taken = any((t, edge.source, edge.dest) in numbers for t in edge.triggers)
@@ -520,7 +538,11 @@ def _render(source: str, fmt: str, engine: str) -> bytes:
 
 
 def mermaid(
-    *, run: object = None, history: Iterable[object] | None = None, guards: bool = False
+    *,
+    run: object = None,
+    history: Iterable[object] | None = None,
+    guards: bool = False,
+    table: Table = TABLE,
 ) -> str:
     """The lifecycle as a Mermaid ``stateDiagram-v2`` (GitHub and most Markdown tools draw it).
 
@@ -532,23 +554,28 @@ def mermaid(
         history: the run's moves (``Move`` objects or dicts with ``trigger``, ``source``
             and ``dest``), oldest first; defaults to ``run.history``.
         guards: add each trigger's guard, as in ``complete [started]``.
+        table: the transition table to draw (``runlife.TABLE`` by default).
 
     Raises:
         InvalidRun: an unknown status, or a history that the table could not have made.
     """
-    life = _lifecycle()
+    life = _lifecycle(table)
     return _mermaid(life, _trace(life, run, history), guards)
 
 
 def dot(
-    *, run: object = None, history: Iterable[object] | None = None, guards: bool = False
+    *,
+    run: object = None,
+    history: Iterable[object] | None = None,
+    guards: bool = False,
+    table: Table = TABLE,
 ) -> str:
     """The lifecycle as Graphviz DOT source (what :func:`render` lays out).
 
     A filled dot marks the start; terminal statuses have a double border, a grey fill and
     the SVG class ``terminal``. Arguments and errors as for :func:`mermaid`.
     """
-    life = _lifecycle()
+    life = _lifecycle(table)
     return _dot(life, _trace(life, run, history), guards)
 
 
@@ -559,6 +586,7 @@ def render(
     history: Iterable[object] | None = None,
     guards: bool = False,
     engine: Literal["graphviz-pure", "graphviz"] = "graphviz-pure",
+    table: Table = TABLE,
 ) -> bytes:
     """The lifecycle drawn as SVG or PNG bytes: :func:`dot`'s source, laid out by *engine*.
 
@@ -573,5 +601,5 @@ def render(
         InvalidRun: as for :func:`mermaid`.
         RunlifeError: the engine failed.
     """
-    source = dot(run=run, history=history, guards=guards)
+    source = dot(run=run, history=history, guards=guards, table=table)
     return _render(source, fmt, engine)
