@@ -17,6 +17,7 @@ from typing import Any
 
 from . import diagrams
 from ._errors import InvalidRun, RunlifeError
+from ._table import TABLE
 
 __all__ = ["register"]
 
@@ -107,7 +108,7 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def _draw(args: argparse.Namespace, fmt: str) -> bytes:
-    life = diagrams._lifecycle()
+    life = diagrams._lifecycle(TABLE)
     trace = None
     if args.run is not None:
         name, run, history, status_path = _read_run_file(args.run)

@@ -40,6 +40,8 @@ class Mover(Protocol):
 
     #: The engine's clock (integer Unix seconds).
     clock: Clock
+    #: The transition table the engine moves runs by.
+    table: Table
 
     def fire(
         self, run: Run, trigger: str, args: Mapping[str, Any] = ..., /, *, at: int | None = None
@@ -58,7 +60,6 @@ class Engine(Mover, Protocol):
     """What snapshots and replay ask of an engine (``RunEngine`` is one)."""
 
     record_history: bool
-    table: Table
 
     def adopt(self, run: Run, *, version: int | None = None, action: str = "adopt") -> None:
         """Bind *run* to the engine and its indexes."""

@@ -34,12 +34,23 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple, TypeAlias
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, NamedTuple, TypeAlias
 
-from . import TABLE, FunctionTool, GuardRejected, ManualClock, Run, RunEngine, RunStatus
+from . import (
+    INCOMPLETE_REASONS,
+    TABLE,
+    FunctionTool,
+    GuardRejected,
+    ManualClock,
+    Run,
+    RunEngine,
+    RunStatus,
+    Table,
+)
 
 __all__ = [
+    "ARGUMENTS",
     "REPLAY_START",
     "Graph",
     "Node",
@@ -70,8 +81,8 @@ class Step(NamedTuple):
     dest: RunStatus
 
 
-def steps(path: Iterable[str]) -> tuple[Step, ...]:
-    """The moves *path* makes from ``queued``, by the table alone (guards are not consulted).
+def steps(path: Iterable[str], *, table: Table = TABLE) -> tuple[Step, ...]:
+    """The moves *path* makes from ``queued``, by *table* alone (guards are not consulted).
 
     >>> [f"{s.source}-{s.trigger}->{s.dest}" for s in steps(("start", "complete"))]
     ['queued-start->in_progress', 'in_progress-complete->completed']
@@ -84,12 +95,12 @@ def steps(path: Iterable[str]) -> tuple[Step, ...]:
     status = RunStatus.QUEUED
     out: list[Step] = []
     for i, trigger in enumerate(path):
-        if trigger not in TABLE.triggers:
-            msg = f"path[{i}]: {trigger!r} is not a trigger; triggers: {', '.join(TABLE.triggers)}"
+        if trigger not in table.triggers:
+            msg = f"path[{i}]: {trigger!r} is not a trigger; triggers: {', '.join(table.triggers)}"
             raise ValueError(msg)
-        row = TABLE.row(trigger)
+        row = table.row(trigger)
         if status not in row.sources:
-            allowed = ", ".join(TABLE.triggers_from(status)) or "nothing (it is terminal)"
+            allowed = ", ".join(table.triggers_from(status)) or "nothing (it is terminal)"
             msg = f"path[{i}]: {trigger} is not allowed from {status.value}; it allows {allowed}"
             raise ValueError(msg)
         out.append(Step(status, trigger, row.dest))
@@ -102,50 +113,72 @@ def steps(path: Iterable[str]) -> tuple[Step, ...]:
 _USAGE: dict[str, int] = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
 
 
-def arguments_for(run: Run, trigger: str) -> dict[str, Any]:
+def _tool_calls(run: Run) -> list[dict[str, Any]]:
+    names = [t.function.name for t in run.tools if isinstance(t, FunctionTool)]
+    if not names or run.tool_choice == "none":
+        why = "declares no function tool" if not names else "has tool_choice 'none'"
+        msg = f"run {run.id} {why}, so it cannot ask for tool calls"
+        raise ValueError(msg)
+    return [{"id": "call_1", "type": "function", "function": {"name": names[0], "arguments": "{}"}}]
+
+
+def _tool_outputs(run: Run) -> list[dict[str, str]]:
+    ra = run.required_action
+    pending = ra.submit_tool_outputs.tool_calls if ra is not None else ()
+    return [{"tool_call_id": c.id, "output": "ok"} for c in pending]
+
+
+def _reason(run: Run) -> str:
+    for reason in INCOMPLETE_REASONS:
+        if getattr(run, reason) is not None:
+            return reason
+    msg = f"run {run.id} has no token limit set, so it cannot run out of tokens"
+    raise ValueError(msg)
+
+
+#: A passing value of each argument a table row may declare, by its name (``Param.name``).
+ARGUMENTS: Final[Mapping[str, Callable[[Run], Any]]] = {
+    "tool_calls": _tool_calls,
+    "tool_outputs": _tool_outputs,
+    "reason": _reason,
+    "code": lambda _run: "server_error",
+    "message": lambda _run: "The server had an error.",
+    "usage": lambda _run: dict(_USAGE),
+}
+#: Optional arguments given anyway, by trigger: a completed or incomplete run reports usage.
+_GIVEN_OPTIONAL: Final = frozenset({("complete", "usage"), ("mark_incomplete", "usage")})
+
+
+def arguments_for(run: Run, trigger: str, *, table: Table = TABLE) -> dict[str, Any]:
     """Keyword arguments with which *trigger* passes its guards on *run* now.
 
-    The values are plain and fixed, so that replays are reproducible: one call of the run's
-    first function tool (``{"id": "call_1", ..., "arguments": "{}"}``), an output
-    ``"ok"`` for every pending call, a usage of 100 + 20 tokens, ``server_error`` for
-    ``fail``, and for ``mark_incomplete`` the first token limit the run has set.
-    The table is not consulted: an illegal trigger still fails when it is fired.
+    Built from the trigger's row of *table*, one value per declared argument
+    (:data:`ARGUMENTS`): plain and fixed, so that replays are reproducible: one call of the
+    run's first function tool (``{"id": "call_1", ..., "arguments": "{}"}``), an output
+    ``"ok"`` for every pending call, a usage of 100 + 20 tokens for ``complete`` and
+    ``mark_incomplete`` (other optional arguments are left out), ``server_error`` for
+    ``fail``, and for ``mark_incomplete`` the first token limit the run has set. The
+    row's sources are not consulted: an illegal trigger still fails when it is fired.
 
     Raises:
-        ValueError: *trigger* is not a trigger, or *run* cannot take it with any arguments
+        ValueError: *trigger* is not a trigger of *table*, a row declares an argument
+            :data:`ARGUMENTS` has no value for, or *run* cannot take it with any arguments
             (``require_action`` on a run without function tools or with ``tool_choice``
             ``"none"``; ``mark_incomplete`` on a run without token limits).
     """
-    if trigger == "require_action":
-        names = [t.function.name for t in run.tools if isinstance(t, FunctionTool)]
-        if not names or run.tool_choice == "none":
-            why = "declares no function tool" if not names else "has tool_choice 'none'"
-            msg = f"run {run.id} {why}, so it cannot ask for tool calls"
-            raise ValueError(msg)
-        call = {
-            "id": "call_1",
-            "type": "function",
-            "function": {"name": names[0], "arguments": "{}"},
-        }
-        return {"tool_calls": [call]}
-    if trigger == "submit_tool_outputs":
-        ra = run.required_action
-        pending = ra.submit_tool_outputs.tool_calls if ra is not None else ()
-        return {"tool_outputs": [{"tool_call_id": c.id, "output": "ok"} for c in pending]}
-    if trigger == "complete":
-        return {"usage": dict(_USAGE)}
-    if trigger == "mark_incomplete":
-        for reason in ("max_completion_tokens", "max_prompt_tokens"):
-            if getattr(run, reason) is not None:
-                return {"reason": reason, "usage": dict(_USAGE)}
-        msg = f"run {run.id} has no token limit set, so it cannot run out of tokens"
+    if trigger not in table.triggers:
+        msg = f"{trigger!r} is not a trigger; triggers: {', '.join(table.triggers)}"
         raise ValueError(msg)
-    if trigger == "fail":
-        return {"code": "server_error", "message": "The server had an error."}
-    if trigger in TABLE.triggers:
-        return {}
-    msg = f"{trigger!r} is not a trigger; triggers: {', '.join(TABLE.triggers)}"
-    raise ValueError(msg)
+    kwargs: dict[str, Any] = {}
+    for param in table.row(trigger).params:
+        if param.optional and (trigger, param.name) not in _GIVEN_OPTIONAL:
+            continue
+        make = ARGUMENTS.get(param.name)
+        if make is None:
+            msg = f"{trigger}: no value known for its argument {param.name!r}"
+            raise ValueError(msg)
+        kwargs[param.name] = make(run)
+    return kwargs
 
 
 #: The fields of the runs :func:`new_replay_run` makes: one that every path can move.
@@ -161,14 +194,15 @@ _REPLAY_FIELDS: Mapping[str, Any] = {
 }
 
 
-def new_replay_run(**fields: Any) -> Run:
+def new_replay_run(*, table: Table = TABLE, **fields: Any) -> Run:
     """A new ``queued`` run that every path can move, on its own engine and ``ManualClock``.
 
     It declares a function tool ``lookup``, has both token limits set (1000), and is
     created at :data:`REPLAY_START` with ``id`` ``"run_replay"``; *fields* override any of
-    these (they are passed to ``RunEngine.create``). ``run.engine.clock`` is its clock.
+    these (they are passed to ``RunEngine.create``). ``run.engine.clock`` is its clock; its
+    engine moves it by *table*.
     """
-    engine = RunEngine(clock=ManualClock(REPLAY_START), record_history=True)
+    engine = RunEngine(clock=ManualClock(REPLAY_START), record_history=True, table=table)
     return engine.create(**{**_REPLAY_FIELDS, **fields})
 
 
@@ -177,7 +211,8 @@ def follow(path: Iterable[str], run: Run | None = None, *, step: int = 1) -> Run
 
     Before each move the run's clock advances by *step* seconds (so that stamps differ),
     and before ``expire`` it also moves to ``expires_at`` when that is still ahead.
-    Arguments come from :func:`arguments_for`.
+    Arguments come from :func:`arguments_for`, by the table of the run's engine, and each
+    trigger is fired through that engine (``engine.fire``).
 
     Args:
         path: trigger names, fired in order.
@@ -193,7 +228,8 @@ def follow(path: Iterable[str], run: Run | None = None, *, step: int = 1) -> Run
     """
     if run is None:
         run = new_replay_run()
-    clock = run.engine.clock
+    engine = run.engine
+    clock = engine.clock
     if not isinstance(clock, ManualClock):
         msg = (
             f"follow() needs a run whose engine has a ManualClock (it moves time), "
@@ -206,9 +242,9 @@ def follow(path: Iterable[str], run: Run | None = None, *, step: int = 1) -> Run
         expires_at = run.expires_at
         if trigger == "expire" and expires_at is not None and clock() < expires_at:
             clock.set(expires_at)
-        kwargs = arguments_for(run, trigger)
+        kwargs = arguments_for(run, trigger, table=engine.table)
         try:
-            getattr(run, trigger)(**kwargs)
+            engine.fire(run, trigger, kwargs)
         except GuardRejected as exc:
             exc.add_note(f"while following path[{i}] of {tuple(path)!r}")
             raise
@@ -236,21 +272,21 @@ def _node(run: Run) -> Node:
 
 
 @functools.cache
-def graph() -> Graph:
-    """The lifecycle explored breadth-first by firing the table's triggers on real runs.
+def graph(*, table: Table = TABLE) -> Graph:
+    """The lifecycle explored breadth-first by firing *table*'s triggers on real runs.
 
     Guards decide which edges exist: a run cancelled while queued never started, so it
-    cannot complete. Computed once, then cached.
+    cannot complete. Computed once per table, then cached.
     """
     prefix: dict[Node, TriggerPath] = {_ROOT: ()}
     edges: list[tuple[Node, str, Node]] = []
     queue = deque([_ROOT])
     while queue:
         node = queue.popleft()
-        for trigger in TABLE.triggers_from(node[0]):
+        for trigger in table.triggers_from(node[0]):
             path = (*prefix[node], trigger)
             try:
-                dest = _node(follow(path))
+                dest = _node(follow(path, new_replay_run(table=table)))
             except GuardRejected:
                 continue  # a guard refuses this move from this node, whatever the arguments
             edges.append((node, trigger, dest))
@@ -261,7 +297,7 @@ def graph() -> Graph:
 
 
 @functools.cache
-def shortest_paths() -> dict[RunStatus, TriggerPath]:
+def shortest_paths(*, table: Table = TABLE) -> dict[RunStatus, TriggerPath]:
     """The shortest path from ``queued`` to each of the nine statuses (``()`` for ``queued``).
 
     Among paths of equal length, the one whose triggers come first in the table wins.
@@ -270,7 +306,7 @@ def shortest_paths() -> dict[RunStatus, TriggerPath]:
     >>> shortest_paths()["requires_action"]
     ('start', 'require_action')
     """
-    explored = graph()
+    explored = graph(table=table)
     found: dict[RunStatus, TriggerPath] = {}
     for (status, _), path in explored.prefix.items():
         found.setdefault(status, path)
@@ -281,7 +317,7 @@ def shortest_paths() -> dict[RunStatus, TriggerPath]:
     return {status: found[status] for status in RunStatus}
 
 
-def simple_paths(*, max_length: int | None = None) -> tuple[TriggerPath, ...]:
+def simple_paths(*, max_length: int | None = None, table: Table = TABLE) -> tuple[TriggerPath, ...]:
     """Every path from ``queued`` that visits no status twice, of at most *max_length* moves.
 
     The empty path (the run stays ``queued``) comes first; then the paths by length, and
@@ -297,13 +333,13 @@ def simple_paths(*, max_length: int | None = None) -> tuple[TriggerPath, ...]:
     if max_length is not None and (type(max_length) is not int or max_length < 0):
         msg = f"max_length: expected None or an int >= 0, got {max_length!r}"
         raise ValueError(msg)
-    out = [p for p in _simple_paths() if max_length is None or len(p) <= max_length]
+    out = [p for p in _simple_paths(table) if max_length is None or len(p) <= max_length]
     return tuple(out)
 
 
 @functools.cache
-def _simple_paths() -> tuple[TriggerPath, ...]:
-    explored = graph()
+def _simple_paths(table: Table) -> tuple[TriggerPath, ...]:
+    explored = graph(table=table)
     out: list[TriggerPath] = []
 
     def walk(node: Node, path: TriggerPath, seen: frozenset[RunStatus]) -> None:
@@ -313,12 +349,12 @@ def _simple_paths() -> tuple[TriggerPath, ...]:
                 walk(dest, (*path, trigger), seen | {dest[0]})
 
     walk(_ROOT, (), frozenset({_ROOT[0]}))
-    order = {t: i for i, t in enumerate(TABLE.triggers)}
+    order = {t: i for i, t in enumerate(table.triggers)}
     return tuple(sorted(out, key=lambda p: (len(p), [order[t] for t in p])))
 
 
 @functools.cache
-def transition_cover() -> tuple[TriggerPath, ...]:
+def transition_cover(*, table: Table = TABLE) -> tuple[TriggerPath, ...]:
     """As few paths as possible that, between them, make every transition of the table.
 
     A transition is a *(status, trigger)* pair the table allows (``expire`` from each of the
@@ -333,14 +369,14 @@ def transition_cover() -> tuple[TriggerPath, ...]:
     >>> len(transition_cover())
     12
     """
-    explored = graph()
+    explored = graph(table=table)
     # The cheapest feasible edge for each transition: the one whose source is reached first.
     rank = {node: i for i, node in enumerate(explored.prefix)}
     required: dict[tuple[RunStatus, str], tuple[Node, str, Node]] = {}
     for edge in sorted(explored.edges, key=lambda e: rank[e[0]]):
         required.setdefault((edge[0][0], edge[1]), edge)
-    table = {(s, t.trigger) for t in TABLE.rows for s in t.sources}
-    unreachable = sorted(f"{s.value}-{t}" for s, t in table - set(required))
+    allowed = {(s, t.trigger) for t in table.rows for s in t.sources}
+    unreachable = sorted(f"{s.value}-{t}" for s, t in allowed - set(required))
     if unreachable:  # pragma: no cover - every transition is feasible (tested)
         msg = f"no path makes {', '.join(unreachable)}"
         raise RuntimeError(msg)
@@ -355,7 +391,7 @@ def transition_cover() -> tuple[TriggerPath, ...]:
             current.append(trigger)
     if current:
         paths.append(tuple(current))
-    order = {t: i for i, t in enumerate(TABLE.triggers)}
+    order = {t: i for i, t in enumerate(table.triggers)}
     return tuple(sorted(paths, key=lambda p: (len(p), [order[t] for t in p])))
 
 

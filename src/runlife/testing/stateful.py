@@ -18,7 +18,6 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from runlife import (
-    TABLE,
     TRIGGERS,
     ManualClock,
     Run,
@@ -30,7 +29,7 @@ from runlife import (
 )
 from runlife.paths import arguments_for
 
-from .strategies import _arguments, _machine_fields
+from .strategies import _machine_fields, arguments
 
 __all__ = ["RunLifecycleStateMachine"]
 
@@ -90,7 +89,8 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
     not as a class attribute (hypothesis refuses that).
     """
 
-    #: The triggers the machine fires itself; the rest are left to your code.
+    #: The triggers the machine fires itself; the rest are left to your code. With an engine
+    #: of a table of its own, add its triggers here (each must be a trigger of that table).
     fires: ClassVar[frozenset[str]] = frozenset(TRIGGERS)
     #: The machine creates at most this many runs per example.
     max_runs: ClassVar[int] = 4
@@ -104,10 +104,6 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
 
     def __init__(self, engine_factory: EngineFactory | None = None) -> None:
         super().__init__()
-        unknown = sorted(set(self.fires) - set(TRIGGERS))
-        if unknown:
-            msg = f"fires: {', '.join(map(repr, unknown))} not triggers; triggers: {', '.join(TRIGGERS)}"
-            raise InvalidArgument(msg)
         self.clock = ManualClock(self.start_time)
         engine = (engine_factory or _default_engine)(self.clock)
         if not isinstance(engine, RunEngine) or engine.clock is not self.clock:
@@ -117,6 +113,13 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
             )
             raise InvalidArgument(msg)
         self.engine = engine
+        known = engine.table.triggers
+        unknown = sorted(set(self.fires) - set(known))
+        if unknown:
+            msg = (
+                f"fires: {', '.join(map(repr, unknown))} not triggers; triggers: {', '.join(known)}"
+            )
+            raise InvalidArgument(msg)
         self.runs: list[Run] = []
         self._frozen: dict[int, tuple[Run, str]] = {}
 
@@ -141,15 +144,16 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
     def _moves(self, run: Run) -> list[str]:
         """The triggers in ``fires`` that the table and the guards allow on *run* now."""
         out: list[str] = []
-        for trigger in TABLE.triggers_from(run.status):
+        engine = self.engine
+        for trigger in engine.table.triggers_from(run.status):
             if trigger not in self.fires:
                 continue
             if trigger != "expire":  # the machine moves the clock for expire
                 try:
-                    kwargs = arguments_for(run, trigger)
+                    kwargs = arguments_for(run, trigger, table=engine.table)
                 except ValueError:
                     continue  # no arguments would do: no tools, or no token limit
-                if not getattr(run, f"may_{trigger}")(**kwargs):
+                if not engine.may(run, trigger, kwargs):
                     continue
             out.append(trigger)
         return out
@@ -176,14 +180,14 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
         """Fire one allowed trigger, with valid arguments, on one run."""
         movable = [run for run in self.runs if self._moves(run)]
         run = movable[data.draw(st.integers(0, len(movable) - 1), label="run index")]
-        weighted = [t for t in self._moves(run) for _ in range(WEIGHTS[t])]
+        weighted = [t for t in self._moves(run) for _ in range(WEIGHTS.get(t, 1))]
         trigger = data.draw(st.sampled_from(weighted), label="trigger")
         expires_at = run.expires_at
         if trigger == "expire" and expires_at is not None and self.clock() < expires_at:
             self.clock.set(expires_at)
-        kwargs = data.draw(_arguments(run, trigger), label="arguments")
+        kwargs = data.draw(arguments(run, trigger, table=self.engine.table), label="arguments")
         source = run.status
-        getattr(run, trigger)(**kwargs)
+        self.engine.fire(run, trigger, kwargs)
         note(f"{run.id}: {trigger}() {source.value} -> {run.status.value} at {self.clock()}")
         self.on_moved(run, trigger, source)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import string
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from hypothesis import strategies as st
@@ -38,11 +38,13 @@ from runlife import (
     Run,
     RunEngine,
     RunStatus,
+    Table,
 )
 from runlife.paths import Node as _Node
 from runlife.paths import graph as _graph
 
 __all__ = [
+    "arguments",
     "create_kwargs",
     "runs",
     "tool_calls",
@@ -311,8 +313,10 @@ def _status(value: object, where: str) -> RunStatus:
     raise InvalidArgument(msg)
 
 
-def triggers(*, allowed_from: RunStatus | str | None = None) -> st.SearchStrategy[str]:
-    """Trigger names, in the table's order: all nine, or those *allowed_from* a status.
+def triggers(
+    *, allowed_from: RunStatus | str | None = None, table: Table = TABLE
+) -> st.SearchStrategy[str]:
+    """Trigger names, in *table*'s order: all of them, or those *allowed_from* a status.
 
     Raises:
         InvalidArgument: *allowed_from* is not a status, or is terminal (nothing leaves it).
@@ -320,32 +324,53 @@ def triggers(*, allowed_from: RunStatus | str | None = None) -> st.SearchStrateg
     Needs hypothesis.
     """
     if allowed_from is None:
-        return st.sampled_from(TRIGGERS)
+        return st.sampled_from(table.triggers)
     status = _status(allowed_from, "triggers(allowed_from=...)")
-    names = TABLE.triggers_from(status)
+    names = table.triggers_from(status)
     if not names:
         msg = f"triggers(allowed_from=...): {status.value} is terminal: no trigger leaves it"
         raise InvalidArgument(msg)
     return st.sampled_from(names)
 
 
-def _arguments(run: Run, trigger: str) -> st.SearchStrategy[dict[str, Any]]:
-    """Valid keyword arguments for *trigger* on *run* now (the table is not consulted)."""
-    usage = st.none() | usages()
-    if trigger == "require_action":
-        return st.builds(lambda calls: {"tool_calls": calls}, tool_calls(run=run))
-    if trigger == "submit_tool_outputs":
-        return st.builds(lambda outs: {"tool_outputs": outs}, tool_outputs_for(run))
-    if trigger == "complete":
-        return st.fixed_dictionaries({"usage": usage})
-    if trigger == "mark_incomplete":
-        reasons = [r for r in INCOMPLETE_REASONS if getattr(run, r) is not None]
-        return st.fixed_dictionaries({"reason": st.sampled_from(reasons), "usage": usage})
-    if trigger == "fail":
-        return st.fixed_dictionaries(
-            {"code": st.sampled_from(ERROR_CODES), "message": _short_text, "usage": usage}
-        )
-    return st.just({})
+def _reasons(run: Run) -> st.SearchStrategy[str]:
+    return st.sampled_from([r for r in INCOMPLETE_REASONS if getattr(run, r) is not None])
+
+
+#: A strategy of passing values of each argument a table row may declare, by its name.
+_ARGUMENTS: Final[Mapping[str, Callable[[Run], st.SearchStrategy[Any]]]] = {
+    "tool_calls": lambda run: tool_calls(run=run),
+    "tool_outputs": tool_outputs_for,
+    "reason": _reasons,
+    "code": lambda _run: st.sampled_from(ERROR_CODES),
+    "message": lambda _run: _short_text,
+    "usage": lambda _run: usages(),
+}
+
+
+def arguments(run: Run, trigger: str, *, table: Table = TABLE) -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments with which *trigger* passes its guards on *run* now.
+
+    One value per argument the trigger's row of *table* declares; an optional one is
+    ``None`` or a value. The row's sources are not consulted.
+
+    Raises:
+        InvalidArgument: *trigger* is not a trigger of *table*, or its row declares an
+            argument with no known strategy.
+
+    Needs hypothesis.
+    """
+    if trigger not in table.triggers:
+        msg = f"arguments(): {trigger!r} is not a trigger; triggers: {', '.join(table.triggers)}"
+        raise InvalidArgument(msg)
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for param in table.row(trigger).params:
+        make = _ARGUMENTS.get(param.name)
+        if make is None:
+            msg = f"arguments(): {trigger}'s argument {param.name!r} has no known strategy"
+            raise InvalidArgument(msg)
+        fields[param.name] = st.none() | make(run) if param.optional else make(run)
+    return st.fixed_dictionaries(fields)
 
 
 # --- runs -----------------------------------------------------------------------------------
@@ -416,7 +441,7 @@ def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...]) -> Run:
             clock.set(max(clock(), expires_at) + draw(st.integers(0, 5)))
         else:  # move on before the run is due to expire
             clock.advance(draw(st.integers(0, max(0, min(60, expires_at - 1 - clock())))))
-        getattr(run, choice)(**draw(_arguments(run, choice)))
+        getattr(run, choice)(**draw(arguments(run, choice)))
         node = (run.status, run.started_at is not None)
         moves += 1
 
