@@ -133,6 +133,20 @@ def check(run_or_dict: _Any) -> list[Finding]:
     return _inspect(run_or_dict)
 
 
+# Errors show under the name users import them by (``runlife.InvalidRun: ...`` in a
+# traceback, not the private module that defines them); pickling finds them there too.
+for _error in (
+    Conflict,
+    GuardRejected,
+    IllegalTransition,
+    InvalidRun,
+    RunlifeError,
+    RunNotFound,
+    ThreadBusy,
+):
+    _error.__module__ = __name__
+del _error
+
 #: Deprecated names, kept for one release: name -> (what to use instead, the object).
 _DEPRECATED: dict[str, tuple[str, _Any]] = {
     "replay": ("runlife.rebuild", rebuild),
