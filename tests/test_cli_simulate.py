@@ -13,7 +13,7 @@ import pytest
 
 import runlife
 from runlife import _simulate
-from runlife._check import Finding
+from runlife import Finding
 from runlife.cli import main
 
 PREFIX = "runlife simulate: error: "

@@ -23,10 +23,10 @@ from runlife import (
     check,
     to_dict,
 )
-from runlife._check import field_problems
 from runlife._create import _sound_function_tool
 from runlife._decode import decode_tool as _s_tool
 from runlife._live import LiveRuns
+from runlife._structure import field_problems
 from tests.support import T0, new_engine, new_run
 
 _json = st.recursive(

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlife import Usage, _simulate, to_dict
-from runlife._check import Finding, invariant_problems
+from runlife import Finding, Usage, _simulate, to_dict
+from runlife._invariants import invariant_problems
 from runlife._simulate import (
     BLOCK,
     DEFAULT_POLICY,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import warnings
 from typing import Any as _Any
 
-from ._check import Finding
 from ._check import inspect as _inspect
 from ._clock import Clock, ManualClock, SystemClock
 from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
@@ -29,6 +28,7 @@ from ._errors import (
 )
 from ._events import RunEvent
 from ._events import sse_encode as _sse_encode
+from ._findings import Finding
 from ._history import Move, chain_problems
 from ._record import (
     UNSET,

@@ -99,25 +99,12 @@ Decisions where the contract leaves room:
 
 from __future__ import annotations
 
-from ._constraints import MAX_NAME, MAX_TOOLS, NAME_CHARS
 from ._findings import Finding
 from ._invariants import invariant_problems
 from ._rules import rule_problems
-from ._structure import field_problems, structure_problems
+from ._structure import structure_problems
 
-__all__ = [
-    "Finding",
-    "field_problems",
-    "inspect",
-    "invariant_problems",
-    "rule_problems",
-    "structure_problems",
-]
-
-# transitional: _create imports these
-_MAX_NAME = MAX_NAME
-_MAX_TOOLS = MAX_TOOLS
-_NAME_CHARS = NAME_CHARS
+__all__ = ["inspect"]
 
 
 def inspect(data: object) -> list[Finding]:

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._check import Finding, inspect
+from ._check import inspect
+from ._findings import Finding
 
 __all__ = ["check_files", "register"]
 

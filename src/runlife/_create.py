@@ -13,7 +13,6 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._check import field_problems
 from ._constraints import MAX_NAME, MAX_TOOLS, NAME_CHARS
 from ._decode import decode_response_format, decode_tool, decode_tool_choice, decode_truncation
 from ._encode import NESTED
@@ -30,6 +29,7 @@ from ._record import (
 )
 from ._state import RunState
 from ._status import RunStatus
+from ._structure import field_problems
 from ._table import LIFECYCLE
 
 __all__ = ["DEFAULTS", "ENGINE_FIELDS", "REQUIRED", "checked_fields", "new_run"]

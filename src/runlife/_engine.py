@@ -22,7 +22,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
-from ._check import field_problems
 from ._clock import Clock, SystemClock
 from ._commit import bind, commit, reset, set_metadata, set_version
 from ._create import checked_fields, new_run
@@ -39,6 +38,7 @@ from ._record import NO_ARGS, Run
 from ._snapshot import restore
 from ._state import bind_default_engine
 from ._status import TERMINAL, RunStatus
+from ._structure import field_problems
 from ._table import TABLE, Table
 from ._wire import structure_run
 

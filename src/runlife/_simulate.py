@@ -28,9 +28,10 @@ from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
-from ._check import inspect, invariant_problems
+from ._check import inspect
 from ._constraints import ERROR_CODES
 from ._engine import RunEngine
+from ._invariants import invariant_problems
 from ._record import Run
 from ._status import RunStatus
 from ._table import TRANSITIONS

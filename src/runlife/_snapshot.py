@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._check import structure_problems
 from ._commit import bind, set_history
 from ._decode import decode_run
 from ._encode import (
@@ -38,6 +37,7 @@ from ._errors import Conflict, GuardRejected, IllegalTransition, InvalidRun
 from ._history import Move, chain_problems
 from ._record import Run
 from ._state import Engine, default_engine
+from ._structure import structure_problems
 from ._table import LIFECYCLE
 from ._wire import structure_run
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import cattrs
 
-from ._check import structure_problems
 from ._commit import WIRE_FIELDS, bind
 from ._decode import decode_run
 from ._encode import NESTED, encode_run
@@ -27,6 +26,7 @@ from ._makers import refill
 from ._record import Run
 from ._state import Mover, bind_validator
 from ._status import STATUS_BY_VALUE, RunStatus, suggest_status
+from ._structure import structure_problems
 
 __all__ = [
     "configure_converter",
