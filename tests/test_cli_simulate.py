@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 import runlife
-from runlife import _simulate
-from runlife import Finding
+from runlife import Finding, _simulate
 from runlife.cli import main
 
 PREFIX = "runlife simulate: error: "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import sqlite3
 from pathlib import Path
@@ -27,18 +26,6 @@ from tests.conftest import PAYLOAD_ORDER, load_payload
 from tests.support import T0, VALID_ARGS, may, run_in
 
 DOCS = Path(__file__).parents[1] / "docs"
-
-
-def test_embedding_guide() -> None:
-    """Every example of docs/embedding.md runs and prints what the page says."""
-    result = doctest.testfile(
-        str(DOCS / "embedding.md"),
-        module_relative=False,
-        optionflags=doctest.ELLIPSIS,
-        raise_on_error=False,
-    )
-    assert result.attempted > 40
-    assert result.failed == 0
 
 
 class TestResume:

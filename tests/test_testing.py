@@ -358,18 +358,6 @@ class TestStateMachine:
         assert [r.status for r in machine.runs if r.status in TERMINAL] == ["completed"]
 
 
-def test_docs_testing_md_runs():
-    """Every pycon block of docs/testing.md runs as written (the README's example is one)."""
-    result = doctest.testfile(
-        str(ROOT / "docs" / "testing.md"),
-        module_relative=False,
-        optionflags=doctest.ELLIPSIS,
-        verbose=False,
-    )
-    assert result.failed == 0
-    assert result.attempted > 10
-
-
 def test_strategies_docstring_example():
     """The example in runlife.testing.strategies' docstring runs as written."""
     result = doctest.testmod(runlife.testing.strategies)
