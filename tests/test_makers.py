@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import runlife
 from runlife import Run, RunEngine, _create, _decode, _record, from_dict, to_dict, to_json
-from runlife._makers import builder, fence, maker
+from runlife._makers import MAKERS_SKIP, builder, fence, maker
 from runlife.testing import runs
 
 #: Every attrs class of the record, by name (``Run`` and the nested ones).
@@ -235,6 +235,52 @@ class WithPrivateField:
     _b: int = attrs.field(alias="_b")
 
 
+@attrs.frozen(weakref_slot=False)
+class OtherOrder:
+    """``__init__(a, c=0, *, b)``: the class's own parameters are not in attrs.fields order."""
+
+    a: int
+    b: int = attrs.field(kw_only=True)
+    c: int = 0
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Aliased:
+    """``__init__(*, b)`` for the field ``a``: a maker's keyword would not be __init__'s."""
+
+    a: int = attrs.field(alias="b")
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False, cache_hash=True)
+class CachedHash:
+    """``__init__`` fills a hidden cached-hash slot that no field names."""
+
+    a: int
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class UnsetSlot:
+    """``b`` is neither an argument nor defaulted: ``__init__`` leaves the slot empty."""
+
+    a: int
+    b: int = attrs.field(init=False)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class SelfDefault:
+    """``b``'s default is computed from ``self`` by ``__init__``."""
+
+    a: int
+    b: int = attrs.field(init=False, default=attrs.Factory(lambda self: self.a, takes_self=True))
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class PrivateName:
+    """``__init__(*, a)`` for the field ``_a`` (attrs strips the underscore)."""
+
+    _a: int
+
+
 REFUSED: dict[type, str] = {
     WithValidator: "a has a validator",
     WithConverter: "a has a converter",
@@ -288,6 +334,37 @@ def test_a_builder_names_missing_and_unknown_fields() -> None:
         builder(Plain, "build", "x", {"a": "x", "c": "x"}, {})
     build = builder(Plain, "build", "x", {"b": "str(x)", "a": "x"}, {})
     assert build(3) == Plain(a=3, b="3")
+
+
+# --- the fence: what __init__ does that a maker does not ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "reason"),
+    [
+        (WithPostInit, "it has __attrs_post_init__"),
+        (OtherOrder, "parameters"),
+        (Aliased, "parameters"),
+        (CachedHash, "slot"),
+        (UnsetSlot, "b has no default"),
+        (SelfDefault, "b's default takes self"),
+        (PrivateName, "_a is initialised as 'a'"),
+    ],
+    ids=["post-init", "other order", "aliased", "cached hash", "unset slot", "self", "_a"],
+)
+def test_the_fence_refuses_what_init_does_differently(cls: type, reason: str) -> None:
+    """A post-init of a class other than Run, an __init__ whose keywords are not the fields
+    in attrs' order, and slots __init__ fills (or leaves empty) that a maker would not."""
+    with pytest.raises(TypeError, match=re.escape(reason)):
+        fence(cls)
+    with pytest.raises(TypeError, match=re.escape(reason)):
+        maker(cls)
+
+
+def test_only_run_may_keep_its_post_init() -> None:
+    """The skip list names the class: Run's post-init is skipped on purpose, nobody else's."""
+    assert set(MAKERS_SKIP) == {("runlife._record.Run", "__attrs_post_init__")}
+    fence(Run, private={"_state": object})
 
 
 # --- generated source in tracebacks ------------------------------------------------------------
