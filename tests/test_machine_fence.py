@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from transitions import Machine, MachineError
+from transitions import Event, Machine, MachineError
 
 from runlife import TABLE, TRIGGERS, RunStatus
 from runlife._machine import MACHINE, FastEvent, Model, build_machine, check_machine, events_of
@@ -103,6 +103,14 @@ def _two_from_one_source() -> Machine:
     return machine
 
 
+def _stock_event() -> Machine:
+    machine = _fast()
+    stock = Event("start", machine)
+    stock.transitions = machine.events["start"].transitions
+    machine.events["start"] = stock
+    return machine
+
+
 #: Machines the fast event would not drive faithfully, and what the check must name.
 SKIPPED: dict[str, tuple[Any, str]] = {
     "conditions": (lambda: _with_transition(conditions=[lambda: True]), "conditions or callbacks"),
@@ -128,6 +136,8 @@ SKIPPED: dict[str, tuple[Any, str]] = {
     "model_attribute": (lambda: _fast(model_attribute="status"), "model attribute 'status'"),
     "on_enter": (_on_enter, "state 'completed' has callbacks"),
     "on_exit": (_on_exit, "state 'queued' has callbacks"),
+    "stock machine": (lambda: Machine(model=None, **TABLE.machine_config()), "not a FastEvent"),
+    "stock event": (_stock_event, "start is a Event, not a FastEvent"),
 }
 
 
