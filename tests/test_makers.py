@@ -409,3 +409,19 @@ def test_create_uses_the_new_run_builder() -> None:
     """The new-run builder's source is inspectable too (create's fast path)."""
     builder_fn = _create._make_new_run
     assert "o.status = _QUEUED" in inspect.getsource(builder_fn)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Defaulted:
+    """Fields that are no parameters: filled by a maker as __init__ fills them."""
+
+    a: int
+    b: tuple[int, ...] = attrs.field(init=False, factory=tuple)
+    c: str = attrs.field(init=False, default="c")
+
+
+def test_a_maker_fills_the_fields_that_are_no_parameters() -> None:
+    make = maker(Defaulted)
+    assert list(inspect.signature(make).parameters) == ["a"]
+    assert make(a=1) == Defaulted(a=1)
+    assert (make(a=1).b, make(a=1).c) == ((), "c")
