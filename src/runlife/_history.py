@@ -8,7 +8,7 @@ import attrs
 
 from ._errors import InvalidRun
 from ._json import thaw
-from ._table import TRIGGERS, transition
+from ._table import TABLE, Table
 
 __all__ = ["Move", "chain_problems"]
 
@@ -43,8 +43,8 @@ class Move:
         }
 
     @classmethod
-    def from_dict(cls, data: Any, *, path: str = "$") -> Move:
-        """The move a ``to_dict`` dict describes, checked against the transition table.
+    def from_dict(cls, data: Any, *, path: str = "$", table: Table = TABLE) -> Move:
+        """The move a ``to_dict`` dict describes, checked against *table*.
 
         ``args`` may be left out when there are none.
 
@@ -65,12 +65,13 @@ class Move:
         dest: Any = data.get("dest")
         at: Any = data.get("at")
         args: Any = data.get("args", {})
-        if "trigger" in data and (type(trigger) is not str or trigger not in TRIGGERS):
+        triggers = table.triggers
+        if "trigger" in data and (type(trigger) is not str or trigger not in triggers):
             errors.append(
-                (f"{path}.trigger", f"expected one of {', '.join(TRIGGERS)}, got {trigger!r}")
+                (f"{path}.trigger", f"expected one of {', '.join(triggers)}, got {trigger!r}")
             )
         elif "trigger" in data and "source" in data and "dest" in data:
-            row = transition(trigger)
+            row = table.row(trigger)
             if source not in row.sources or dest != row.dest:
                 allowed = ", ".join(s.value for s in row.sources)
                 errors.append(

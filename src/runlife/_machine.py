@@ -13,7 +13,8 @@ finding the transition from the model's state and setting the state to its desti
 a third of the stock ``Event.trigger``, which wraps the call in a partial for the queue,
 walks empty callback lists and logs at debug level on the way. ``check_machine`` refuses,
 when the machine is built, any configuration that the fast path would skip (a second
-transition from one source, conditions, callbacks, a queue, state callbacks), and
+transition from one source, conditions, callbacks, a queue, state callbacks, an event of
+another class), and
 ``tests/test_machine.py`` holds the fast path to the stock one on every (status, trigger).
 """
 
@@ -70,6 +71,8 @@ def check_machine(machine: Machine) -> None:
         if state.on_enter or state.on_exit or state.value != name:
             problems.append(f"state {name!r} has callbacks or a value other than its name")
     for name, event in machine.events.items():
+        if type(event) is not FastEvent:
+            problems.append(f"{name} is a {type(event).__name__}, not a FastEvent")
         for source, found in event.transitions.items():
             if len(found) != 1:
                 problems.append(f"{name} has {len(found)} transitions from {source}")

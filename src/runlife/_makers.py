@@ -13,8 +13,11 @@ the class's own ``__init__`` on generated values):
 
 - a record class may have no attrs validators, converters, ``on_setattr`` hooks or
   ``__attrs_pre_init__``: a maker would skip them silently. ``__attrs_post_init__`` is
-  allowed only where the class names it in ``MAKERS_SKIP`` with the reason (``Run``'s checks
-  the structure of hand-built runs, which makers' callers have checked already);
+  allowed only for a class that ``MAKERS_SKIP`` names with the reason (``Run``'s checks
+  the structure of hand-built runs, which makers' callers have checked already). Nor may
+  its ``__init__`` do what a maker does not: take its fields under other names or in
+  another order than ``attrs.fields``, fill a slot that is no field (a cached hash), or
+  leave a field unset;
 - makers take keyword arguments only, named as the fields, so no call site can shift when
   a field is inserted or the fields are reordered; ``builder`` generates a constructor whose
   values are expressions bound to field names (the wire format's and create's, where a
@@ -24,6 +27,7 @@ the class's own ``__init__`` on generated values):
 
 from __future__ import annotations
 
+import inspect
 import linecache
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -32,9 +36,10 @@ import attrs
 
 __all__ = ["MAKERS_SKIP", "builder", "fence", "maker", "refill"]
 
-#: Class hooks a maker skips on purpose, each with the reason.
-MAKERS_SKIP: Final[dict[str, str]] = {
-    "__attrs_post_init__": (
+#: Class hooks a maker skips on purpose, by the class (``module.qualname``) and the hook,
+#: each with the reason. A hook of any other class is refused.
+MAKERS_SKIP: Final[dict[tuple[str, str], str]] = {
+    ("runlife._record.Run", "__attrs_post_init__"): (
         "Run's post-init checks the structure of a run built by hand and claims its state; "
         "a maker's caller has checked the values, and a maker makes a fresh state"
     ),
@@ -49,28 +54,57 @@ def fence(cls: type, *, private: Mapping[str, Callable[[], Any]] | None = None) 
 
     Raises:
         TypeError: a validator, converter, ``on_setattr`` or init hook the maker would skip,
-            a ``__weakref__`` slot, or a private field without a filler.
+            an ``__init__`` whose parameters are not the fields in ``attrs.fields`` order
+            and by their names (a maker's are), a slot that no field fills (a cached hash,
+            ``__weakref__``), a field ``__init__`` leaves unset or fills from ``self``, or
+            a private field without a filler.
     """
     problems: list[str] = []
-    for field in attrs.fields(cls):
+    private = private or {}
+    fields = attrs.fields(cls)
+    for field in fields:
         if field.validator is not None:
             problems.append(f"{field.name} has a validator")
         if field.converter is not None:
             problems.append(f"{field.name} has a converter")
         if field.on_setattr is not None and field.on_setattr is not attrs.setters.NO_OP:
             problems.append(f"{field.name} has an on_setattr hook")
-        if field.init and field.alias.startswith("_") and field.name not in (private or {}):
+        if field.init and field.alias.startswith("_") and field.name not in private:
             problems.append(f"{field.name} is a private init field without a filler")
+        elif field.init and field.alias != field.name and field.name not in private:
+            problems.append(
+                f"{field.name} is initialised as {field.alias!r}: a maker's parameters are "
+                "named as the fields"
+            )
+        if not field.init and field.name not in private:
+            if field.default is attrs.NOTHING:
+                problems.append(f"{field.name} has no default: __init__ leaves its slot unset")
+            elif isinstance(field.default, attrs.Factory) and field.default.takes_self:  # type: ignore[arg-type]
+                problems.append(f"{field.name}'s default takes self: a maker has no self yet")
+    params = list(inspect.signature(vars(cls)["__init__"]).parameters)[1:]
+    aliases = [f.alias for f in fields if f.init]
+    if params != aliases:
+        problems.append(
+            f"its __init__ parameters {params} are not the fields in attrs.fields order {aliases}"
+        )
     if "__attrs_pre_init__" in vars(cls):
         problems.append("it has __attrs_pre_init__")
+    where = f"{cls.__module__}.{cls.__qualname__}"
     problems.extend(
         f"it has {hook}"
         for hook in ("__attrs_post_init__", "__attrs_init_subclass__")
-        if hook in vars(cls) and hook not in MAKERS_SKIP
+        if hook in vars(cls) and (where, hook) not in MAKERS_SKIP
     )
-    if "__weakref__" in cls.__dict__["__slots__"]:
+    slots = cls.__dict__["__slots__"]
+    if "__weakref__" in slots:
         # Python refuses __class__ assignment for these (CPython's same_slots_added).
         problems.append("it has a __weakref__ slot")
+    names = {f.name for f in fields}
+    problems.extend(
+        f"slot {slot} is no field: __init__ fills it, a maker would not"
+        for slot in slots
+        if slot != "__weakref__" and slot not in names
+    )
     if problems:
         raise TypeError(f"no maker for {cls.__name__}: " + "; ".join(problems))
 

@@ -38,7 +38,7 @@ from ._history import Move, chain_problems
 from ._record import Run
 from ._state import Engine, default_engine
 from ._structure import structure_problems
-from ._table import LIFECYCLE
+from ._table import LIFECYCLE, TABLE, Table
 from ._wire import structure_run
 
 __all__ = ["FORMAT", "dump", "expect_version", "initial_wire", "rebuild", "restore"]
@@ -115,7 +115,7 @@ def restore(doc: Any, *, engine: Engine | None = None, verify: bool = False) -> 
     else:
         errors.extend(("$.run" + p.path[1:], p.message) for p in structure_problems(doc["run"]))
     history = doc.get("history", [])
-    moves = _moves(history, errors)
+    moves = _moves(history, errors, TABLE if engine is None else engine.table)
     count = len(history) if type(history) is list else 0
     version = doc.get("version", count)
     if type(version) is not int or version < count:
@@ -144,14 +144,14 @@ def restore(doc: Any, *, engine: Engine | None = None, verify: bool = False) -> 
     return run
 
 
-def _moves(history: Any, errors: list[tuple[str, str]]) -> list[Move]:
+def _moves(history: Any, errors: list[tuple[str, str]], table: Table) -> list[Move]:
     if type(history) is not list:
         errors.append(("$.history", f"expected an array of moves, got {type(history).__name__}"))
         return []
     moves: list[Move] = []
     for i, item in enumerate(history):
         try:
-            moves.append(Move.from_dict(item, path=f"$.history[{i}]"))
+            moves.append(Move.from_dict(item, path=f"$.history[{i}]", table=table))
         except InvalidRun as exc:
             errors.extend(exc.errors)
     return moves
@@ -277,7 +277,9 @@ def rebuild(
     offset = len(run.history)
     for i, item in enumerate(history):
         path = f"$.history[{offset + i}]"
-        move = item if isinstance(item, Move) else Move.from_dict(item, path=path)
+        move = (
+            item if isinstance(item, Move) else Move.from_dict(item, path=path, table=mover.table)
+        )
         status = run.status.value
         if move.source != status:
             raise InvalidRun(

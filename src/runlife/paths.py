@@ -149,10 +149,10 @@ ARGUMENTS: Final[Mapping[str, Callable[[Run], Any]]] = {
 _GIVEN_OPTIONAL: Final = frozenset({("complete", "usage"), ("mark_incomplete", "usage")})
 
 
-def arguments_for(run: Run, trigger: str, *, table: Table = TABLE) -> dict[str, Any]:
+def arguments_for(run: Run, trigger: str, *, table: Table | None = None) -> dict[str, Any]:
     """Keyword arguments with which *trigger* passes its guards on *run* now.
 
-    Built from the trigger's row of *table*, one value per declared argument
+    Built from the trigger's row of *table* (by default the table of the run's engine), one value per declared argument
     (:data:`ARGUMENTS`): plain and fixed, so that replays are reproducible: one call of the
     run's first function tool (``{"id": "call_1", ..., "arguments": "{}"}``), an output
     ``"ok"`` for every pending call, a usage of 100 + 20 tokens for ``complete`` and
@@ -166,6 +166,8 @@ def arguments_for(run: Run, trigger: str, *, table: Table = TABLE) -> dict[str, 
             (``require_action`` on a run without function tools or with ``tool_choice``
             ``"none"``; ``mark_incomplete`` on a run without token limits).
     """
+    if table is None:
+        table = run.engine.table
     if trigger not in table.triggers:
         msg = f"{trigger!r} is not a trigger; triggers: {', '.join(table.triggers)}"
         raise ValueError(msg)

@@ -32,7 +32,6 @@ from runlife import (
     ERROR_CODES,
     INCOMPLETE_REASONS,
     TABLE,
-    TRIGGERS,
     FunctionTool,
     ManualClock,
     Run,
@@ -376,22 +375,29 @@ def arguments(run: Run, trigger: str, *, table: Table = TABLE) -> st.SearchStrat
 # --- runs -----------------------------------------------------------------------------------
 
 _Edges = tuple[tuple[_Node, str, _Node], ...]
-_WALKS: dict[tuple[RunStatus, bool, bool], tuple[_Edges, dict[_Node, int]]] = {}
+_WALKS: dict[tuple[RunStatus, bool, bool, Table], tuple[_Edges, dict[_Node, int]]] = {}
 
 
 def _walk_graph(
-    target: RunStatus, can_call: bool, limited: bool
+    target: RunStatus, can_call: bool, limited: bool, table: Table
 ) -> tuple[_Edges, dict[_Node, int]]:
-    """The feasible edges for such a run, and each node's distance to *target*."""
-    key = (target, can_call, limited)
+    """The feasible edges for such a run, and each node's distance to *target*.
+
+    A trigger that takes ``tool_calls`` needs a run that can call tools; one that takes a
+    ``reason`` (to run out of tokens) needs a token limit.
+    """
+    key = (target, can_call, limited, table)
     found = _WALKS.get(key)
     if found is None:
+        explored = _graph(table=table)
+        needs = {row.trigger: set(row.param_names) for row in table.rows}
         edges = tuple(
             e
-            for e in _graph().edges
-            if (can_call or e[1] != "require_action") and (limited or e[1] != "mark_incomplete")
+            for e in explored.edges
+            if (can_call or "tool_calls" not in needs[e[1]])
+            and (limited or "reason" not in needs[e[1]])
         )
-        dist = {node: 0 for node in _graph().prefix if node[0] is target}
+        dist = {node: 0 for node in explored.prefix if node[0] is target}
         queue = deque(dist)
         while queue:
             node = queue.popleft()
@@ -404,7 +410,7 @@ def _walk_graph(
 
 
 @st.composite
-def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...]) -> Run:
+def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...], table: Table) -> Run:
     target = draw(st.sampled_from(statuses))
     fields = draw(
         create_kwargs(
@@ -413,12 +419,12 @@ def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...]) -> Run:
         )
     )
     clock = ManualClock(draw(st.integers(1_600_000_000, 1_900_000_000)))
-    engine = RunEngine(clock=clock, ttl=draw(st.just(600) | st.integers(1, 86_400)))
+    engine = RunEngine(clock=clock, ttl=draw(st.just(600) | st.integers(1, 86_400)), table=table)
     run = engine.create(**fields)
     edges, dist = _walk_graph(
-        target, _can_call_tools(run), any(getattr(run, r) for r in INCOMPLETE_REASONS)
+        target, _can_call_tools(run), any(getattr(run, r) for r in INCOMPLETE_REASONS), table
     )
-    order = {t: i for i, t in enumerate(TRIGGERS)}
+    order = {t: i for i, t in enumerate(table.triggers)}
     node: _Node = (run.status, False)
     moves = 0
     while True:
@@ -441,17 +447,20 @@ def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...]) -> Run:
             clock.set(max(clock(), expires_at) + draw(st.integers(0, 5)))
         else:  # move on before the run is due to expire
             clock.advance(draw(st.integers(0, max(0, min(60, expires_at - 1 - clock())))))
-        getattr(run, choice)(**draw(arguments(run, choice)))
+        engine.fire(run, choice, draw(arguments(run, choice, table=table)))
         node = (run.status, run.started_at is not None)
         moves += 1
 
 
 def runs(
-    *, status: RunStatus | str | Iterable[RunStatus | str] | None = None
+    *,
+    status: RunStatus | str | Iterable[RunStatus | str] | None = None,
+    table: Table = TABLE,
 ) -> st.SearchStrategy[Run]:
     """Runs in *status* (any status when ``None``; one of several when given a collection).
 
-    Each run is created by a ``RunEngine`` of its own, whose clock is a ``ManualClock``
+    Each run is created by a ``RunEngine`` of its own (moving runs by *table*, the
+    lifecycle's by default), whose clock is a ``ManualClock``
     (``run.engine.clock``), with fields from :func:`create_kwargs`; it then reaches its
     status through legal moves with valid arguments (:func:`tool_calls`,
     :func:`tool_outputs_for`, :func:`usages`, ...), sometimes looping through tool calls,
@@ -472,4 +481,4 @@ def runs(
         if not statuses:
             msg = "runs(status=...): expected a status or a non-empty collection of them, got none"
             raise InvalidArgument(msg)
-    return _runs(statuses)
+    return _runs(statuses, table)
