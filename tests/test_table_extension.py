@@ -148,6 +148,33 @@ def test_the_record_moves_through_the_engines_table() -> None:
     assert run.status is RunStatus.CANCELLING
 
 
+def test_the_record_method_check_names_the_missing_method() -> None:
+    """The import-time check of the record's methods against a table (a core fence, so the
+    core module is imported) names the row a table adds and the record lacks."""
+    from runlife._record import method_problems
+
+    assert method_problems(Run, TABLE) == []
+    problems = method_problems(Run, EXTENDED)
+    assert problems == [
+        "Run has no method give_up() for the row give_up",
+        "Run has no method may_give_up() for the row give_up",
+    ]
+
+    class Shifted:
+        """Every method, but ``complete`` with its usage made required."""
+
+    for row in TABLE.rows:
+        for name in (row.trigger, f"may_{row.trigger}"):
+            setattr(Shifted, name, getattr(Run, name))
+
+    def complete(self: object, usage: object) -> None: ...
+
+    Shifted.complete = complete  # type: ignore[attr-defined]
+    assert method_problems(Shifted, TABLE) == [
+        "Shifted.complete() takes [('usage', False)], the row declares [('usage', True)]"
+    ]
+
+
 # --- aio ---------------------------------------------------------------------------------------
 
 

@@ -515,7 +515,7 @@ class RunEngine:
             reset(run, to, version=version, keep=keep_history)
             bind(run, self)
 
-    def update(self, run: Run, *, metadata: Mapping[str, Any] | None) -> None:
+    def update(self, run: Run, *, metadata: Mapping[str, Any]) -> None:
         """The API's run update: set *run*'s ``metadata`` (the only field a client may change).
 
         Checked by the metadata rules (at most 16 pairs, string keys of at most 64

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import enum
+import inspect
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
@@ -28,6 +29,7 @@ from ._json import EMPTY
 from ._makers import maker, refill
 from ._state import Mover, RunState, default_engine, validate
 from ._status import RunStatus
+from ._table import TABLE, Table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -535,3 +537,31 @@ make_unknown_tool: Any = maker(UnknownTool)
 make_tool_choice_function: Any = maker(ToolChoiceFunction)
 make_tool_choice: Any = maker(ToolChoice)
 make_response_format: Any = maker(ResponseFormat)
+
+
+def method_problems(cls: type, table: Table) -> list[str]:
+    """Where *cls*'s trigger methods do not follow *table*, one line each.
+
+    A row needs a method and a ``may_`` twin whose parameters are the row's, in order.
+
+    The record's methods are the lifecycle table's (``TABLE``), checked at import; a
+    trigger of another table is fired with ``engine.fire(run, trigger, args)``.
+    """
+    problems: list[str] = []
+    for row in table.rows:
+        for name in (row.trigger, f"may_{row.trigger}"):
+            method = getattr(cls, name, None)
+            if method is None:
+                problems.append(f"{cls.__name__} has no method {name}() for the row {row.trigger}")
+                continue
+            params = list(inspect.signature(method).parameters.values())[1:]
+            got = [(p.name, p.default is not inspect.Parameter.empty) for p in params]
+            want = [(p.name, p.optional) for p in row.params]
+            if got != want:
+                problems.append(f"{cls.__name__}.{name}() takes {got}, the row declares {want}")
+    return problems
+
+
+_METHOD_PROBLEMS: Final = method_problems(Run, TABLE)
+if _METHOD_PROBLEMS:  # pragma: no cover - a fence: fails at import, tested on other tables
+    raise RuntimeError("runlife's record does not follow its table: " + "; ".join(_METHOD_PROBLEMS))
