@@ -293,7 +293,7 @@ def test_the_strategies_draw_the_new_trigger() -> None:
 
 def test_the_strategies_make_runs_through_the_new_trigger() -> None:
     """runs(table=...) moves its runs by that table, and some reach failed by give_up."""
-    from hypothesis import find
+    from hypothesis import Phase, find
 
     from runlife.testing import runs
 
@@ -302,7 +302,7 @@ def test_the_strategies_make_runs_through_the_new_trigger() -> None:
         lambda run: (
             run.engine.table is EXTENDED and any(m.trigger == "give_up" for m in run.history)
         ),
-        settings=settings(max_examples=2000, database=None),
+        settings=settings(max_examples=2000, database=None, phases=[Phase.generate]),
     )
     assert found.status is RunStatus.FAILED
 
