@@ -29,7 +29,6 @@ from transitions import Machine
 
 import runlife
 from runlife import ManualClock, RunEngine
-from runlife._table import machine_config
 
 PATH = ("start", "require_action", "submit_tool_outputs", "start", "complete")
 TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
@@ -100,7 +99,7 @@ def main() -> None:
     number, repeat = (500, 5) if args.quick else (2000, 9)
     live = 20_000
 
-    config = machine_config()
+    config = runlife.TABLE.machine_config()
     shared = Machine(model=None, **config)
     events = shared.events
 
@@ -252,7 +251,7 @@ def main() -> None:
     w_sdk, w_rl, w_ratio = paired(
         lambda: sample_us(sdk_wire, number), lambda: sample_us(rl_wire, number), repeat
     )
-    from runlife._check import structure_problems
+    from runlife._structure import structure_problems  # a breakdown of from_dict: internal
 
     w_check = median_us(lambda: structure_problems(data), number=number, repeat=repeat)
     run = runlife.from_dict(data)

@@ -29,9 +29,8 @@ import tracemalloc
 
 from transitions import Machine
 
-from runlife import ManualClock, RunEngine, to_dict
+from runlife import TABLE, ManualClock, RunEngine, to_dict
 from runlife._live import LiveRuns
-from runlife._table import machine_config
 
 T0 = 1_700_000_000
 
@@ -125,7 +124,7 @@ def main() -> None:
     # Calibration: the same number of expire moves with bare transitions (a stock shared
     # Machine, plain models), the floor the engine is compared with in benchmarks/engine.py.
     bare = []
-    event = Machine(model=None, **machine_config()).events["expire"]
+    event = Machine(model=None, **TABLE.machine_config()).events["expire"]
     for _ in range(args.sweeps):
         models = [_Plain() for _ in range(int(statistics.median(counts)))]
         w = time.perf_counter()
