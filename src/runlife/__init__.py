@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from typing import Any as _Any
 
+from . import _errors
 from ._check import inspect as _inspect
 from ._clock import Clock, ManualClock, SystemClock
 from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
@@ -135,17 +136,9 @@ def check(run_or_dict: _Any) -> list[Finding]:
 
 # Errors show under the name users import them by (``runlife.InvalidRun: ...`` in a
 # traceback, not the private module that defines them); pickling finds them there too.
-for _error in (
-    Conflict,
-    GuardRejected,
-    IllegalTransition,
-    InvalidRun,
-    RunlifeError,
-    RunNotFound,
-    ThreadBusy,
-):
-    _error.__module__ = __name__
-del _error
+for _name in _errors.__all__:
+    getattr(_errors, _name).__module__ = __name__
+del _name
 
 #: Deprecated names, kept for one release: name -> (what to use instead, the object).
 _DEPRECATED: dict[str, tuple[str, _Any]] = {

@@ -18,7 +18,8 @@ Every error leaves the run exactly as it was before the call.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from transitions import MachineError
 
@@ -37,7 +38,23 @@ __all__ = [
 
 
 class RunlifeError(Exception):
-    """Base class of every error runlife raises on purpose."""
+    """Base class of every error runlife raises on purpose.
+
+    Errors pickle (a worker process can raise one to its parent): each is rebuilt from the
+    arguments it was made with, its notes and attributes kept.
+    """
+
+    _made_with: tuple[tuple[Any, ...], dict[str, Any]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RunlifeError:  # noqa: PYI034
+        self = super().__new__(cls, *args)
+        self._made_with = (args, kwargs)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args, kwargs = self._made_with
+        state = {k: v for k, v in self.__dict__.items() if k != "_made_with"}
+        return (functools.partial(type(self), *args, **kwargs), (), state)
 
 
 class IllegalTransition(RunlifeError, MachineError):
