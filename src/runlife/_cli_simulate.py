@@ -18,8 +18,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import _simulate
-from ._simulate import CHECKS, FIELDS, Policy, PolicyError
+from . import simulation
+from .simulation import CHECKS, FIELDS, Policy, PolicyError
 
 __all__ = ["register"]
 
@@ -126,7 +126,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             dest=f"policy_{name}",
             metavar=_METAVARS[kind],
             default=None,
-            help=f"{field.metadata['help']} (default: {_simulate._show(field.default)})",
+            help=f"{field.metadata['help']} (default: {simulation.value_text(field.default)})",
         )
     parser.set_defaults(handler=_handle)
 
@@ -149,7 +149,7 @@ def _handle(args: argparse.Namespace) -> int:
         show = runs >= _LONG and sys.stderr.isatty()
     bar = _Bar(runs, sys.stderr) if show else None
     try:
-        report = _simulate.simulate(
+        report = simulation.simulate(
             runs=runs, seed=seed, policy=policy, check=args.check, processes=processes, progress=bar
         )
     except KeyboardInterrupt:
@@ -159,11 +159,11 @@ def _handle(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        sys.stdout.write(_simulate.format_json(report))
+        sys.stdout.write(simulation.format_json(report))
     else:
-        sys.stdout.write(_simulate.format_text(report))
+        sys.stdout.write(simulation.format_text(report))
         sys.stdout.flush()  # the report first, then the wall-clock line, on a shared terminal
-        sys.stderr.write(_simulate.timing_text(report))
+        sys.stderr.write(simulation.timing_text(report))
     sys.stdout.flush()
     return 1 if report.stats.violations else 0
 
@@ -210,7 +210,7 @@ def _count(text: str, option: str, *, least: int) -> int:
 
 
 def _policy(args: argparse.Namespace) -> Policy:
-    policy = _simulate.DEFAULT_POLICY
+    policy = simulation.DEFAULT_POLICY
     if args.policy is not None:
         name, values = _read_policy(args.policy)
         try:
