@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlife import Finding, Usage, to_dict
-from runlife._invariants import invariant_problems
+from runlife import Finding, Usage, invariant_problems, to_dict
 from runlife._table import LIFECYCLE
 from runlife.simulation import (
     BLOCK,

@@ -14,8 +14,7 @@ import random
 from collections.abc import Iterator
 from typing import Any, Final
 
-from runlife import Run, RunEngine, check, to_dict
-from runlife._invariants import invariant_problems
+from runlife import Run, RunEngine, check, invariant_problems, to_dict
 
 from ._policy import Check, Policy, Range
 from ._stats import Stats
@@ -130,7 +129,7 @@ class Simulator:
 
         def fire(trigger: str, at: int, *args: Any) -> None:
             clock.now = at
-            moves[run.status._value_, trigger] += 1
+            moves[str(run.status), trigger] += 1
             getattr(run, trigger)(*args)
             if check_moves:
                 self.check_run(run, index, stats)
@@ -217,7 +216,7 @@ class Simulator:
                 fire("finish_cancel", nxt)
                 end = nxt
         stats.runs += 1
-        stats.durations[run.status._value_][end - created] += 1
+        stats.durations[str(run.status)][end - created] += 1
         stats.last_end = max(stats.last_end, end)
         if self.check in {"final", "full"}:
             self.check_run(run, index, stats)
