@@ -304,7 +304,7 @@ def test_help_lists_the_policy(capsys):
     assert "(default: server_error=6,rate_limit_exceeded=3,invalid_prompt=1)" in out
 
 
-DOC = Path(__file__).parents[1] / "docs" / "simulate.md"
+DOC = Path(__file__).parents[2] / "docs" / "simulate.md"
 
 
 @pytest.mark.parametrize(
