@@ -25,7 +25,7 @@ SETUP = """
 from transitions import Machine
 from runlife import ManualClock, RunEngine
 from runlife._table import machine_config
-from runlife._simulate import DEFAULT_POLICY, Stats, _Simulator
+from runlife.simulation import DEFAULT_POLICY, Simulator, Stats
 config = machine_config()
 shared = Machine(model=None, **config)
 events = shared.events
@@ -47,7 +47,7 @@ FIELDS = {"assistant_id": "asst", "thread_id": "thread", "model": "gpt-4o", "too
 runs = iter([engine.create(**FIELDS) for _ in range({k})])
 heard = iter([listened.create(**FIELDS) for _ in range({k})])
 plains = iter([Plain() for _ in range({k})])
-simulator = _Simulator(DEFAULT_POLICY, 1, "final")
+simulator = Simulator(DEFAULT_POLICY, 1, "final")
 simulator.rng.seed(1)
 stats = Stats()
 """

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from runlife import ManualClock, RunEngine, check
-from runlife._simulate import BLOCK, DEFAULT_POLICY, Stats, _Simulator
+from runlife.simulation import BLOCK, DEFAULT_POLICY, Simulator, Stats
 
 WRAPPER = """
 import resource, subprocess, sys, time
@@ -91,12 +91,12 @@ PIECES: dict[str, tuple[str, str]] = {
     "  _plan (guards, stamps)": ("_engine.py", "_plan"),
     "    of which guards": ("_guards.py", "*"),
     "  _commit": ("_engine.py", "_commit"),
-    "final check (the eight invariants)": ("_simulate.py", "_check"),
+    "final check (the eight invariants)": ("_simulator.py", "check_run"),
 }
 
 
 def profile(runs: int, seed: int) -> None:
-    simulator = _Simulator(DEFAULT_POLICY, seed, "final")
+    simulator = Simulator(DEFAULT_POLICY, seed, "final")
     simulator.block(0, 200)  # warm up
     profiler = cProfile.Profile()
     profiler.enable()
@@ -169,13 +169,13 @@ def pieces(seed: int) -> None:
         return run
 
     done = path()
-    simulator = _Simulator(DEFAULT_POLICY, seed, "final")
+    simulator = Simulator(DEFAULT_POLICY, seed, "final")
     n = 2_000
     per_run = median_us(lambda: simulator.block(0, 200), number=5, repeat=3) / 200
     create_us = median_us(create, number=n)
     path_us = median_us(path, number=n)
     found = Stats()
-    check_us = median_us(lambda: simulator._check(done, 0, found), number=n)
+    check_us = median_us(lambda: simulator.check_run(done, 0, found), number=n)
     full_us = median_us(lambda: check(done), number=n)
     print("without the profiler (median of repeats):")
     print(f"  one simulated run, default policy (3.5 moves)  {per_run:7.1f} µs")

@@ -31,6 +31,7 @@ from ._events import RunEvent
 from ._events import sse_encode as _sse_encode
 from ._findings import Finding
 from ._history import Move, chain_problems
+from ._invariants import invariant_problems
 from ._record import (
     UNSET,
     CodeInterpreterTool,
@@ -114,6 +115,7 @@ __all__ = [
     "from_dict",
     "from_json",
     "initial_wire",
+    "invariant_problems",
     "make_converter",
     "rebuild",
     "restore",

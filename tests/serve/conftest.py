@@ -62,7 +62,7 @@ def postgres_url() -> str:
 def _serve_command() -> list[str]:
     from runlife import cli
 
-    if "runlife._cli_serve" in cli._SUBCOMMANDS:
+    if any(command.name == "serve" for command in cli.commands()):
         return [sys.executable, "-m", "runlife", "serve"]
     return [sys.executable, "-m", "runlife.serve"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 
 from runlife import InvalidRun, RunlifeError
-from runlife._cli_store import register
+from runlife.cli import main
 from runlife.store import (
     SCHEMA_VERSION,
     SchemaTooNew,
@@ -224,11 +223,7 @@ class TestBadInput:
 
 
 def _cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="runlife")
-    register(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    result: int = args.handler(args)
-    return result
+    return main(list(argv))
 
 
 class TestCommand:

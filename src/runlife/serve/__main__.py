@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from runlife._cli_serve import add_arguments, run
+from runlife.cli.serve import add_arguments, run
 
 
 def main() -> int:

@@ -13,13 +13,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
-from . import diagrams
-from ._errors import InvalidRun, RunlifeError
-from ._table import TABLE
+from runlife import InvalidRun, RunlifeError, diagrams
 
-__all__ = ["register"]
+from .shared import Command, UsageError, error
+
+__all__ = ["COMMAND", "add_arguments", "run"]
 
 _PROG = "runlife diagram"
 
@@ -46,20 +46,20 @@ svg and png need the renderer: pip install "runlife[diagrams]" (or --engine grap
 the system's Graphviz dot). Exit codes: 0 ok, 1 could not render, 2 usage error.
 """
 
+#: How an error message names the type of a JSON value (what ``json.loads`` gives).
+_JSON_TYPES: dict[type, str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a str",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
-class _UsageError(Exception):
-    """A problem with what the user gave us: reported on stderr, exit code 2."""
 
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``diagram`` subcommand to the ``runlife`` parser."""
-    parser = subparsers.add_parser(
-        "diagram",
-        help="draw the run lifecycle (Mermaid, DOT, SVG, PNG), or one run's path through it",
-        description="Draw the run lifecycle from the transition table, or one run's path.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``runlife diagram`` on *parser*."""
     parser.add_argument(
         "--format",
         choices=diagrams.FORMATS,
@@ -90,44 +90,45 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="graphviz-pure",
         help="program that lays out svg and png (default: graphviz-pure, from the extra)",
     )
-    parser.set_defaults(handler=_handle)
 
 
-def _handle(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Draw the diagram; the exit code."""
     fmt: str = args.format or _SUFFIXES.get(Path(args.output or "").suffix.lower(), "mermaid")
     try:
         data = _draw(args, fmt)
         _write(data, args.output, fmt)
-    except _UsageError as exc:
-        sys.stderr.write(f"{_PROG}: error: {exc}\n")
+    except UsageError as exc:
+        error(_PROG, str(exc))
         return 2
     except RunlifeError as exc:  # DiagramsUnavailable, or the renderer failed
-        sys.stderr.write(f"{_PROG}: error: {exc}\n")
+        error(_PROG, str(exc))
         return 1
     return 0
 
 
 def _draw(args: argparse.Namespace, fmt: str) -> bytes:
-    life = diagrams._lifecycle(TABLE)
-    trace = None
+    name, wire, history, status_path = "", None, None, "$.status"
     if args.run is not None:
-        name, run, history, status_path = _read_run_file(args.run)
-        try:
-            trace = diagrams._trace(
-                life, run, history, status_path=status_path, history_path="$.history"
-            )
-        except InvalidRun as exc:
-            raise _UsageError(_problems(name, exc.errors)) from None
-    if fmt == "mermaid":
-        return diagrams._mermaid(life, trace, args.guards).encode("utf-8")
-    source = diagrams._dot(life, trace, args.guards)
+        name, wire, history, status_path = _read_run_file(args.run)
+    try:
+        if fmt == "mermaid":
+            return diagrams.mermaid(run=wire, history=history, guards=args.guards).encode("utf-8")
+        source = diagrams.dot(run=wire, history=history, guards=args.guards)
+    except InvalidRun as exc:
+        # The run's status is at $.run.status in a {"run": ..., "history": ...} file.
+        errors = [(status_path if path == "$.status" else path, p) for path, p in exc.errors]
+        raise UsageError(_problems(name, errors)) from None
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt == "png" and args.output is None and sys.stdout.isatty():
-        raise _UsageError(
+        raise UsageError(
             "refusing to write a PNG to a terminal; give --output PATH or redirect standard output"
         )
-    return diagrams._render(source, fmt, args.engine)
+    picture = cast("Literal['svg', 'png']", fmt)  # the formats left
+    return diagrams.render(
+        picture, run=wire, history=history, guards=args.guards, engine=args.engine
+    )
 
 
 def _problems(name: str, errors: list[tuple[str, str]]) -> str:
@@ -143,34 +144,34 @@ def _read_run_file(given: str) -> tuple[str, object, list[object] | None, str]:
     try:
         raw = sys.stdin.buffer.read() if given == "-" else Path(given).read_bytes()
     except OSError as exc:
-        raise _UsageError(f"cannot read run file {name}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read run file {name}: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _UsageError(
+        raise UsageError(
             f"run file {name} is not UTF-8 text: {exc.reason} at byte {exc.start}"
         ) from None
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _UsageError(
+        raise UsageError(
             f"run file {name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
     if not isinstance(data, dict):
-        raise _UsageError(
+        raise UsageError(
             f"run file {name}: $: expected a run (a JSON object) or "
-            f'{{"run": {{...}}, "history": [...]}}, got {diagrams._json_type(data)}'
+            f'{{"run": {{...}}, "history": [...]}}, got {_JSON_TYPES[type(data)]}'
         )
     if "run" not in data:
         return name, data, None, "$.status"
     run, history = data["run"], data.get("history", [])
     errors = []
     if not isinstance(run, dict):
-        errors.append(("$.run", f"expected a run (a JSON object), got {diagrams._json_type(run)}"))
+        errors.append(("$.run", f"expected a run (a JSON object), got {_JSON_TYPES[type(run)]}"))
     if not isinstance(history, list):
-        errors.append(("$.history", f"expected an array, got {diagrams._json_type(history)}"))
+        errors.append(("$.history", f"expected an array, got {_JSON_TYPES[type(history)]}"))
     if errors:
-        raise _UsageError(_problems(name, errors))
+        raise UsageError(_problems(name, errors))
     return name, run, history, "$.run.status"
 
 
@@ -179,15 +180,25 @@ def _write(data: bytes, output: str | None, fmt: str) -> None:
         try:
             Path(output).write_bytes(data)
         except OSError as exc:
-            raise _UsageError(f"cannot write {fmt} to {output}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot write {fmt} to {output}: {exc.strerror or exc}") from None
         return
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:  # stdout replaced by a text-only stream (io.StringIO, some IDEs)
         if fmt == "png":
-            raise _UsageError("standard output takes no binary data here; give --output PATH")
+            raise UsageError("standard output takes no binary data here; give --output PATH")
         sys.stdout.write(data.decode("utf-8"))
         return
     # Bytes, not text, so that the output is identical on every platform (no "\r\n").
     sys.stdout.flush()
     buffer.write(data)
     buffer.flush()
+
+
+COMMAND = Command(
+    name="diagram",
+    help="draw the run lifecycle (Mermaid, DOT, SVG, PNG), or one run's path through it",
+    description="Draw the run lifecycle from the transition table, or one run's path.",
+    epilog=_EPILOG,
+    add_arguments=add_arguments,
+    run=run,
+)

@@ -1,7 +1,10 @@
-"""The ``runlife`` command line: ``diagram``, ``check``, ``simulate``.
+"""The ``runlife`` command line: ``simulate``, ``diagram``, ``check``, ``store``, ``serve``.
 
 Exit codes: 0 ok, 1 findings (``check``) or a failed run, 2 usage errors.
-Each subcommand lives in its own ``_cli_*`` module, which registers its parser here.
+Each subcommand lives in a module of its own here (``runlife.cli.check``...), whose
+``COMMAND`` says what its parser holds and what it runs; ``build_parser`` wires them up.
+``runlife.cli.shared`` holds what they share: the ``Command`` record, usage errors, the
+checks of int options, and the reporting of a store's errors.
 """
 
 from __future__ import annotations
@@ -9,20 +12,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from importlib import import_module
 
-__all__ = ["main"]
+from .shared import Command
 
-# Every subcommand's module; each has register(subparsers).
-_SUBCOMMANDS: tuple[str, ...] = (
-    "runlife._cli_simulate",
-    "runlife._cli_diagram",
-    "runlife._cli_check",
-    "runlife._cli_store",
-    "runlife._cli_serve",
-)
+__all__ = ["build_parser", "commands", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def commands() -> tuple[Command, ...]:
+    """Every subcommand, in the order of ``runlife --help``: each module's ``COMMAND``."""
+    # Imported when called, not with this package: `python -m runlife.serve` imports
+    # runlife.cli.serve (so this package) and needs no other command's imports.
+    from . import check, diagram, serve, simulate, store  # noqa: PLC0415
+
+    return (simulate.COMMAND, diagram.COMMAND, check.COMMAND, store.COMMAND, serve.COMMAND)
 
 
 def _version() -> str:
@@ -42,8 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"runlife {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _SUBCOMMANDS:
-        import_module(name).register(sub)
+    for command in commands():
+        command_parser = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.description,
+            epilog=command.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=command.allow_abbrev,
+        )
+        command.add_arguments(command_parser)
+        command_parser.set_defaults(handler=command.run)
     return parser
 
 

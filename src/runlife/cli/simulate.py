@@ -18,10 +18,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import _simulate
-from ._simulate import CHECKS, FIELDS, Policy, PolicyError
+from runlife import simulation
+from runlife.simulation import CHECKS, FIELDS, Policy, PolicyError
 
-__all__ = ["register"]
+from .shared import Command, UsageError, count, error
+
+__all__ = ["COMMAND", "add_arguments", "run"]
 
 _PROG = "runlife simulate"
 #: Show a progress bar (on a terminal) from this many runs on.
@@ -56,21 +58,8 @@ on every final state; none). Exit codes: 0 ok, 1 violations found, 2 usage error
 """
 
 
-class _UsageError(Exception):
-    """A problem with what the user gave us: reported on stderr, exit code 2."""
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``simulate`` subcommand to the ``runlife`` parser."""
-    parser = subparsers.add_parser(
-        "simulate",
-        help="simulate many runs in virtual time (seeded, deterministic) and report on them",
-        description="Simulate many runs through the real engine, in virtual time, seeded.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        # Later options (--store, --workers) must not change what an abbreviation means.
-        allow_abbrev=False,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``runlife simulate`` on *parser*."""
     parser.add_argument(
         "--runs", metavar="N", default="10000", help="runs to simulate (default: 10000)"
     )
@@ -126,21 +115,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             dest=f"policy_{name}",
             metavar=_METAVARS[kind],
             default=None,
-            help=f"{field.metadata['help']} (default: {_simulate._show(field.default)})",
+            help=f"{field.metadata['help']} (default: {simulation.value_text(field.default)})",
         )
-    parser.set_defaults(handler=_handle)
 
 
-def _handle(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Simulate and print the report; the exit code."""
     try:
-        runs = _count(args.runs, "--runs", least=1)
-        seed = _count(args.seed, "--seed", least=0)
-        processes = _count(args.processes, "--processes", least=1)
+        runs = count(args.runs, "--runs", least=1)
+        seed = count(args.seed, "--seed", least=0)
+        processes = count(args.processes, "--processes", least=1)
         policy = _policy(args)
-        workers = _count(args.workers, "--workers", least=1)
-    except _UsageError as exc:
+        workers = count(args.workers, "--workers", least=1)
+    except UsageError as exc:
         for line in str(exc).splitlines():
-            sys.stderr.write(f"{_PROG}: error: {line}\n")
+            error(_PROG, line)
         return 2
     if args.store is not None:
         return _on_store(args.store, workers=workers, runs=runs, seed=seed, as_json=args.json)
@@ -149,7 +138,7 @@ def _handle(args: argparse.Namespace) -> int:
         show = runs >= _LONG and sys.stderr.isatty()
     bar = _Bar(runs, sys.stderr) if show else None
     try:
-        report = _simulate.simulate(
+        report = simulation.simulate(
             runs=runs, seed=seed, policy=policy, check=args.check, processes=processes, progress=bar
         )
     except KeyboardInterrupt:
@@ -159,23 +148,23 @@ def _handle(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        sys.stdout.write(_simulate.format_json(report))
+        sys.stdout.write(simulation.format_json(report))
     else:
-        sys.stdout.write(_simulate.format_text(report))
+        sys.stdout.write(simulation.format_text(report))
         sys.stdout.flush()  # the report first, then the wall-clock line, on a shared terminal
-        sys.stderr.write(_simulate.timing_text(report))
+        sys.stderr.write(simulation.timing_text(report))
     sys.stdout.flush()
     return 1 if report.stats.violations else 0
 
 
 def _on_store(url: str, *, workers: int, runs: int, seed: int, as_json: bool) -> int:
     """``--store``: N worker processes share one store; print their summary."""
-    from .store import StoreError, simulate_on_store  # noqa: PLC0415 - only with --store
+    from runlife.store import StoreError, simulate_on_store  # noqa: PLC0415 - only with --store
 
     try:
         stats = simulate_on_store(url, workers=workers, runs=runs, seed=seed)
     except (StoreError, ValueError) as exc:
-        sys.stderr.write(f"{_PROG}: error: {exc}\n")
+        error(_PROG, str(exc))
         return 1
     if as_json:
         sys.stdout.write(json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n")
@@ -199,24 +188,14 @@ def _on_store(url: str, *, workers: int, runs: int, seed: int, as_json: bool) ->
     return 1 if stats.get("problems") else 0
 
 
-def _count(text: str, option: str, *, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < least:
-        raise _UsageError(f"{option}: expected an int >= {least}, got {text!r}")
-    return value
-
-
 def _policy(args: argparse.Namespace) -> Policy:
-    policy = _simulate.DEFAULT_POLICY
+    policy = simulation.DEFAULT_POLICY
     if args.policy is not None:
         name, values = _read_policy(args.policy)
         try:
             policy = Policy.from_mapping(values)
         except PolicyError as exc:
-            raise _UsageError(
+            raise UsageError(
                 "\n".join(f"{name}: {key}: {problem}" for key, problem in exc.problems)
             ) from None
     given: dict[str, Any] = {}
@@ -235,7 +214,7 @@ def _policy(args: argparse.Namespace) -> Policy:
         except PolicyError as exc:
             problems = exc.problems
     if problems:
-        raise _UsageError(
+        raise UsageError(
             "\n".join(f"--{key.replace('_', '-')}: {problem}" for key, problem in problems)
         )
     return policy
@@ -275,20 +254,20 @@ def _read_policy(path_text: str) -> tuple[str, dict[str, Any]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise _UsageError(f"--policy {path_text}: cannot read: {exc.strerror}") from None
+        raise UsageError(f"--policy {path_text}: cannot read: {exc.strerror}") from None
     try:
         text = raw.decode("utf-8")
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except UnicodeDecodeError:
-        raise _UsageError(f"{path_text}: not UTF-8 text") from None
+        raise UsageError(f"{path_text}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise _UsageError(f"{path_text}: invalid JSON: {exc}") from None
+        raise UsageError(f"{path_text}: invalid JSON: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise _UsageError(f"{path_text}: invalid TOML: {exc}") from None
+        raise UsageError(f"{path_text}: invalid TOML: {exc}") from None
     if isinstance(data, dict) and list(data) == ["policy"] and isinstance(data["policy"], dict):
         data = data["policy"]
     if not isinstance(data, dict):
-        raise _UsageError(
+        raise UsageError(
             f"{path_text}: expected an object of policy keys, got {type(data).__name__}"
         )
     return path_text, data
@@ -321,3 +300,15 @@ class _Bar:
     def close(self) -> None:
         self.stream.write("\r\x1b[K")
         self.stream.flush()
+
+
+COMMAND = Command(
+    name="simulate",
+    help="simulate many runs in virtual time (seeded, deterministic) and report on them",
+    description="Simulate many runs through the real engine, in virtual time, seeded.",
+    epilog=_EPILOG,
+    add_arguments=add_arguments,
+    run=run,
+    # Later options (--store, --workers) must not change what an abbreviation means.
+    allow_abbrev=False,
+)

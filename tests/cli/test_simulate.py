@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 import runlife
-from runlife import Finding, _simulate
+from runlife import Finding
 from runlife.cli import main
+from runlife.simulation import DEFAULT_POLICY, FIELDS, _simulator, value_text
 
 PREFIX = "runlife simulate: error: "
 
@@ -87,7 +88,7 @@ class TestReport:
         assert err == ""
         assert data["runs"] == 300
         assert data["seed"] == 3
-        assert data["policy"] == _simulate.DEFAULT_POLICY.to_json()
+        assert data["policy"] == DEFAULT_POLICY.to_json()
         for name, figures in data["statuses"].items():
             assert name in {"completed", "incomplete", "failed", "cancelled", "expired"}
             assert set(figures) == {"count", "share", "duration"}
@@ -107,7 +108,7 @@ class TestReport:
     def test_violations_exit_1(self, capsys, monkeypatch):
         """A finding of runlife.check makes the exit status 1, and the run is shown."""
         finding = Finding("invariant", "invariant-usage", "$.usage", "usage set while queued")
-        monkeypatch.setattr(_simulate, "invariant_problems", lambda data: [finding])
+        monkeypatch.setattr(_simulator, "invariant_problems", lambda data: [finding])
         assert main(["simulate", "--runs", "2", "--seed", "1"]) == 1
         out = capsys.readouterr().out
         assert "invariant violations: 2 (the eight invariants on every run's final state)\n" in out
@@ -264,7 +265,7 @@ class TestUsageErrors:
         """Unknown keys get a did-you-mean; each problem names the file and the key."""
         path = tmp_path / "p.toml"
         path.write_text('cancle = 0.1\nstep = "fast"\n')
-        keys = ", ".join(_simulate.FIELDS)
+        keys = ", ".join(FIELDS)
         assert usage_error(capsys, "--policy", str(path)) == [
             f"{PREFIX}{path}: cancle: unknown policy key; did you mean 'cancel'? (keys: {keys})",
             f"{PREFIX}{path}: step: expected [lo, hi] (two ints) or one int, got 'fast'",
@@ -297,13 +298,13 @@ def test_help_lists_the_policy(capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    for name in _simulate.FIELDS:
+    for name in FIELDS:
         assert "--" + name.replace("_", "-") in out
     assert "(default: 0..4)" in out
     assert "(default: server_error=6,rate_limit_exceeded=3,invalid_prompt=1)" in out
 
 
-DOC = Path(__file__).parents[1] / "docs" / "simulate.md"
+DOC = Path(__file__).parents[2] / "docs" / "simulate.md"
 
 
 @pytest.mark.parametrize(
@@ -321,9 +322,11 @@ def test_docs_show_the_real_output(block):
 def test_docs_list_the_policy():
     """docs/simulate.md lists every policy key with its option, default and meaning."""
     text = DOC.read_text()
-    for name, field in _simulate.FIELDS.items():
+    for name, field in FIELDS.items():
         option = "--" + name.replace("_", "-")
-        row = f"| `{name}` / `{option}` | `{_simulate._show(field.default)}` | {field.metadata['help']} |"
+        row = (
+            f"| `{name}` / `{option}` | `{value_text(field.default)}` | {field.metadata['help']} |"
+        )
         assert row in text, row
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gc
-import json
 import tracemalloc
-from collections import Counter
 from typing import Any
 
 import attrs
@@ -13,25 +11,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlife import Finding, Usage, _simulate, to_dict
-from runlife._invariants import invariant_problems
-from runlife._simulate import (
+from runlife import Finding, Usage, invariant_problems, to_dict
+from runlife._table import LIFECYCLE
+from runlife.simulation import (
     BLOCK,
     DEFAULT_POLICY,
+    ENDS,
     Policy,
-    PolicyError,
+    Report,
+    Simulator,
     Stats,
-    _Simulator,
-    format_json,
+    _simulator,
+    blocks,
     format_text,
-    percentile,
     simulate,
 )
-from runlife._table import LIFECYCLE
 from runlife.testing import runs
 
 
-def stats_of(report: _simulate.Report) -> dict[str, Any]:
+def stats_of(report: Report) -> dict[str, Any]:
     return attrs.asdict(report.stats, recurse=False)
 
 
@@ -48,20 +46,20 @@ class TestDeterminism:
 
     def test_blocks_do_not_depend_on_each_other(self, monkeypatch):
         """A block depends on (seed, block number) alone: blocks in any order merge to the same."""
-        monkeypatch.setattr(_simulate, "BLOCK", 100)
-        simulator = _Simulator(DEFAULT_POLICY, 5, "final")
+        monkeypatch.setattr(_simulator, "BLOCK", 100)
+        simulator = Simulator(DEFAULT_POLICY, 5, "final")
         whole = Stats()
         for start in (0, 100, 200, 300):
             whole.merge(simulator.block(start, start + 100))
         parts = Stats()
         for start in (300, 0, 200, 100):  # another simulator, another order
-            parts.merge(_Simulator(DEFAULT_POLICY, 5, "final").block(start, start + 100))
+            parts.merge(Simulator(DEFAULT_POLICY, 5, "final").block(start, start + 100))
         assert attrs.asdict(parts, recurse=False) == attrs.asdict(whole, recurse=False)
         assert whole.runs == 400
 
     def test_a_run_does_not_depend_on_the_runs_after_it(self):
         """A block is one stream: its first runs are the same however many runs follow."""
-        one_by_one = _Simulator(DEFAULT_POLICY, 5, "final")
+        one_by_one = Simulator(DEFAULT_POLICY, 5, "final")
         one_by_one.rng.seed(5 * 2**64)  # what block(0, ...) seeds with
         each = []
         for index in range(20):
@@ -76,12 +74,12 @@ class TestDeterminism:
             return attrs.asdict(total, recurse=False)
 
         for n in (1, 10, 20):
-            block = _Simulator(DEFAULT_POLICY, 5, "final").block(0, n)
+            block = Simulator(DEFAULT_POLICY, 5, "final").block(0, n)
             assert attrs.asdict(block, recurse=False) == merged(each[:n])
 
     def test_block_refuses_what_is_not_a_block(self):
         """A block starts on the grid and holds at most BLOCK runs."""
-        simulator = _Simulator(DEFAULT_POLICY, 5, "final")
+        simulator = Simulator(DEFAULT_POLICY, 5, "final")
         with pytest.raises(ValueError, match="not a block"):
             simulator.block(1, 10)
         with pytest.raises(ValueError, match="not a block"):
@@ -89,7 +87,7 @@ class TestDeterminism:
 
     def test_blocks(self):
         """Runs are handed out in blocks of BLOCK, the last one short."""
-        assert list(_simulate._blocks(2 * BLOCK + 5)) == [
+        assert list(blocks(2 * BLOCK + 5)) == [
             (0, BLOCK),
             (BLOCK, 2 * BLOCK),
             (2 * BLOCK, 2 * BLOCK + 5),
@@ -126,14 +124,14 @@ class TestSoundness:
     )
     def test_any_policy_makes_only_legal_moves(self, policy, seed):
         """Whatever the policy, every move is legal (the engine would raise) and every run sound."""
-        stats = _Simulator(policy, seed, "moves").block(0, 20)
+        stats = Simulator(policy, seed, "moves").block(0, 20)
         assert stats.violations == 0
         assert stats.runs == sum(sum(c.values()) for c in stats.durations.values()) == 20
 
     def test_violations_are_counted_and_shown(self, monkeypatch):
         """A finding is counted, and the run with the lowest index is shown with it."""
         finding = Finding("invariant", "invariant-usage", "$.usage", "usage set while queued")
-        monkeypatch.setattr(_simulate, "invariant_problems", lambda data: [finding])
+        monkeypatch.setattr(_simulator, "invariant_problems", lambda data: [finding])
         report = simulate(runs=3, seed=1)
         assert report.stats.violations == 3
         assert report.stats.first_violation == (
@@ -155,10 +153,10 @@ class TestSoundness:
             seen.append(data)
             return []
 
-        monkeypatch.setattr(_simulate, "inspect", inspect)
+        monkeypatch.setattr(_simulator, "check", inspect)
         report = simulate(runs=4, seed=1, check="full")
         assert [d["id"] for d in seen] == ["run_0", "run_1", "run_2", "run_3"]
-        assert all(d["status"] in {s.value for s in _simulate.ENDS} for d in seen)
+        assert all(d["status"] in {s.value for s in ENDS} for d in seen)
         assert (
             "invariant violations: 0 (runlife.check, structure, invariants and rules, "
             "on every run's final state)" in format_text(report)
@@ -166,13 +164,13 @@ class TestSoundness:
 
     def test_final_check_sees_a_broken_record(self):
         """The default check reads the record itself: a run whose stamps break an invariant counts."""
-        simulator = _simulate._Simulator(_simulate.DEFAULT_POLICY, 1, "final")
-        stats = _simulate.Stats()
+        simulator = Simulator(DEFAULT_POLICY, 1, "final")
+        stats = Stats()
         engine = simulator.engine
         run = engine.create(assistant_id="a", thread_id="t", model="m")
         usage = Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)
         object.__setattr__(run, "usage", usage)  # written around the engine: usage while queued
-        simulator._check(run, 7, stats)
+        simulator.check_run(run, 7, stats)
         assert stats.violations == 1
         assert stats.first_violation is not None
         assert stats.first_violation[:2] == (7, "queued")
@@ -189,7 +187,7 @@ class TestSoundness:
         for name in swapped:
             object.__setattr__(a, name, getattr(b, name))
         expected = invariant_problems(to_dict(a))
-        assert invariant_problems(_simulate._invariant_view(a)) == expected
+        assert invariant_problems(_simulator._invariant_view(a)) == expected
 
     def test_check_none(self):
         """check="none" skips runlife.check, and says so."""
@@ -214,7 +212,7 @@ class TestMemory:
             cancel_after=(10, 10),
             cancel_delay=(2, 2),
         )
-        monkeypatch.setattr(_simulate, "BLOCK", 150)
+        monkeypatch.setattr(_simulator, "BLOCK", 150)
         simulate(runs=300, seed=2, policy=policy)  # warm every cache
 
         def retained(runs: int) -> list[int]:
@@ -244,156 +242,3 @@ class TestMemory:
         keys = sum(len(c) for c in stats.durations.values())
         assert 0 < keys <= 5 * (DEFAULT_POLICY.ttl + 1)
         assert len(stats.moves) <= 18
-
-
-class TestPercentile:
-    @given(st.lists(st.integers(0, 50), min_size=1), st.sampled_from([1, 50, 95, 99, 100]))
-    def test_nearest_rank(self, values, p):
-        """The percentile of the counts is the nearest-rank percentile of the values."""
-        ordered = sorted(values)
-        rank = max(1, -(-p * len(values) // 100))
-        assert percentile(Counter(values), p) == ordered[rank - 1]
-
-    def test_empty(self):
-        """No values, no percentile."""
-        assert percentile(Counter(), 50) is None
-
-
-class TestStats:
-    @given(st.lists(st.integers(0, 5), min_size=2, max_size=4))
-    def test_merge_in_any_order(self, seeds):
-        """Merging is exact and commutative: statistics add up whatever the order."""
-        parts = [_Simulator(DEFAULT_POLICY, s, "final").block(0, 5) for s in seeds]
-        forward, backward = Stats(), Stats()
-        for part in parts:
-            forward.merge(part)
-        for part in reversed(parts):
-            backward.merge(part)
-        assert attrs.asdict(forward, recurse=False) == attrs.asdict(backward, recurse=False)
-        assert forward.runs == 5 * len(seeds)
-
-
-class TestPolicy:
-    def test_defaults_round_trip(self):
-        """The defaults read back from their JSON form."""
-        assert Policy.from_mapping(DEFAULT_POLICY.to_json()) == DEFAULT_POLICY
-        assert DEFAULT_POLICY.changes() == {}
-
-    def test_from_mapping(self):
-        """Values come as JSON/TOML would give them; a single int is a fixed range."""
-        policy = Policy.from_mapping({"cancel": 0.5, "step": 7, "fail_codes": {"server_error": 1}})
-        assert (policy.cancel, policy.step, policy.fail_codes) == (
-            0.5,
-            (7, 7),
-            (("server_error", 1.0),),
-        )
-        assert policy.changes() == {
-            "step": [7, 7],
-            "cancel": 0.5,
-            "fail_codes": {"server_error": 1.0},
-        }
-        assert _simulate.policy_text(policy) == (
-            "policy: defaults with step=7..7, cancel=0.5, fail_codes=server_error=1"
-        )
-
-    def test_all_problems_at_once(self):
-        """Every bad value is reported, one (key, problem) each, in field order."""
-        with pytest.raises(PolicyError) as info:
-            Policy.from_mapping(
-                {
-                    "cancle": 0.1,
-                    "ttl": 0,
-                    "cancel": 1.5,
-                    "step": [9, 2],
-                    "tool_calls": [0, 2],
-                    "token_limit": 16,
-                    "arrival_rate": 0,
-                    "max_tool_rounds": -1,
-                    "fail_codes": {"oops": 1},
-                }
-            )
-        assert info.value.problems == [("cancle", info.value.problems[0][1])]
-        assert str(info.value) == (
-            "cancle: unknown policy key; did you mean 'cancel'? (keys: "
-            + ", ".join(_simulate.FIELDS)
-            + ")"
-        )
-        with pytest.raises(PolicyError) as info:
-            Policy.from_mapping(
-                {
-                    "ttl": 0,
-                    "cancel": 1.5,
-                    "step": [9, 2],
-                    "tool_calls": [0, 2],
-                    "token_limit": 16,
-                    "arrival_rate": 0,
-                    "max_tool_rounds": -1,
-                    "fail_codes": {"oops": 1},
-                }
-            )
-        assert str(info.value).splitlines() == [
-            "arrival_rate: expected a number > 0, got 0",
-            "ttl: expected an int of seconds >= 1, got 0",
-            "token_limit: expected an int >= 256 (the API's minimum), got 16",
-            "step: expected 0 <= LO <= HI, got 9..2",
-            "max_tool_rounds: expected an int >= 0, got -1",
-            "tool_calls: expected 1 <= LO <= HI, got 0..2",
-            "cancel: expected a probability from 0 to 1, got 1.5",
-            "fail_codes: unknown code 'oops'; codes: server_error, rate_limit_exceeded, invalid_prompt",
-        ]
-
-    @pytest.mark.parametrize(
-        ("values", "message"),
-        [
-            ({"cancel": "0.1"}, "cancel: expected a number, got '0.1'"),
-            ({"cancel": True}, "cancel: expected a number, got True"),
-            ({"ttl": 1.5}, "ttl: expected an int, got 1.5"),
-            ({"step": [1, 2, 3]}, "step: expected [lo, hi] (two ints) or one int, got [1, 2, 3]"),
-            ({"fail_codes": [1]}, "fail_codes: expected a table of code = weight, got [1]"),
-            (
-                {"fail_codes": {"server_error": 0}},
-                "fail_codes: expected weights >= 0 with a sum > 0, got server_error=0",
-            ),
-        ],
-        ids=["string", "bool", "float-int", "long-range", "weights-list", "zero-weights"],
-    )
-    def test_wrong_types(self, values, message):
-        """Values of the wrong type are named with what was expected."""
-        with pytest.raises(PolicyError) as info:
-            Policy.from_mapping(values)
-        assert str(info.value) == message
-
-
-class TestOutput:
-    def test_json(self):
-        """The JSON report has the figures of the text, and the timing under one key."""
-        report = simulate(runs=200, seed=1)
-        data = json.loads(format_json(report))
-        assert set(data) == {
-            "runs",
-            "seed",
-            "policy",
-            "statuses",
-            "moves",
-            "tool_calls",
-            "virtual_time",
-            "violations",
-            "timing",
-        }
-        assert list(data["statuses"]) == [
-            "completed",
-            "incomplete",
-            "failed",
-            "cancelled",
-            "expired",
-        ]
-        assert sum(s["count"] for s in data["statuses"].values()) == data["runs"] == 200
-        assert data["policy"] == DEFAULT_POLICY.to_json()
-        assert data["violations"] == {"count": 0, "checked": "final", "first": None}
-        assert set(data["timing"]) == {"elapsed_s", "runs_per_s", "moves_per_s", "processes"}
-
-    def test_text_is_free_of_timing(self):
-        """The text report has no wall-clock figure; timing_text has them."""
-        report = simulate(runs=50, seed=1)
-        assert "real time" not in format_text(report)
-        assert "s of real time" in _simulate.timing_text(report)

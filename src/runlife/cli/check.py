@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._check import inspect
-from ._findings import Finding
+from runlife import Finding, check
 
-__all__ = ["check_files", "register"]
+from .shared import Command, error
+
+__all__ = ["COMMAND", "add_arguments", "check_files", "run"]
 
 _EPILOG = """\
 Exit codes: 0 every run is sound; 1 a structure or invariant problem, malformed JSON, or
@@ -29,21 +30,13 @@ Exit codes: 0 every run is sound; 1 a structure or invariant problem, malformed 
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``check`` subcommand to the ``runlife`` parser."""
-    parser = subparsers.add_parser(
-        "check",
-        help="validate run payloads (JSON object, array or JSON Lines)",
-        description="Validate thread.run payloads: structure, invariants and documented rules.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``runlife check`` on *parser*."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="a file of runs, or - for stdin")
     parser.add_argument(
         "--strict", action="store_true", help="treat rule warnings as errors (exit 1)"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
-    parser.set_defaults(handler=_run)
 
 
 def _items(name: str, text: str) -> Iterator[tuple[str, Any, str | None]]:
@@ -83,7 +76,7 @@ def check_files(
         shown = "<stdin>" if name == "-" else name
         for where, value, parse_error in _items(shown, text):
             runs += 1
-            findings: list[Finding] = [] if parse_error else inspect(value)
+            findings: list[Finding] = [] if parse_error else check(value)
             failed = bool(parse_error)
             if parse_error:
                 errors += 1
@@ -110,11 +103,22 @@ def check_files(
     return 1 if errors else 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Check the files; the exit code."""
     try:
         return check_files(
             args.files, strict=args.strict, quiet=args.quiet, out=sys.stdout, stdin=sys.stdin
         )
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"runlife check: error: {exc}", file=sys.stderr)
+        error("runlife check", str(exc))
         return 2
+
+
+COMMAND = Command(
+    name="check",
+    help="validate run payloads (JSON object, array or JSON Lines)",
+    description="Validate thread.run payloads: structure, invariants and documented rules.",
+    epilog=_EPILOG,
+    add_arguments=add_arguments,
+    run=run,
+)

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import runlife.diagrams
-from runlife._history import Move
+from runlife import Move
 from runlife.cli import main
 from runlife.diagrams import dot, mermaid, render
 
-PAYLOADS = Path(__file__).parent / "data" / "payloads"
+PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"
 COMPLETED = PAYLOADS / "openai-dotnet-completed-1.json"
 PATH = [
     Move("start", "queued", "in_progress", 100),

@@ -13,7 +13,9 @@ import argparse
 import os
 import sys
 
-__all__ = ["register"]
+from .shared import Command, at_least, on_store
+
+__all__ = ["COMMAND", "add_arguments", "run"]
 
 _EPILOG = """\
 STORE: sqlite:///relative/runs.db, sqlite:////absolute/runs.db or
@@ -25,41 +27,11 @@ address cannot be used, 2 usage error.
 """
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text}")
-    return value
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``serve`` subcommand to the ``runlife`` parser."""
-    parser = subparsers.add_parser(
-        "serve",
-        help="serve the Assistants API's runs endpoints over a store, with workers",
-        description=(
-            "Serve the Assistants API's runs endpoints (/v1/threads/{thread_id}/runs...) over "
-            "a runlife store, with worker processes that move runs through an executor."
-        ),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    parser.set_defaults(handler=run)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``runlife serve`` on *parser*."""
     parser.add_argument("--store", required=True, metavar="URL", help="the store's URL")
     parser.add_argument(
-        "--port", type=_non_negative, default=8000, help="TCP port (0: any free one; 8000)"
+        "--port", type=at_least(0), default=8000, help="TCP port (0: any free one; 8000)"
     )
     parser.add_argument(
         "--host",
@@ -67,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="address to listen on (127.0.0.1; any other needs an API key)",
     )
     parser.add_argument(
-        "--workers", type=_non_negative, default=2, metavar="K", help="worker processes (2)"
+        "--workers", type=at_least(0), default=2, metavar="K", help="worker processes (2)"
     )
     parser.add_argument(
         "--executor", default="demo", metavar="SPEC", help="demo or package.module:function"
@@ -80,38 +52,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive,
+        type=at_least(1),
         default=4,
         metavar="N",
         help="executor threads per worker, hence runs held at once per worker (4)",
     )
     parser.add_argument(
         "--lease",
-        type=_positive,
+        type=at_least(1),
         default=30,
         metavar="SECONDS",
         help="a worker that stops heartbeating loses its runs after this (30)",
     )
     parser.add_argument(
-        "--ttl", type=_positive, default=600, metavar="SECONDS", help="runs expire after (600)"
+        "--ttl", type=at_least(1), default=600, metavar="SECONDS", help="runs expire after (600)"
     )
     parser.add_argument(
         "--poll-after-ms",
-        type=_non_negative,
+        type=at_least(0),
         default=25,
         metavar="MS",
         help="the openai-poll-after-ms header of retrieve (25)",
     )
     parser.add_argument(
         "--poll-wait-ms",
-        type=_non_negative,
+        type=at_least(0),
         default=250,
         metavar="MS",
         help="how long an SDK poll may wait for the run to stop moving (250; 0: never)",
     )
     parser.add_argument(
         "--max-body-bytes",
-        type=_positive,
+        type=at_least(1),
         default=1 << 20,
         metavar="BYTES",
         help="larger request bodies get 413 (1 MiB)",
@@ -135,14 +107,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn  # noqa: F401, PLC0415
 
-        from .serve import ServeConfig, serve  # noqa: PLC0415
+        from runlife.serve import ServeConfig, serve  # noqa: PLC0415
     except ModuleNotFoundError as exc:
         print(
             f'runlife serve: {exc.name} is missing: pip install "runlife[serve]"', file=sys.stderr
         )
         return 2
-    from .store import StoreError, StoreURLError  # noqa: PLC0415
-
     config = ServeConfig(
         store=args.store,
         port=args.port,
@@ -163,14 +133,22 @@ def run(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"runlife serve: listening on {url}", flush=True)
 
-    try:
-        return serve(config, ready=ready)
-    except StoreURLError as exc:
-        print(f"runlife serve: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"runlife serve: {exc}", file=sys.stderr)
-        return 2
-    except (StoreError, OSError) as exc:
-        print(f"runlife serve: {exc}", file=sys.stderr)
-        return 1
+    return on_store(
+        "runlife serve",
+        lambda: serve(config, ready=ready),
+        usage=(ValueError,),
+        failure=(OSError,),
+    )
+
+
+COMMAND = Command(
+    name="serve",
+    help="serve the Assistants API's runs endpoints over a store, with workers",
+    description=(
+        "Serve the Assistants API's runs endpoints (/v1/threads/{thread_id}/runs...) over "
+        "a runlife store, with worker processes that move runs through an executor."
+    ),
+    epilog=_EPILOG,
+    add_arguments=add_arguments,
+    run=run,
+)
