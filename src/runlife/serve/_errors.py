@@ -7,9 +7,15 @@ always carries ``x-should-retry: false``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-__all__ = ["APIError", "error_body"]
+from runlife import Conflict, InvalidRun, RunNotFound, ThreadBusy
+from runlife.store import StoreError
+
+__all__ = ["APIError", "error_body", "from_runlife", "not_found"]
+
+_log = logging.getLogger("runlife.serve")
 
 
 def error_body(
@@ -49,3 +55,44 @@ class APIError(Exception):
     def body(self) -> dict[str, Any]:
         """The JSON body of the answer."""
         return error_body(self.message, type=self.type, param=self.param, code=self.code)
+
+
+def not_found(run_id: str) -> APIError:
+    """The 404 of an unknown run (or of a run asked for under another thread)."""
+    return APIError(404, f"No run found with id '{run_id}'.")
+
+
+def first_field(path: str) -> str | None:
+    """The top field of a check's *path*: ``$.tools[3].function.name`` -> ``tools``."""
+    rest = path.removeprefix("$.").removeprefix("$")
+    for stop in ".[":
+        rest = rest.split(stop, 1)[0]
+    return rest or None
+
+
+def from_runlife(exc: Exception) -> APIError | None:
+    """The API's answer to an error of runlife or of its store; ``None`` for any other error.
+
+    An unknown run is a 404; a busy thread or an invalid run a 400 (``param`` naming the
+    field); a store error a 503 (logged: the SDK retries it); a lost compare-and-set race
+    a 409 (``x-should-retry: false``).
+    """
+    if isinstance(exc, RunNotFound):
+        return not_found(exc.run_id)
+    if isinstance(exc, ThreadBusy):
+        holder = f" {exc.run_id}" if exc.run_id else ""
+        return APIError(
+            400, f"Thread {exc.thread_id} already has an active run{holder}.", param="thread_id"
+        )
+    if isinstance(exc, InvalidRun):
+        param = first_field(exc.errors[0][0]) if exc.errors else None
+        lines = "; ".join(f"{path}: {problem}" for path, problem in exc.errors)
+        return APIError(400, f"Invalid request: {lines}", param=param)
+    if isinstance(exc, StoreError):
+        _log.error("store error", exc_info=exc)
+        return APIError(503, f"The run store is unavailable: {exc}", type="server_error")
+    if isinstance(exc, Conflict):
+        return APIError(
+            409, f"The run changed concurrently; nothing was written: {exc}", code="conflict"
+        )
+    return None
