@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from starlette.types import ASGIApp
 
-__all__ = ["DEFAULT_MAX_BODY", "DEFAULT_POLL_AFTER_MS", "create_app"]
+__all__ = ["DEFAULT_POLL_AFTER_MS", "create_app"]
 
 #: ``openai-poll-after-ms`` sent with every retrieve.
 DEFAULT_POLL_AFTER_MS = 25

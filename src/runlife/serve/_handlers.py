@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from anyio import to_thread
 from starlette.background import BackgroundTask
@@ -22,7 +22,6 @@ from runlife import (
     WAITING,
     GuardRejected,
     IllegalTransition,
-    InvalidRun,
     RunlifeError,
     RunNotFound,
     RunStatus,
@@ -30,7 +29,17 @@ from runlife import (
 )
 
 from ._errors import APIError, from_runlife, not_found
-from ._input import json_body, missing, reject_unknown, stream_flag
+from ._input import (
+    create_fields,
+    json_body,
+    metadata_update,
+    page_query,
+    run_path,
+    stream_flag,
+    thread_metadata,
+    thread_path,
+    tool_outputs,
+)
 from ._responses import json_response
 from ._stream import Streams
 from ._watch import Watch
@@ -52,29 +61,6 @@ _log = logging.getLogger("runlife.serve")
 
 _T = TypeVar("_T")
 
-_CREATE_FIELDS = frozenset(
-    {
-        "assistant_id",
-        "model",
-        "instructions",
-        "tools",
-        "metadata",
-        "tool_choice",
-        "parallel_tool_calls",
-        "truncation_strategy",
-        "response_format",
-        "temperature",
-        "top_p",
-        "max_prompt_tokens",
-        "max_completion_tokens",
-    }
-)
-#: Accepted on create and ignored: this service has no messages, assistants or reasoning.
-_CREATE_IGNORED = frozenset(
-    {"stream", "additional_instructions", "additional_messages", "reasoning_effort", "include"}
-)
-_UPDATE_FIELDS = frozenset({"metadata"})
-_SUBMIT_FIELDS = frozenset({"tool_outputs", "stream"})
 #: Where a cancel leaves a run that no worker holds (so none would finish the cancel).
 _UNHELD = ACTIVE - HELD
 
@@ -125,10 +111,7 @@ class Handlers:
     # --- threads --------------------------------------------------------------------------
 
     async def create_thread(self, request: Request) -> Response:
-        body = await json_body(request, allow_empty=True)
-        metadata = body.get("metadata") or {}
-        if not isinstance(metadata, dict):
-            raise APIError(400, "Invalid 'metadata': expected an object.", param="metadata")
+        metadata = thread_metadata(await json_body(request, allow_empty=True))
         thread = {
             "id": f"thread_{secrets.token_urlsafe(18)}",
             "object": "thread",
@@ -141,23 +124,10 @@ class Handlers:
     # --- runs -----------------------------------------------------------------------------
 
     async def create_run(self, request: Request) -> Response:
-        thread_id = request.path_params["thread_id"]
+        thread_id = thread_path(request)
         body = await json_body(request)
         stream = stream_flag(body)
-        fields = {
-            name: value
-            for name, value in body.items()
-            if name not in _CREATE_IGNORED and value is not None
-        }
-        reject_unknown(fields, _CREATE_FIELDS)
-        assistant = fields.get("assistant_id")
-        if assistant is None:
-            raise missing("assistant_id")
-        if not isinstance(assistant, str) or not assistant:
-            raise APIError(
-                400, "Invalid 'assistant_id': expected a non-empty string.", param="assistant_id"
-            )
-        fields.setdefault("model", self.default_model)
+        fields = create_fields(body, default_model=self.default_model)
         run = await self.call(self._create, thread_id, fields)
         data = to_dict(run)
         if not stream:
@@ -166,47 +136,26 @@ class Handlers:
         return self.streams.response(run.id, 0, head)
 
     def _create(self, thread_id: str, fields: dict[str, Any]) -> runlife.Run:
-        try:
-            run = self.store.create(thread_id=thread_id, **fields)
-        except (TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, RunlifeError):
-                raise
-            # A value of a shape the engine's converter does not take: the client's mistake.
-            raise InvalidRun([("$", f"{type(exc).__name__}: {exc}")]) from None
+        run = self.store.create(thread_id=thread_id, **fields)
         self.signals.bump(run.id)
         self.signals.wake_workers()
         return run
 
     async def list_runs(self, request: Request) -> Response:
-        thread_id = request.path_params["thread_id"]
-        query = request.query_params
-        raw_limit = query.get("limit", "20")
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 100:
-            raise APIError(
-                400,
-                f"Invalid 'limit': expected an integer from 1 to 100, got '{raw_limit}'.",
-                param="limit",
-            )
-        order = query.get("order", "desc")
-        if order not in {"asc", "desc"}:
-            raise APIError(
-                400, f"Invalid 'order': expected 'asc' or 'desc', got '{order}'.", param="order"
-            )
-        after = query.get("after") or None
-        before = query.get("before") or None
-        direction: Literal["asc", "desc"] = "asc" if order == "asc" else "desc"
+        thread_id = thread_path(request)
+        paging = page_query(request.query_params)
 
         def page() -> Page:
             try:
                 return self.store.list_runs(
-                    thread_id, limit=limit, order=direction, after=after, before=before
+                    thread_id,
+                    limit=paging.limit,
+                    order=paging.order,
+                    after=paging.after,
+                    before=paging.before,
                 )
             except RunNotFound as exc:
-                param = "after" if exc.run_id == after else "before"
+                param = "after" if exc.run_id == paging.after else "before"
                 raise APIError(
                     400,
                     f"Invalid '{param}': no run '{exc.run_id}' in thread {thread_id}.",
@@ -226,8 +175,7 @@ class Handlers:
 
     async def retrieve_run(self, request: Request) -> Response:
         """The run; a poll helper's retrieve may wait for it to reach ``runlife.WAITING``."""
-        thread_id = request.path_params["thread_id"]
-        run_id = request.path_params["run_id"]
+        thread_id, run_id = run_path(request)
         snap = self.watch.snapshot(run_id)
         run = await self.held_run(thread_id, run_id)
         waiting = self.poll_wait > 0 and request.headers.get("x-stainless-poll-helper") == "true"
@@ -243,22 +191,16 @@ class Handlers:
         return json_response(to_dict(run), headers={"openai-poll-after-ms": self.poll_after})
 
     async def update_run(self, request: Request) -> Response:
-        thread_id = request.path_params["thread_id"]
-        run_id = request.path_params["run_id"]
-        body = await json_body(request, allow_empty=True)
-        reject_unknown(body, _UPDATE_FIELDS)
+        thread_id, run_id = run_path(request)
+        metadata = metadata_update(await json_body(request, allow_empty=True))
         run = await self.held_run(thread_id, run_id)
-        if "metadata" not in body:
+        if metadata is None:
             return json_response(to_dict(run))
-        metadata = body["metadata"] if body["metadata"] is not None else {}
-        if not isinstance(metadata, dict):
-            raise APIError(400, "Invalid 'metadata': expected an object.", param="metadata")
         run = await self.call(self.store.update_metadata, run_id, metadata)
         return json_response(to_dict(run))
 
     async def cancel_run(self, request: Request) -> Response:
-        thread_id = request.path_params["thread_id"]
-        run_id = request.path_params["run_id"]
+        thread_id, run_id = run_path(request)
         await json_body(request, allow_empty=True)
         run = await self.call(self._cancel, thread_id, run_id)
         background = None
@@ -292,18 +234,10 @@ class Handlers:
         self.signals.bump(run_id)
 
     async def submit_tool_outputs(self, request: Request) -> Response:
-        thread_id = request.path_params["thread_id"]
-        run_id = request.path_params["run_id"]
+        thread_id, run_id = run_path(request)
         body = await json_body(request)
         stream = stream_flag(body)
-        reject_unknown(body, _SUBMIT_FIELDS)
-        outputs = body.get("tool_outputs")
-        if outputs is None:
-            raise missing("tool_outputs")
-        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
-            raise APIError(
-                400, "Invalid 'tool_outputs': expected an array of objects.", param="tool_outputs"
-            )
+        outputs = tool_outputs(body)
         run = await self.call(self._submit, thread_id, run_id, outputs)
         if not stream:
             return json_response(to_dict(run))
@@ -327,7 +261,7 @@ class Handlers:
 
     async def list_steps(self, request: Request) -> Response:
         """An empty page: this service keeps no run steps."""
-        await self.held_run(request.path_params["thread_id"], request.path_params["run_id"])
+        await self.held_run(*run_path(request))
         empty: dict[str, Any] = {
             "object": "list",
             "data": [],

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from ._errors import APIError, error_body
+from ._errors import APIError, error_body, server_error
 from ._responses import json_response
 
 if TYPE_CHECKING:
@@ -60,10 +60,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response(error_body(message), exc.status_code, exc.headers)
 
 
-async def _server_error(_request: Request, exc: Exception) -> Response:
-    _log.error("unexpected error", exc_info=exc)
-    body = error_body(f"The server had an error: {type(exc).__name__}.", type="server_error")
-    return json_response(body, 500)
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A 500 that says nothing of *exc*; the error is logged with its traceback."""
+    _log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response(server_error(), 500)
 
 
 #: Starlette's ``exception_handlers``: every error answered in the API's shape.

@@ -16,7 +16,7 @@ from starlette.responses import StreamingResponse
 from runlife import WAITING
 
 from . import sse
-from ._errors import error_body
+from ._errors import server_error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -54,7 +54,8 @@ class Streams:
         """The run's events from version *after* on, until it stops; then ``[DONE]``.
 
         A stream stops where a client waits (``runlife.WAITING``: ``requires_action`` or a
-        terminal status); ``cancelling`` goes on. A failure is an ``error`` event.
+        terminal status); ``cancelling`` goes on. A failure ends the stream with an ``error``
+        event whose message says nothing of its cause (that is logged).
         """
         for name, data in head:
             yield sse.encode(name, data)
@@ -73,8 +74,6 @@ class Streams:
                         yield sse.done()
                         return
                 await self.watch.wait(snap, self.poll)
-        except Exception as exc:  # noqa: BLE001 - reported in the stream, as the API does
+        except Exception:  # noqa: BLE001 - reported in the stream, as the API does
             _log.exception("stream of run %s", run_id)
-            yield sse.encode(
-                "error", error_body(f"The stream of run {run_id} broke: {exc}", type="server_error")
-            )
+            yield sse.encode("error", server_error())
