@@ -223,6 +223,33 @@ def _thread_id(client: Any) -> str:
     return thread_id
 
 
+def run_python(code: str, *, missing: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """*code* run by ``python -c`` in a fresh interpreter (stdout and stderr captured), as if
+    the packages *missing* were not installed."""
+    hide = "".join(f"sys.modules[{name!r}] = None\n" for name in missing)
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys\n{hide}{code}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def heavy_imports(code: str) -> list[str]:
+    """The modules of the serve extra (starlette, uvicorn, anyio) and the service's private
+    modules (``runlife.serve._*``) that running *code* in a fresh interpreter loads."""
+    done = run_python(
+        f"{code}\n"
+        "print(sorted(m for m in sys.modules\n"
+        "    if m.split('.')[0] in {'starlette', 'uvicorn', 'anyio'}\n"
+        "    or m.startswith('runlife.serve._')))"
+    )
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = eval(done.stdout)  # noqa: S307 - a list of names we printed
+    return loaded
+
+
 def wait_until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
     """Poll *predicate* every 20 ms until it holds; fail after *seconds*."""
     deadline = time.monotonic() + seconds

@@ -17,8 +17,6 @@ from tests.serve.conftest import KEY, within
 import runlife
 
 TOOLS: list[Any] = [{"type": "function", "function": {"name": "lookup"}}]
-ACTIVE = {"queued", "in_progress", "requires_action", "cancelling"}
-STOP = {"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"}
 
 
 def outputs_for(run: Any) -> list[dict[str, str]]:
@@ -168,14 +166,15 @@ def test_sigkill_mid_load_and_restart(backend, start_server):
         active = [
             run_id
             for run_id, thread_id in seen.items()
-            if client.beta.threads.runs.retrieve(run_id, thread_id=thread_id).status in ACTIVE
+            if client.beta.threads.runs.retrieve(run_id, thread_id=thread_id).status
+            in runlife.ACTIVE
         ]
         for run_id in active:
             status = within(20, _drive_to_end, client, seen[run_id], run_id)
             assert status in {"completed", "failed", "cancelled", "expired"}
         for run_id, thread_id in seen.items():
             run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-            assert run.status not in ACTIVE
+            assert run.status not in runlife.ACTIVE
     finally:
         client.close()
 

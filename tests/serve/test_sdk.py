@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -22,6 +22,34 @@ def outputs_for(run: Any) -> list[dict[str, str]]:
     return [{"tool_call_id": call.id, "output": f"out-{call.id}"} for call in calls]
 
 
+def create_and_poll(client: Any, thread_id: str, **params: Any) -> Any:
+    """A new run of *thread_id*, polled to its first stop (under the watchdog)."""
+    return within(POLL, client.beta.threads.runs.create_and_poll, thread_id=thread_id, **params)
+
+
+def submit_and_poll(client: Any, run: Any) -> Any:
+    """Answer every pending call of *run* and poll it to its next stop (under the watchdog)."""
+    return within(
+        POLL,
+        client.beta.threads.runs.submit_tool_outputs_and_poll,
+        thread_id=run.thread_id,
+        run_id=run.id,
+        tool_outputs=outputs_for(run),
+    )
+
+
+def streamed(open_stream: Callable[..., Any], **params: Any) -> Any:
+    """Open a stream (``runs.stream``, ``runs.submit_tool_outputs_stream``), read it to the
+    end under the watchdog; the final run."""
+
+    def read() -> Any:
+        with open_stream(**params) as stream:
+            stream.until_done()
+            return stream.get_final_run()
+
+    return within(POLL, read)
+
+
 class Events(AssistantEventHandler):
     """Keeps the name of every event."""
 
@@ -33,25 +61,24 @@ class Events(AssistantEventHandler):
         self.names.append(event.event)
 
 
+@pytest.fixture(name="waiting")
+def _waiting(client, thread_id):
+    """A run of *thread_id* that waits for the outputs of its two tool calls."""
+    run = create_and_poll(client, thread_id, assistant_id="a", tools=TOOLS)
+    assert run.status == "requires_action"
+    return run
+
+
 class TestRoundTrip:
     def test_polling(self, client, thread_id):
         """create_and_poll stops at requires_action; the outputs lead to completed with usage."""
-        runs = client.beta.threads.runs
-        run = within(
-            POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="asst_1", tools=TOOLS
-        )
+        run = create_and_poll(client, thread_id, assistant_id="asst_1", tools=TOOLS)
         assert run.status == "requires_action"
         calls = run.required_action.submit_tool_outputs.tool_calls
         assert [c.function.name for c in calls] == ["get_weather", "get_time"]
         assert [c.function.arguments for c in calls] == ["{}", "{}"]
         assert len({c.id for c in calls}) == 2
-        done = within(
-            POLL,
-            runs.submit_tool_outputs_and_poll,
-            thread_id=thread_id,
-            run_id=run.id,
-            tool_outputs=outputs_for(run),
-        )
+        done = submit_and_poll(client, run)
         assert done.status == "completed"
         assert (
             done.usage.prompt_tokens,
@@ -78,15 +105,13 @@ class TestRoundTrip:
         """A stream on create ends at requires_action; the submit's stream ends at completed."""
         runs = client.beta.threads.runs
         first = Events()
-
-        def stream_create() -> Any:
-            with runs.stream(
-                thread_id=thread_id, assistant_id="asst_1", tools=TOOLS, event_handler=first
-            ) as stream:
-                stream.until_done()
-                return stream.get_final_run()
-
-        run = within(POLL, stream_create)
+        run = streamed(
+            runs.stream,
+            thread_id=thread_id,
+            assistant_id="asst_1",
+            tools=TOOLS,
+            event_handler=first,
+        )
         assert first.names == [
             "thread.run.created",
             "thread.run.queued",
@@ -95,18 +120,13 @@ class TestRoundTrip:
         ]
         assert run.status == "requires_action"
         second = Events()
-
-        def stream_submit() -> Any:
-            with runs.submit_tool_outputs_stream(
-                thread_id=thread_id,
-                run_id=run.id,
-                tool_outputs=outputs_for(run),
-                event_handler=second,
-            ) as stream:
-                stream.until_done()
-                return stream.get_final_run()
-
-        done = within(POLL, stream_submit)
+        done = streamed(
+            runs.submit_tool_outputs_stream,
+            thread_id=thread_id,
+            run_id=run.id,
+            tool_outputs=outputs_for(run),
+            event_handler=second,
+        )
         assert second.names == [
             "thread.run.queued",
             "thread.run.in_progress",
@@ -117,10 +137,9 @@ class TestRoundTrip:
 
     def test_one_call_without_parallel_tool_calls(self, client, thread_id):
         """With parallel_tool_calls false the demo asks for one call only."""
-        run = within(
-            POLL,
-            client.beta.threads.runs.create_and_poll,
-            thread_id=thread_id,
+        run = create_and_poll(
+            client,
+            thread_id,
             assistant_id="asst_1",
             tools=TOOLS,
             parallel_tool_calls=False,
@@ -129,19 +148,16 @@ class TestRoundTrip:
 
     def test_no_function_tools_completes_at_once(self, client, thread_id):
         """Without function tools the demo completes the run at once."""
-        run = within(
-            POLL, client.beta.threads.runs.create_and_poll, thread_id=thread_id, assistant_id="a"
-        )
+        run = create_and_poll(client, thread_id, assistant_id="a")
         assert run.status == "completed"
         assert run.model == "runlife-demo"
         assert run.thread_id == thread_id
 
     def test_fail(self, client, thread_id):
         """metadata {"demo": "fail"} makes the demo fail the run with server_error."""
-        run = within(
-            POLL,
-            client.beta.threads.runs.create_and_poll,
-            thread_id=thread_id,
+        run = create_and_poll(
+            client,
+            thread_id,
             assistant_id="asst_1",
             tools=TOOLS,
             metadata={"demo": "fail"},
@@ -161,10 +177,10 @@ class TestRoundTrip:
 
 
 class TestCancel:
-    def test_waiting_for_outputs(self, client, thread_id):
+    def test_waiting_for_outputs(self, client, thread_id, waiting):
         """A run waiting for outputs goes cancelling, then cancelled (poll() returns)."""
         runs = client.beta.threads.runs
-        run = within(POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="a", tools=TOOLS)
+        run = waiting
         cancelled = runs.cancel(run.id, thread_id=thread_id)
         assert cancelled.status == "cancelling"
         assert cancelled.required_action is None
@@ -198,19 +214,14 @@ class TestCancel:
                     runs.cancel(event.data.id, thread_id=thread_id)
 
         handler = CancelOnStart()
-
-        def follow() -> Any:
-            with runs.stream(
-                thread_id=thread_id,
-                assistant_id="a",
-                tools=TOOLS,
-                metadata={"demo_delay_ms": "500"},
-                event_handler=handler,
-            ) as stream:
-                stream.until_done()
-                return stream.get_final_run()
-
-        final = within(POLL, follow)
+        final = streamed(
+            runs.stream,
+            thread_id=thread_id,
+            assistant_id="a",
+            tools=TOOLS,
+            metadata={"demo_delay_ms": "500"},
+            event_handler=handler,
+        )
         assert handler.names == [
             "thread.run.created",
             "thread.run.queued",
@@ -222,32 +233,22 @@ class TestCancel:
 
 
 class TestUpdate:
-    def test_metadata_only(self, client, thread_id):
+    def test_metadata_only(self, client, thread_id, waiting):
         """Update replaces the metadata and moves nothing."""
         runs = client.beta.threads.runs
-        run = within(POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="a", tools=TOOLS)
+        run = waiting
         updated = runs.update(run.id, thread_id=thread_id, metadata={"k": "v"})
         assert updated.metadata == {"k": "v"}
         assert updated.status == "requires_action"
         assert updated.required_action == run.required_action
-        done = within(
-            POLL,
-            runs.submit_tool_outputs_and_poll,
-            thread_id=thread_id,
-            run_id=run.id,
-            tool_outputs=outputs_for(run),
-        )
+        done = submit_and_poll(client, run)
         assert done.metadata == {"k": "v"}
 
 
 class TestList:
     @pytest.fixture(name="five")
     def _five(self, client, thread_id):
-        runs = client.beta.threads.runs
-        return [
-            within(POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="a").id
-            for _ in range(5)
-        ]
+        return [create_and_poll(client, thread_id, assistant_id="a").id for _ in range(5)]
 
     def test_pages_in_both_orders(self, client, thread_id, five):
         """Pages of 2 walk all runs in either order; asc is desc reversed; has_more ends it."""
@@ -307,10 +308,10 @@ class TestErrors:
             assert info.value.message == "Error code: 404 - No run found with id 'run_nope'."
             assert info.value.type == "invalid_request_error"
 
-    def test_run_under_another_thread(self, client, thread_id):
+    def test_run_under_another_thread(self, client, thread_id, waiting):
         """A run asked for under another thread is not found there."""
         runs = client.beta.threads.runs
-        run = within(POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="a", tools=TOOLS)
+        run = waiting
         other = client.beta.threads.create().id
         with pytest.raises(openai.NotFoundError):
             runs.retrieve(run.id, thread_id=other)
@@ -323,10 +324,10 @@ class TestErrors:
         assert runs.retrieve(run.id, thread_id=thread_id).status == "requires_action"
         assert runs.retrieve(run.id, thread_id=thread_id).metadata == {}
 
-    def test_outputs_that_do_not_match(self, client, thread_id):
+    def test_outputs_that_do_not_match(self, client, thread_id, waiting):
         """Outputs must answer exactly the pending calls; the error names the ids."""
         runs = client.beta.threads.runs
-        run = within(POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="a", tools=TOOLS)
+        run = waiting
         first, second = (c.id for c in run.required_action.submit_tool_outputs.tool_calls)
         with pytest.raises(openai.BadRequestError) as info:
             runs.submit_tool_outputs(
@@ -345,7 +346,7 @@ class TestErrors:
     def test_illegal_moves(self, client, thread_id):
         """Cancelling a completed run, or submitting to it, is a 400 in the API's words."""
         runs = client.beta.threads.runs
-        run = within(POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="a")
+        run = create_and_poll(client, thread_id, assistant_id="a")
         assert run.status == "completed"
         with pytest.raises(openai.BadRequestError) as info:
             runs.cancel(run.id, thread_id=thread_id)
@@ -358,23 +359,18 @@ class TestErrors:
             'Error code: 400 - Runs in status "completed" do not accept tool outputs.'
         )
 
-    def test_second_active_run(self, client, thread_id):
+    def test_second_active_run(self, client, thread_id, waiting):
         """A second active run on a thread is a 400 naming the run that holds it."""
         runs = client.beta.threads.runs
-        run = within(POLL, runs.create_and_poll, thread_id=thread_id, assistant_id="a", tools=TOOLS)
+        run = waiting
         with pytest.raises(openai.BadRequestError) as info:
             runs.create(thread_id=thread_id, assistant_id="a")
         assert info.value.message == (
             f"Error code: 400 - Thread {thread_id} already has an active run {run.id}."
         )
         assert info.value.param == "thread_id"
-
-        def stream() -> None:
-            with runs.stream(thread_id=thread_id, assistant_id="a") as s:
-                s.until_done()
-
         with pytest.raises(openai.BadRequestError):
-            within(POLL, stream)
+            streamed(runs.stream, thread_id=thread_id, assistant_id="a")
 
     def test_bad_input(self, client, thread_id):
         """Bad field values, a missing assistant_id and bad list options are 400s."""
@@ -462,13 +458,3 @@ class TestAccess:
             )
         assert client.api_key == KEY
         assert client.beta.threads.runs.list(thread_id=thread_id).data == []
-
-
-def test_stream_error_event_shape():
-    """The error event's data is wrapped as the SDK needs to raise APIError."""
-    from runlife.serve._errors import error_body
-    from runlife.serve.sse import encode as sse_encode
-
-    frame = sse_encode("error", error_body("broke", type="server_error"))
-    data = json.loads(frame.split("data: ", 1)[1])
-    assert data["error"]["message"] == "broke"

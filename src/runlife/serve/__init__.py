@@ -8,29 +8,36 @@ and streaming): point ``base_url`` at ``http://HOST:PORT/v1``.
   rescue sweeps;
 - executors: ``Executor`` (``Turn -> Step``), the steps ``CallTools``, ``Complete``,
   ``Fail``, ``Incomplete``, the built-in ``demo``, and ``load_executor("pkg.mod:func")``;
-- ``serve(ServeConfig(...))``: what ``runlife serve`` runs (workers in processes, uvicorn).
+- ``serve(ServeConfig(...))``: what ``runlife serve`` runs (workers in processes, uvicorn);
+- ``runlife.serve.sse``: Server-Sent Events framing (standard library only).
 
-Needs ``pip install "runlife[serve]"`` (Starlette and uvicorn). See ``docs/serve.md``.
+Needs ``pip install "runlife[serve]"`` (Starlette and uvicorn), except ``runlife.serve.sse``:
+the names above are imported on first use, so that importing the package (or its ``sse``
+module) alone needs neither. See ``docs/serve.md``.
 """
 
 from __future__ import annotations
 
-from ._app import create_app
-from ._errors import APIError
-from ._executor import (
-    CallTools,
-    Complete,
-    Executor,
-    Fail,
-    Incomplete,
-    Step,
-    Turn,
-    demo,
-    load_executor,
-)
-from ._server import ServeConfig, serve
-from ._signals import Signals
-from ._worker import Worker
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._app import create_app
+    from ._errors import APIError
+    from ._executor import (
+        CallTools,
+        Complete,
+        Executor,
+        Fail,
+        Incomplete,
+        Step,
+        Turn,
+        demo,
+        load_executor,
+    )
+    from ._server import ServeConfig, serve
+    from ._signals import Signals
+    from ._worker import Worker
 
 __all__ = [
     "APIError",
@@ -49,3 +56,45 @@ __all__ = [
     "load_executor",
     "serve",
 ]
+
+#: Where each public name lives.
+_HOMES = {
+    "APIError": "_errors",
+    "CallTools": "_executor",
+    "Complete": "_executor",
+    "Executor": "_executor",
+    "Fail": "_executor",
+    "Incomplete": "_executor",
+    "ServeConfig": "_server",
+    "Signals": "_signals",
+    "Step": "_executor",
+    "Turn": "_executor",
+    "Worker": "_worker",
+    "create_app": "_app",
+    "demo": "_executor",
+    "load_executor": "_executor",
+    "serve": "_server",
+}
+#: The serve extra's packages: a missing one is named with the extra to install.
+_EXTRA = frozenset({"anyio", "starlette", "uvicorn"})
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        module = import_module(f".{home}", __name__)
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").partition(".")[0]
+        if package not in _EXTRA:
+            raise
+        msg = f'runlife.serve needs {package}: pip install "runlife[serve]"'
+        raise ModuleNotFoundError(msg, name=exc.name) from exc
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
+import sys
 
-from runlife.cli.serve import add_arguments, run
+from runlife.cli import main
 
 
-def main() -> int:
-    """Parse ``runlife serve``'s options and serve."""
-    parser = argparse.ArgumentParser(prog="runlife serve")
-    add_arguments(parser)
-    return run(parser.parse_args())
+def serve_main(argv: list[str] | None = None) -> int:
+    """Run ``runlife serve`` with *argv* (``sys.argv[1:]`` by default); the exit code."""
+    return main(["serve", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(serve_main())

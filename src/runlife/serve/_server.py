@@ -24,8 +24,9 @@ import attrs
 
 from runlife import RunEngine
 
-from ._app import DEFAULT_MAX_BODY, DEFAULT_POLL_AFTER_MS, create_app
+from ._app import DEFAULT_POLL_AFTER_MS, create_app
 from ._executor import load_executor
+from ._limits import DEFAULT_MAX_BODY
 from ._signals import Signals
 from ._worker import WorkerConfig, worker_main
 

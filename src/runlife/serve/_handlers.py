@@ -1,0 +1,272 @@
+"""The request handlers: the Assistants API's threads and runs endpoints over one store.
+
+Every handler is a thin shell around one or two store operations, run in a thread (the
+store is synchronous and thread-safe: one pooled connection per call). Moves go through
+the store (compare-and-set, the engine's table and guards), so two clients racing to move
+one run, or to start a second run on a thread, get the API's 400, never a lost update.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from anyio import to_thread
+from starlette.background import BackgroundTask
+
+from runlife import (
+    ACTIVE,
+    HELD,
+    WAITING,
+    GuardRejected,
+    IllegalTransition,
+    RunlifeError,
+    RunNotFound,
+    RunStatus,
+    to_dict,
+)
+
+from ._errors import APIError, from_runlife, not_found
+from ._input import (
+    create_fields,
+    json_body,
+    metadata_update,
+    page_query,
+    run_path,
+    stream_flag,
+    thread_metadata,
+    thread_path,
+    tool_outputs,
+)
+from ._responses import json_response
+from ._stream import Streams
+from ._watch import Watch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    import runlife
+    from runlife.store import Page, Store
+
+    from ._signals import Signals
+
+__all__ = ["Handlers"]
+
+_log = logging.getLogger("runlife.serve")
+
+_T = TypeVar("_T")
+
+#: Where a cancel leaves a run that no worker holds (so none would finish the cancel).
+_UNHELD = ACTIVE - HELD
+
+
+class Handlers:
+    """The handlers, bound to one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        signals: Signals,
+        default_model: str,
+        poll_after_ms: int,
+        poll_wait_ms: int,
+        poll_ms: int,
+    ) -> None:
+        self.store = store
+        self.signals = signals
+        self.watch = Watch(signals)
+        self.default_model = default_model
+        self.poll_after = str(poll_after_ms)
+        self.poll_wait = poll_wait_ms / 1000
+        self.poll = poll_ms / 1000
+        self.streams = Streams(store, self.watch, poll=self.poll)
+
+    async def call(self, func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Run a store operation in a thread, mapping runlife's errors to the API's."""
+
+        def run() -> _T:
+            return func(*args, **kwargs)
+
+        try:
+            return await to_thread.run_sync(run)
+        except RunlifeError as exc:
+            error = from_runlife(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    async def held_run(self, thread_id: str, run_id: str) -> runlife.Run:
+        """The run *run_id* of *thread_id* (404 when it is not there)."""
+        run = await self.call(self.store.get, run_id)
+        if run.thread_id != thread_id:
+            raise not_found(run_id)
+        return run
+
+    # --- threads --------------------------------------------------------------------------
+
+    async def create_thread(self, request: Request) -> Response:
+        metadata = thread_metadata(await json_body(request, allow_empty=True))
+        thread = {
+            "id": f"thread_{secrets.token_urlsafe(18)}",
+            "object": "thread",
+            "created_at": int(time.time()),
+            "metadata": metadata,
+            "tool_resources": {},
+        }
+        return json_response(thread)
+
+    # --- runs -----------------------------------------------------------------------------
+
+    async def create_run(self, request: Request) -> Response:
+        thread_id = thread_path(request)
+        body = await json_body(request)
+        stream = stream_flag(body)
+        fields = create_fields(body, default_model=self.default_model)
+        run = await self.call(self._create, thread_id, fields)
+        data = to_dict(run)
+        if not stream:
+            return json_response(data)
+        head = [("thread.run.created", data), ("thread.run.queued", data)]
+        return self.streams.response(run.id, 0, head)
+
+    def _create(self, thread_id: str, fields: dict[str, Any]) -> runlife.Run:
+        run = self.store.create(thread_id=thread_id, **fields)
+        self.signals.bump(run.id)
+        self.signals.wake_workers()
+        return run
+
+    async def list_runs(self, request: Request) -> Response:
+        thread_id = thread_path(request)
+        paging = page_query(request.query_params)
+
+        def page() -> Page:
+            try:
+                return self.store.list_runs(
+                    thread_id,
+                    limit=paging.limit,
+                    order=paging.order,
+                    after=paging.after,
+                    before=paging.before,
+                )
+            except RunNotFound as exc:
+                param = "after" if exc.run_id == paging.after else "before"
+                raise APIError(
+                    400,
+                    f"Invalid '{param}': no run '{exc.run_id}' in thread {thread_id}.",
+                    param=param,
+                ) from None
+
+        found = await self.call(page)
+        return json_response(
+            {
+                "object": "list",
+                "data": [to_dict(run) for run in found.data],
+                "first_id": found.first_id,
+                "last_id": found.last_id,
+                "has_more": found.has_more,
+            }
+        )
+
+    async def retrieve_run(self, request: Request) -> Response:
+        """The run; a poll helper's retrieve may wait for it to reach ``runlife.WAITING``."""
+        thread_id, run_id = run_path(request)
+        snap = self.watch.snapshot(run_id)
+        run = await self.held_run(thread_id, run_id)
+        waiting = self.poll_wait > 0 and request.headers.get("x-stainless-poll-helper") == "true"
+        if waiting:
+            deadline = time.monotonic() + self.poll_wait
+            while run.status not in WAITING:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                await self.watch.wait(snap, min(left, self.poll))
+                snap = self.watch.snapshot(run_id)
+                run = await self.held_run(thread_id, run_id)
+        return json_response(to_dict(run), headers={"openai-poll-after-ms": self.poll_after})
+
+    async def update_run(self, request: Request) -> Response:
+        thread_id, run_id = run_path(request)
+        metadata = metadata_update(await json_body(request, allow_empty=True))
+        run = await self.held_run(thread_id, run_id)
+        if metadata is None:
+            return json_response(to_dict(run))
+        run = await self.call(self.store.update_metadata, run_id, metadata)
+        return json_response(to_dict(run))
+
+    async def cancel_run(self, request: Request) -> Response:
+        thread_id, run_id = run_path(request)
+        await json_body(request, allow_empty=True)
+        run = await self.call(self._cancel, thread_id, run_id)
+        background = None
+        if run.history and run.history[-1].source in _UNHELD:
+            # No worker holds it, so none would end it: finish the cancel right after the
+            # answer (the client sees `cancelling`, as from the API). The sweep is the backstop.
+            background = BackgroundTask(to_thread.run_sync, self._finish_cancel, run_id)
+        response = json_response(to_dict(run))
+        response.background = background
+        return response
+
+    def _cancel(self, thread_id: str, run_id: str) -> runlife.Run:
+        try:
+            with self.store.move(run_id) as run:
+                if run.thread_id != thread_id:
+                    raise RunNotFound(run_id, thread_id=thread_id)
+                run.cancel()
+        except IllegalTransition as exc:
+            raise APIError(400, f"Cannot cancel run with status '{exc.status}'.") from None
+        self.signals.bump(run_id)
+        return run
+
+    def _finish_cancel(self, run_id: str) -> None:
+        try:
+            with self.store.move(run_id) as run:
+                if run.status is RunStatus.CANCELLING:
+                    run.finish_cancel()
+        except RunlifeError as exc:
+            _log.info("finishing the cancel of %s: %s", run_id, exc)
+            return
+        self.signals.bump(run_id)
+
+    async def submit_tool_outputs(self, request: Request) -> Response:
+        thread_id, run_id = run_path(request)
+        body = await json_body(request)
+        stream = stream_flag(body)
+        outputs = tool_outputs(body)
+        run = await self.call(self._submit, thread_id, run_id, outputs)
+        if not stream:
+            return json_response(to_dict(run))
+        return self.streams.response(run_id, run.version - 1)
+
+    def _submit(self, thread_id: str, run_id: str, outputs: list[dict[str, Any]]) -> runlife.Run:
+        try:
+            with self.store.move(run_id) as run:
+                if run.thread_id != thread_id:
+                    raise RunNotFound(run_id, thread_id=thread_id)
+                run.submit_tool_outputs(outputs)
+        except IllegalTransition as exc:
+            raise APIError(
+                400, f'Runs in status "{exc.status}" do not accept tool outputs.'
+            ) from None
+        except GuardRejected as exc:
+            raise APIError(400, str(exc), param="tool_outputs") from None
+        self.signals.bump(run_id)
+        self.signals.wake_workers()
+        return run
+
+    async def list_steps(self, request: Request) -> Response:
+        """An empty page: this service keeps no run steps."""
+        await self.held_run(*run_path(request))
+        empty: dict[str, Any] = {
+            "object": "list",
+            "data": [],
+            "first_id": None,
+            "last_id": None,
+            "has_more": False,
+        }
+        return json_response(empty)
