@@ -16,6 +16,8 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    #: What the app raised after answering (Starlette re-raises a 500's error to the server).
+    raised: BaseException | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -29,7 +31,12 @@ def request(
     headers: dict[str, str] | None = None,
     chunks: tuple[bytes, ...] = (),
 ) -> Answer:
-    """Send one HTTP request to *app*, its body in *chunks* (``http.request`` messages)."""
+    """Send one HTTP request to *app*, its body in *chunks* (``http.request`` messages).
+
+    *path* may carry a query (``?limit=5``). An error the app raises before it answers
+    propagates; one raised after is kept in ``Answer.raised``.
+    """
+    path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -37,7 +44,7 @@ def request(
         "method": method,
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "scheme": "http",
         "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
@@ -58,11 +65,17 @@ def request(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    raised: BaseException | None = None
+    try:
+        asyncio.run(app(scope, receive, send))
+    except Exception as exc:
+        if not any(m["type"] == "http.response.start" for m in sent):
+            raise
+        raised = exc
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     names = {k.decode(): v.decode() for k, v in start.get("headers", [])}
-    return Answer(start["status"], names, body)
+    return Answer(start["status"], names, body, raised)
 
 
 async def echo(scope: Any, receive: Any, send: Any) -> None:

@@ -417,6 +417,40 @@ class TestErrors:
             )
         assert "JSON" in info.value.message
 
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b'{"assistant_id": "a", "temperature": NaN}',
+            b'{"assistant_id": "a", "top_p": 1e999}',
+            b'{"assistant_id": "a", "metadata": {"k": "\\ud800"}}',
+            b'{"assistant_id": "a", "instructions": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        ],
+        ids=["nan", "float-overflow", "lone-surrogate", "too-deep"],
+    )
+    def test_json_no_answer_could_hold_is_a_400(self, client, thread_id, content):
+        """Non-finite numbers, lone surrogates, nesting too deep: a 400, never a 5xx."""
+        with pytest.raises(openai.BadRequestError) as info:
+            client.post(
+                f"/threads/{thread_id}/runs",
+                cast_to=object,
+                content=content,
+                options={"headers": {"Content-Type": "application/json"}},
+            )
+        assert "JSON" in info.value.message
+
+    def test_ids_with_a_nul_never_reach_the_store(self, client, thread_id):
+        """A database cannot hold a NUL: the answer is the client's 4xx, not the store's 503."""
+        with pytest.raises(openai.BadRequestError) as bad:
+            client.post("/threads/a%00b/runs", cast_to=object, body={"assistant_id": "a"})
+        assert bad.value.param == "thread_id"
+        with pytest.raises(openai.BadRequestError):
+            client.get("/threads/a%00b/runs", cast_to=object)
+        with pytest.raises(openai.NotFoundError):
+            client.get(f"/threads/{thread_id}/runs/run%00x", cast_to=object)
+        with pytest.raises(openai.BadRequestError) as bad:
+            client.beta.threads.runs.list(thread_id=thread_id, after="run\x00x")
+        assert bad.value.param == "after"
+
     def test_unknown_path(self, client):
         """An unknown path is a 404 in the API's shape."""
         with pytest.raises(openai.NotFoundError) as info:

@@ -1,0 +1,113 @@
+"""``_stream``: a run's stored events as Server-Sent Events, until the run waits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, cast
+
+from runlife.serve import Signals
+from runlife.serve._stream import Streams
+from runlife.serve._watch import Watch
+from runlife.store import StoredEvent
+
+
+def row(version: int, kind: str, dest: str) -> StoredEvent:
+    return StoredEvent(
+        run_id="run_1",
+        version=version,
+        kind=kind,
+        trigger=None if kind == "create" else "t",
+        source=None if kind == "create" else "queued",
+        dest=dest,
+        at=0,
+        worker=None,
+        args={},
+        data={"id": "run_1", "status": dest, "v": version},
+    )
+
+
+class _Rows:
+    """A store of one run's event rows, handed out in batches (one per read)."""
+
+    def __init__(self, *batches: list[StoredEvent]) -> None:
+        self.batches = list(batches)
+        self.reads: list[int] = []
+
+    def events_since(self, run_id: str, version: int) -> list[StoredEvent]:
+        assert run_id == "run_1"
+        self.reads.append(version)
+        if not self.batches:
+            raise AssertionError("read past the end of the stream")
+        return self.batches.pop(0)
+
+
+def frames(store: Any, after: int = 0, head: Any = ()) -> list[tuple[str, Any]]:
+    streams = Streams(cast("Any", store), Watch(Signals.local()), poll=0.001)
+
+    async def read() -> list[str]:
+        return [frame async for frame in streams.follow("run_1", after, head)]
+
+    out = []
+    for frame in asyncio.run(read()):
+        event, data = frame.removesuffix("\n\n").split("\n")
+        body = data.removeprefix("data: ")
+        out.append((event.removeprefix("event: "), body if body == "[DONE]" else json.loads(body)))
+    return out
+
+
+def test_head_then_moves_until_the_run_waits():
+    """Metadata updates stream nothing; ``cancelling`` goes on; ``requires_action`` ends it."""
+    store = _Rows(
+        [row(1, "move", "in_progress"), row(2, "metadata", "in_progress")],
+        [],
+        [row(3, "move", "requires_action"), row(4, "move", "cancelling")],
+    )
+    got = frames(store, 0, [("thread.run.created", {"id": "run_1"})])
+    assert [name for name, _ in got] == [
+        "thread.run.created",
+        "thread.run.in_progress",
+        "thread.run.requires_action",
+        "done",
+    ]
+    assert got[2][1]["v"] == 3
+    assert got[-1][1] == "[DONE]"
+    assert store.reads == [0, 2, 2]
+
+
+def test_a_stream_goes_on_through_cancelling_to_cancelled():
+    store = _Rows([row(5, "move", "cancelling")], [row(6, "move", "cancelled")])
+    got = frames(store, 4)
+    assert [name for name, _ in got] == ["thread.run.cancelling", "thread.run.cancelled", "done"]
+
+
+def test_a_failure_is_a_generic_error_event_and_is_logged(caplog):
+    class _Broken:
+        def events_since(self, _run_id: str, _version: int) -> Any:
+            raise OSError("disk at /secret/path is gone")
+
+    with caplog.at_level(logging.ERROR, logger="runlife.serve"):
+        got = frames(_Broken())
+    assert got == [
+        (
+            "error",
+            {
+                "error": {
+                    "message": "The server had an error while processing your request.",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+        )
+    ]
+    assert "/secret/path" in caplog.text
+
+
+def test_the_response_is_an_event_stream():
+    streams = Streams(cast("Any", _Rows()), Watch(Signals.local()), poll=0.001)
+    response = streams.response("run_1", 0)
+    assert response.media_type == "text/event-stream"
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
