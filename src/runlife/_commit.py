@@ -2,10 +2,9 @@
 
 A run is a frozen record, so nothing else can write it by accident; this module writes its
 slots through their own descriptors (the cheapest way into a frozen record) and its
-``RunState``, each change whole or not at all: any exception restores what was there
-(``tests/test_commit.py`` makes each write fail half-way). A test bans slot writes
-(``object.__setattr__``, slot ``__set__``) everywhere else but the makers, which fill
-records nobody holds yet.
+``RunState``, each change whole or not at all: any exception restores what was there.
+``tests/test_architecture.py`` bans slot writes (``object.__setattr__``, slot ``__set__``)
+everywhere else but the makers, which fill records nobody holds yet.
 """
 
 from __future__ import annotations
