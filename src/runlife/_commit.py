@@ -12,21 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-import attrs
-
-from ._record import Run
+from ._record import WIRE_FIELDS, Run
 from ._table import LIFECYCLE
 
 if TYPE_CHECKING:
     from ._history import Move
     from ._state import Mover
 
-__all__ = ["WIRE_FIELDS", "bind", "commit", "reset", "set_history", "set_metadata", "set_version"]
+__all__ = ["bind", "commit", "reset", "set_history", "set_metadata", "set_version"]
 
-#: The record's wire fields (the public init fields), in declaration order.
-WIRE_FIELDS: Final = tuple(
-    f.name for f in attrs.fields(Run) if f.init and not (f.alias or f.name).startswith("_")
-)
 #: The slots' own setters, by field name.
 _SETTERS: Final = {name: Run.__dict__[name].__set__ for name in WIRE_FIELDS}
 _LIFE_SETTERS: Final = tuple(_SETTERS[name] for name in LIFECYCLE)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import attrs
-
 from ._json import EMPTY, FrozenDict, freeze
 from ._makers import builder
 from ._record import (
     UNSET,
+    WIRE_FIELDS,
     FunctionDefinition,
     IncompleteDetails,
     LastError,
@@ -223,11 +222,7 @@ def decode_response_format(v: Any) -> str | ResponseFormat | None:
 
 
 #: The wire keys of a run: ``Run``'s public init fields but ``extra`` (the unknown keys).
-RUN_KEYS: Final = frozenset(
-    a.name
-    for a in attrs.fields(Run)
-    if a.init and not (a.alias or a.name).startswith("_") and a.name != "extra"
-)
+RUN_KEYS: Final = frozenset(WIRE_FIELDS) - {"extra"}
 
 #: How each field of a decoded run is made from the checked wire dict ``d``.
 _RUN_VALUES: Final = {

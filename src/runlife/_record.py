@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UNSET",
+    "WIRE_FIELDS",
     "CodeInterpreterTool",
     "FileSearchTool",
     "FunctionCall",
@@ -318,7 +319,7 @@ class Run:
 
     def __reduce__(self) -> tuple[Any, ...]:
         with self._state.lock:
-            values = {f.name: getattr(self, f.name) for f in _WIRE_FIELDS}
+            values = {name: getattr(self, name) for name in WIRE_FIELDS}
             state = self._state
             saved = (state.version, tuple(state.history or ()), state.origin)
         return (_unpickle_run, (values, *saved))
@@ -492,16 +493,16 @@ class Run:
 # --- copies and makers --------------------------------------------------------------------
 
 
-#: The record's wire fields (its public init fields), in declaration order.
-_WIRE_FIELDS: Final = tuple(
-    f for f in attrs.fields(Run) if f.init and not (f.alias or f.name).startswith("_")
+#: The names of the record's wire fields (its public init fields), in declaration order.
+WIRE_FIELDS: Final = tuple(
+    f.name for f in attrs.fields(Run) if f.init and not (f.alias or f.name).startswith("_")
 )
 
 
 def _copy_run(run: Run) -> Run:
     state = run._state
     with state.lock:
-        values = {f.name: getattr(run, f.name) for f in _WIRE_FIELDS}
+        values = {name: getattr(run, name) for name in WIRE_FIELDS}
         detached = state.detached()
     copy: Run = make_run(**values)
     refill(copy, "_state", detached)

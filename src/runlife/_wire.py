@@ -18,12 +18,12 @@ from typing import Any
 
 import cattrs
 
-from ._commit import WIRE_FIELDS, bind
+from ._commit import bind
 from ._decode import decode_run
 from ._encode import NESTED, encode_run
 from ._errors import InvalidRun
 from ._makers import refill
-from ._record import Run
+from ._record import WIRE_FIELDS, Run
 from ._state import Mover, bind_validator
 from ._status import STATUS_BY_VALUE, RunStatus, suggest_status
 from ._structure import structure_problems
