@@ -148,3 +148,14 @@ def wire_dicts() -> st.SearchStrategy[dict[str, Any]]:
             optional={"temperature": st.none() | numbers, "top_p": st.none() | numbers},
         )
     )
+
+
+def shuffled(value: Any, random: Any) -> Any:
+    """*value* with the keys of every object in it, at every level, in a random order."""
+    if isinstance(value, dict):
+        keys = list(value)
+        random.shuffle(keys)
+        return {k: shuffled(value[k], random) for k in keys}
+    if isinstance(value, list):
+        return [shuffled(v, random) for v in value]
+    return value

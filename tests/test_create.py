@@ -211,3 +211,85 @@ def test_the_created_event_is_the_run_as_created(monkeypatch: pytest.MonkeyPatch
         (0, "thread.run.created", "queued"),
         (1, "thread.run.in_progress", "in_progress"),
     ]
+
+
+# --- no stricter than the live API, no laxer -------------------------------------------------
+
+_F = {"type": "function", "function": {"name": "f"}}
+_G = {"type": "function", "function": {"name": "g"}}
+
+
+class TestAsTheLiveApi:
+    @pytest.mark.parametrize("field", ["max_completion_tokens", "max_prompt_tokens"])
+    @pytest.mark.parametrize("value", [1, 16, 255])
+    def test_small_token_limits_are_accepted_and_reported(self, field: str, value: int):
+        """A token limit below the documented 256 but >= 1 is accepted (live recordings show
+        16), and check() reports it as a rule warning."""
+        engine, _ = new_engine()
+        run = new_run(engine, **{field: value})
+        assert getattr(run, field) == value
+        assert [(f.kind, f.code, f.path) for f in check(run)] == [
+            ("rule", "below-documented-minimum", f"$.{field}")
+        ]
+
+    @pytest.mark.parametrize(
+        ("fields", "line"),
+        [
+            (
+                {"max_completion_tokens": 0},
+                "$.max_completion_tokens: expected null or an int >= 1, got int 0",
+            ),
+            (
+                {"tools": [], "tool_choice": "required"},
+                "$.tool_choice: 'required' needs at least one tool; the run has none",
+            ),
+            (
+                {"tools": [_G], "tool_choice": {"type": "function", "function": {"name": "f"}}},
+                (
+                    "$.tool_choice.function.name: function 'f' is not in the run's tools "
+                    "(its functions: g)"
+                ),
+            ),
+            (
+                {"tools": [_G], "tool_choice": {"type": "file_search"}},
+                "$.tool_choice.type: tool choice 'file_search' is not a tool of the run",
+            ),
+            (
+                {"tools": [_F, _G, _F]},
+                (
+                    "$.tools[2].function.name: duplicate function name 'f' (also tools[0]); "
+                    "function names must be unique"
+                ),
+            ),
+            (
+                {"instructions": "x" * 256_001},
+                "$.instructions: expected at most 256,000 characters, got 256,001",
+            ),
+        ],
+        ids=["zero-limit", "required-no-tools", "choice-unknown", "choice-type", "dup", "long"],
+    )
+    def test_what_the_api_refuses_is_refused(self, fields: dict[str, Any], line: str):
+        """create() refuses what the API refuses, with the field's path, and makes no run."""
+        engine, _ = new_engine()
+        events: list[RunEvent] = []
+        engine.subscribe(events.append)
+        with pytest.raises(InvalidRun) as info:
+            engine.create(id="run_x", assistant_id="a", thread_id="t", model="m", **fields)
+        assert str(info.value) == f"invalid run run_x: {line}"
+        assert events == []
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {"tools": [_F], "tool_choice": "required"},
+            {"tools": [_F, _G], "tool_choice": {"type": "function", "function": {"name": "g"}}},
+            {"tools": [{"type": "file_search"}], "tool_choice": {"type": "file_search"}},
+            {"tools": [], "tool_choice": "none"},
+            {"instructions": "x" * 256_000},
+        ],
+    )
+    def test_what_the_api_accepts_is_accepted(self, fields: dict[str, Any]):
+        """The edges the API accepts make a sound run."""
+        engine, _ = new_engine()
+        run = engine.create(assistant_id="a", thread_id="t", model="m", **fields)
+        assert check(run) == []

@@ -106,7 +106,7 @@ class TestCreate:
                 model="m",
                 temperature=3,
                 metadata={"k": 1},
-                max_prompt_tokens=16,
+                max_prompt_tokens=0,
             )
         paths = [p for p, _ in info.value.errors]
         assert paths == ["$.max_prompt_tokens", "$.metadata.k", "$.temperature"] or sorted(
@@ -127,7 +127,11 @@ class TestCreate:
             ("tool_choice", "sometimes"),
             ("tool_choice", None),
             ("response_format", {"type": "yaml"}),
-            ("max_completion_tokens", 255),
+            ("max_completion_tokens", 0),
+            ("max_prompt_tokens", -1),
+            ("instructions", "x" * 256_001),
+            ("tool_choice", {"type": "function", "function": {"name": "f"}}),
+            ("tool_choice", {"type": "code_interpreter"}),
             ("metadata", None),
             ("assistant_id", 5),
             ("parallel_tool_calls", "yes"),
@@ -141,10 +145,14 @@ class TestCreate:
         assert all(p.startswith(f"$.{field}") for p, _ in info.value.errors), info.value.errors
 
     def test_extra_keys_written_after(self):
-        """Unknown keys go through extra= and are written after the known ones."""
+        """Unknown keys go through extra= and are written after the known ones, but for
+        tool_resources and reasoning_effort, written at their API position."""
         engine, _ = new_engine()
-        run = new_run(engine, extra={"tool_resources": {}, "reasoning_effort": None})
-        assert list(to_dict(run))[-2:] == ["tool_resources", "reasoning_effort"]
+        run = new_run(engine, extra={"x": 1, "tool_resources": {}, "reasoning_effort": None})
+        keys = list(to_dict(run))
+        assert keys[-1] == "x"
+        assert keys[keys.index("tools") + 1] == "tool_resources"
+        assert keys[keys.index("top_p") + 1] == "reasoning_effort"
         with pytest.raises(InvalidRun, match=r"extra\.model: a known field"):
             new_run(engine, extra={"model": "x"})
 

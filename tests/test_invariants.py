@@ -54,13 +54,6 @@ INVARIANT_BREAKS: list[tuple[str, str, Callable[[dict[str, Any]], object], str, 
         "$.last_error",
     ),
     (
-        "3 incomplete_details when completed",
-        "completed",
-        set_to(("incomplete_details",), {"reason": "max_prompt_tokens"}),
-        "invariant-incomplete-details",
-        "$.incomplete_details",
-    ),
-    (
         "3 no incomplete_details when incomplete",
         "incomplete",
         set_to(("incomplete_details",), None),
@@ -243,3 +236,15 @@ class TestInvariants:
             "invariant-end-stamp",
             "invariant-end-stamp",
         ]
+
+
+@pytest.mark.parametrize("status", ["completed", "failed", "cancelled", "expired", "queued"])
+def test_incomplete_details_outside_incomplete_is_a_rule_finding(status: str) -> None:
+    """Invariant 3 ties incomplete_details one way: set in another status than incomplete
+    (real completed payloads carry it), it is a rule finding, not an invariant violation."""
+    data = run(status)
+    data["incomplete_details"] = {"reason": "max_prompt_tokens"}
+    assert invariant_problems(data) == []
+    assert [(f.kind, f.code, f.path) for f in check(data)] == [
+        ("rule", "incomplete-details-set", "$.incomplete_details")
+    ]

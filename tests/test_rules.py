@@ -35,15 +35,64 @@ RULE_BREAKS: list[tuple[str, str, Callable[[dict[str, Any]], object], str, str]]
         "max_completion_tokens=16",
         "completed",
         set_to(("max_completion_tokens",), 16),
-        "out-of-range",
+        "below-documented-minimum",
         "$.max_completion_tokens",
     ),
     (
         "max_prompt_tokens=255",
         "completed",
         set_to(("max_prompt_tokens",), 255),
+        "below-documented-minimum",
+        "$.max_prompt_tokens",
+    ),
+    (
+        "max_prompt_tokens=0",
+        "completed",
+        set_to(("max_prompt_tokens",), 0),
         "out-of-range",
         "$.max_prompt_tokens",
+    ),
+    (
+        "instructions too long",
+        "completed",
+        set_to(("instructions",), "x" * 256_001),
+        "too-long",
+        "$.instructions",
+    ),
+    (
+        "tool_choice required without tools",
+        "completed",
+        lambda d: d.update(tools=[], tool_choice="required"),
+        "tool-choice-not-in-tools",
+        "$.tool_choice",
+    ),
+    (
+        "tool_choice naming a function not in tools",
+        "completed",
+        set_to(("tool_choice",), {"type": "function", "function": {"name": "nope"}}),
+        "tool-choice-not-in-tools",
+        "$.tool_choice.function.name",
+    ),
+    (
+        "tool_choice naming a tool type the run lacks",
+        "completed",
+        set_to(("tool_choice",), {"type": "file_search"}),
+        "tool-choice-not-in-tools",
+        "$.tool_choice.type",
+    ),
+    (
+        "two functions of one name",
+        "completed",
+        with_tools(function_tool(name="f"), {"type": "code_interpreter"}, function_tool(name="f")),
+        "duplicate-function-name",
+        "$.tools[2].function.name",
+    ),
+    (
+        "completed with incomplete_details",
+        "completed",
+        set_to(("incomplete_details",), {"reason": "max_prompt_tokens"}),
+        "incomplete-details-set",
+        "$.incomplete_details",
     ),
     (
         "21 tools",
@@ -345,9 +394,16 @@ class TestRules:
             set_to(("response_format",), {"type": "text"}),
             set_to(("response_format",), {"type": "json_schema", "json_schema": {"name": "x"}}),
             set_to(("tool_choice",), "none"),
-            set_to(("tool_choice",), {"type": "file_search"}),
-            set_to(("tool_choice",), {"type": "code_interpreter"}),
-            set_to(("tool_choice",), {"type": "function", "function": {"name": "f"}}),
+            lambda d: d.update(
+                tool_choice={"type": "file_search"}, tools=[{"type": "file_search"}]
+            ),
+            lambda d: d.update(
+                tool_choice={"type": "code_interpreter"}, tools=[{"type": "code_interpreter"}]
+            ),
+            lambda d: d.update(
+                tool_choice={"type": "function", "function": {"name": "f"}},
+                tools=[function_tool(name="g"), function_tool(name="f")],
+            ),
             with_tools(*[{"type": "code_interpreter"}] * 20),
             with_tools({"type": "file_search"}, {"type": "file_search", "file_search": {"x": 1}}),
             with_tools(function_tool(name="A-z_0-9" + "x" * 57, strict=None, x_extra=1)),
@@ -384,7 +440,10 @@ class TestRules:
         data.update(max_completion_tokens=16, metadata=None, tools=[{"type": "web"}])
         data["usage"]["total_tokens"] = 1
         assert [str(f) for f in rule_problems(data)] == [
-            "$.max_completion_tokens: expected null or an int >= 256, got int 16 [rule/out-of-range]",
+            (
+                "$.max_completion_tokens: the API documents a minimum of 256, got int 16 (the "
+                "live API accepts it: reported, not refused) [rule/below-documented-minimum]"
+            ),
             "$.metadata: expected an object of at most 16 string pairs, got null [rule/null-field]",
             (
                 "$.tools[0].type: expected one of code_interpreter, file_search, function, "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -13,8 +15,21 @@ from openai.types.beta.threads import Run as SdkRun
 import runlife
 from runlife import InvalidRun, RunStatus, from_dict, from_json, to_dict, to_json
 from tests.conftest import PAYLOAD_ORDER, load_payload
-from tests.strategies import json_values, wire_dicts
-from tests.support import PATHS, fire, new_engine, new_run, run_in
+from tests.strategies import json_values, shuffled, wire_dicts
+from tests.support import CALL, PATHS, WEATHER_TOOL, fire, new_engine, new_run, run_in
+
+#: The API's top-level key order (every recording in tests/data/payloads shows it).
+API_ORDER = [
+    *("id", "object", "created_at", "assistant_id", "thread_id", "status", "started_at"),
+    *("expires_at", "cancelled_at", "failed_at", "completed_at", "required_action"),
+    *("last_error", "model", "instructions", "tools", "tool_resources", "metadata"),
+    *("temperature", "top_p", "reasoning_effort", "max_completion_tokens", "max_prompt_tokens"),
+    *("truncation_strategy", "incomplete_details", "usage", "response_format", "tool_choice"),
+    "parallel_tool_calls",
+]
+#: The two keys the seed does not have: written only when a payload or a caller gave them.
+POSITIONED = ("tool_resources", "reasoning_effort")
+TOOL_NAME = "get_favorite_food_for_day_of_week"
 
 
 class TestPayloads:
@@ -23,8 +38,8 @@ class TestPayloads:
         """Each real payload loads, writes back equal, and checks clean."""
         data = load_payload(name)
         run = from_dict(data)
-        assert to_dict(run) == data
-        assert json.loads(to_json(run)) == data
+        assert json.dumps(to_dict(run)) == json.dumps(data)
+        assert to_json(run) == json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         assert runlife.check(data) == []
         assert runlife.check(run) == []
 
@@ -117,11 +132,90 @@ class TestLossless:
         assert to_json(run) == before
 
     def test_key_order(self):
-        """Known fields come in the reference's order, unknown keys after, in arrival order."""
+        """A real payload's keys come back in the API's order, its extra keys in place."""
         data = load_payload("openai-dotnet-completed-1.json")
-        keys = list(json.loads(to_json(from_dict(data))))
-        assert keys[-2:] == ["tool_resources", "reasoning_effort"]
-        assert keys[:3] == ["assistant_id", "cancelled_at", "completed_at"]
+        assert list(json.loads(to_json(from_dict(data)))) == API_ORDER
+
+    @given(wire_dicts(), st.randoms(use_true_random=False))
+    def test_any_key_order_round_trips(self, data: dict[str, Any], random: Any):
+        """A structurally valid payload with its keys in any order at any level is written
+        back byte for byte, in that order."""
+        data = shuffled(data, random)
+        assert json.dumps(to_dict(from_dict(data))) == json.dumps(data)
+        assert to_json(from_json(json.dumps(data))) == json.dumps(
+            data, separators=(",", ":"), ensure_ascii=False
+        )
+
+    @given(wire_dicts(), st.randoms(use_true_random=False))
+    def test_order_survives_copies_and_dumps(self, data: dict[str, Any], random: Any):
+        """Copies, pickles and dump/restore of a loaded run keep its key order."""
+        data = shuffled(data, random)
+        run = from_dict(data)
+        text = json.dumps(data)
+        assert json.dumps(to_dict(copy.copy(run))) == text
+        unpickled = pickle.loads(pickle.dumps(run))  # noqa: S301 - our own pickle
+        assert json.dumps(to_dict(unpickled)) == text
+        assert json.dumps(to_dict(runlife.restore(runlife.dump(run)))) == text
+
+    def test_engine_writes_the_api_order(self):
+        """A run the engine makes is written in the API's order at every level, and has
+        tool_resources and reasoning_effort only when the caller gave them."""
+        engine, _ = new_engine()
+        run = new_run(engine, tools=[WEATHER_TOOL])
+        assert list(to_dict(run)) == [k for k in API_ORDER if k not in POSITIONED]
+        run = new_run(engine, extra={"x_extra": 1, "reasoning_effort": "low", "tool_resources": {}})
+        assert list(to_dict(run)) == [*API_ORDER, "x_extra"]
+        run.start()
+        run.require_action([CALL])
+        wire = to_dict(run)
+        assert list(wire["required_action"]) == ["type", "submit_tool_outputs"]
+        assert list(wire["required_action"]["submit_tool_outputs"]["tool_calls"][0]) == [
+            "id",
+            "type",
+            "function",
+        ]
+        run.submit_tool_outputs([{"tool_call_id": "call_1", "output": "x"}])
+        run.start()
+        run.fail(
+            "server_error",
+            "boom",
+            usage={"total_tokens": 3, "prompt_tokens": 1, "completion_tokens": 2},
+        )
+        wire = to_dict(run)
+        assert list(wire["last_error"]) == ["code", "message"]
+        assert list(wire["usage"]) == ["prompt_tokens", "completion_tokens", "total_tokens"]
+
+    def test_create_writes_nested_values_in_the_api_order(self):
+        """The engine writes the API's order whatever the order of the caller's dicts."""
+        engine, _ = new_engine()
+        tool = {"function": {"parameters": {"b": 1, "a": 2}, "name": "f"}, "type": "function"}
+        run = new_run(
+            engine,
+            tools=[tool],
+            truncation_strategy={"last_messages": 2, "type": "last_messages"},
+            tool_choice={"function": {"name": "f"}, "type": "function"},
+            response_format={"json_schema": {"name": "s"}, "type": "json_schema"},
+        )
+        wire = to_dict(run)
+        assert list(wire["tools"][0]) == ["type", "function"]
+        assert list(wire["tools"][0]["function"]) == ["name", "parameters"]
+        assert list(wire["tools"][0]["function"]["parameters"]) == ["b", "a"]  # JSON as given
+        assert list(wire["truncation_strategy"]) == ["type", "last_messages"]
+        assert list(wire["tool_choice"]) == ["type", "function"]
+        assert list(wire["response_format"]) == ["type", "json_schema"]
+
+    def test_a_loaded_run_moves_in_its_own_order(self):
+        """After moves, a loaded run's keys stay where the payload had them; the values the
+        engine writes (required_action, usage) are in the API's order."""
+        data = load_payload("openai-dotnet-in_progress-1.json")
+        order = list(reversed(data))
+        data = {k: data[k] for k in order}
+        engine = runlife.RunEngine(clock=runlife.ManualClock(data["started_at"] + 1))
+        run = engine.load(data)
+        run.require_action([{**CALL, "function": {**CALL["function"], "name": TOOL_NAME}}])
+        wire = to_dict(run)
+        assert list(wire) == order
+        assert list(wire["required_action"]) == ["type", "submit_tool_outputs"]
 
     def test_absent_temperature(self):
         """A payload without temperature/top_p is written back without them."""

@@ -32,7 +32,7 @@ code                              kind       meaning
 ``unknown-status``                structure  ``status`` is a string that is not one of the nine
 ``invariant-required-action``     invariant  1: ``required_action`` set iff ``requires_action``
 ``invariant-last-error``          invariant  2: ``last_error`` set iff ``failed``
-``invariant-incomplete-details``  invariant  3: ``incomplete_details`` set iff ``incomplete``
+``invariant-incomplete-details``  invariant  3: ``incomplete_details`` null in ``incomplete``
 ``invariant-end-stamp``           invariant  4: ``completed_at`` iff ``completed``/``incomplete``,
                                              ``failed_at`` iff ``failed``, ``cancelled_at`` iff
                                              ``cancelled`` (one finding per stamp)
@@ -42,9 +42,12 @@ code                              kind       meaning
 ``invariant-expires-at``          invariant  7: ``expires_at`` set iff the status is active
 ``invariant-usage``               invariant  8: ``usage`` set while the status is active
 ``out-of-range``                  rule       a number outside its documented range: a negative
-                                             timestamp or usage count, a token limit below 256,
+                                             timestamp or usage count, a token limit below 1,
                                              ``temperature`` outside [0, 2], ``top_p`` outside
                                              [0, 1], ``truncation_strategy.last_messages`` < 1
+``below-documented-minimum``      rule       a token limit of 1 to 255: under the documented
+                                             256, but the live API accepts it (never refused)
+``too-long``                      rule       ``instructions`` longer than 256,000 characters
 ``null-field``                    rule       ``metadata``, ``tool_choice`` or
                                              ``truncation_strategy`` is null
 ``too-many-tools``                rule       more than 20 tools
@@ -56,6 +59,13 @@ code                              kind       meaning
 ``invalid-function-name``         rule       a function tool's name is missing, not a string,
                                              empty, longer than 64 characters or has characters
                                              other than ``a-zA-Z0-9_-``
+``duplicate-function-name``       rule       two function tools share a name
+``tool-choice-not-in-tools``      rule       ``tool_choice`` names a function or a tool type the
+                                             run does not have, or is ``"required"`` with no
+                                             tools
+``incomplete-details-set``        rule       ``incomplete_details`` set in another status than
+                                             ``incomplete`` (real ``completed`` runs have it;
+                                             the engine never writes it)
 ``too-many-metadata-pairs``       rule       ``metadata`` has more than 16 pairs
 ``invalid-metadata-key``          rule       a ``metadata`` key that is not a string or is
                                              longer than 64 characters

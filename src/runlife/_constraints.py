@@ -12,6 +12,8 @@ from typing import Final
 __all__ = [
     "ERROR_CODES",
     "INCOMPLETE_REASONS",
+    "MAX_INSTRUCTIONS",
+    "MAX_JSON_DEPTH",
     "MAX_METADATA_KEY",
     "MAX_METADATA_PAIRS",
     "MAX_METADATA_VALUE",
@@ -19,6 +21,7 @@ __all__ = [
     "MAX_TOOLS",
     "MIN_TOKEN_LIMIT",
     "NAME_CHARS",
+    "REPORTED_ONLY",
     "USAGE_COUNTS",
 ]
 
@@ -35,7 +38,16 @@ NAME_CHARS: Final = frozenset(string.ascii_letters + string.digits + "_-")
 MAX_METADATA_PAIRS: Final = 16
 MAX_METADATA_KEY: Final = 64
 MAX_METADATA_VALUE: Final = 512
-#: The documented floor of ``max_prompt_tokens`` and ``max_completion_tokens``.
+#: The documented floor of ``max_prompt_tokens`` and ``max_completion_tokens``: only reported
+#: (live recordings show the API accepting 16); what is enforced is null or >= 1.
 MIN_TOKEN_LIMIT: Final = 256
+#: ``instructions``: at most this many characters (the API's limit).
+MAX_INSTRUCTIONS: Final = 256_000
+#: A run's wire object nests at most this many levels deep (the run itself is level 1,
+#: ``metadata`` level 2, ...): beyond it a value is refused (structure, ``too-deep``).
+MAX_JSON_DEPTH: Final = 100
+#: The codes of documented rules that the engine only reports, never refuses on write:
+#: live recordings show the API accepting what they forbid.
+REPORTED_ONLY: Final = frozenset({"below-documented-minimum"})
 #: ``usage``'s three counts; ``total_tokens`` is the sum of the other two.
 USAGE_COUNTS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")

@@ -11,23 +11,33 @@ round trip close to the official SDK's compiled pydantic-core (see ``benchmarks/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from ._json import EMPTY, FrozenDict, freeze
 from ._makers import builder
+from ._order import key_order
 from ._record import (
+    KEY_ORDERS,
+    NOT_WIRE_KEYS,
     UNSET,
     WIRE_FIELDS,
+    FileSearchTool,
+    FunctionCall,
     FunctionDefinition,
+    FunctionTool,
     IncompleteDetails,
     LastError,
     RequiredAction,
     ResponseFormat,
     Run,
+    SubmitToolOutputs,
     Tool,
     ToolCall,
     ToolChoice,
+    ToolChoiceFunction,
     TruncationStrategy,
+    UnknownTool,
     Usage,
     make_code_interpreter_tool,
     make_file_search_tool,
@@ -51,6 +61,7 @@ from ._status import STATUS_BY_VALUE
 
 __all__ = [
     "RUN_KEYS",
+    "api_order",
     "decode_required_action",
     "decode_response_format",
     "decode_run",
@@ -71,30 +82,64 @@ def unknown_keys(d: Obj, known: frozenset[str]) -> FrozenDict:
     return FrozenDict({k: freeze(v) for k, v in d.items() if k not in known})
 
 
-_K_FUNCTION_CALL = frozenset({"name", "arguments"})
-_K_TOOL_CALL = frozenset({"id", "type", "function"})
-_K_SUBMIT = frozenset({"tool_calls"})
-_K_REQUIRED = frozenset({"type", "submit_tool_outputs"})
-_K_LAST_ERROR = frozenset({"code", "message"})
-_K_INCOMPLETE = frozenset({"reason"})
-_K_USAGE = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
-_K_TRUNCATION = frozenset({"type", "last_messages"})
-_K_TYPE = frozenset({"type"})
-_K_FILE_SEARCH = frozenset({"type", "file_search"})
-_K_FUNCTION_TOOL = frozenset({"type", "function"})
-_K_FUNCTION_DEF = frozenset({"name", "description", "parameters", "strict"})
-_K_TOOL_CHOICE = frozenset({"type", "function"})
-_K_TOOL_CHOICE_FN = frozenset({"name"})
-_K_RESPONSE_FORMAT = frozenset({"type", "json_schema"})
+#: A decoder's judge of a level's key order: ``key_order`` keeps a payload's own order,
+#: ``api_order`` (what ``create`` uses: the engine writes the API's order) drops it.
+Order = Callable[[Obj, tuple[str, ...]], tuple[str, ...] | None]
+
+
+def api_order(_: Obj, __: tuple[str, ...]) -> None:
+    """No order of its own: the level is written in the API's order."""
+    return
+
+
+_O_FUNCTION_CALL: Final = KEY_ORDERS[FunctionCall]
+_O_TOOL_CALL: Final = KEY_ORDERS[ToolCall]
+_O_SUBMIT: Final = KEY_ORDERS[SubmitToolOutputs]
+_O_REQUIRED: Final = KEY_ORDERS[RequiredAction]
+_O_LAST_ERROR: Final = KEY_ORDERS[LastError]
+_O_INCOMPLETE: Final = KEY_ORDERS[IncompleteDetails]
+_O_USAGE: Final = KEY_ORDERS[Usage]
+_O_TRUNCATION: Final = KEY_ORDERS[TruncationStrategy]
+_O_TYPE: Final = KEY_ORDERS[UnknownTool]
+_O_FILE_SEARCH: Final = KEY_ORDERS[FileSearchTool]
+_O_FUNCTION_TOOL: Final = KEY_ORDERS[FunctionTool]
+_O_FUNCTION_DEF: Final = KEY_ORDERS[FunctionDefinition]
+_O_TOOL_CHOICE: Final = KEY_ORDERS[ToolChoice]
+_O_TOOL_CHOICE_FN: Final = KEY_ORDERS[ToolChoiceFunction]
+_O_RESPONSE_FORMAT: Final = KEY_ORDERS[ResponseFormat]
+_O_RUN: Final = KEY_ORDERS[Run]  # WIRE_ORDER
+
+_K_FUNCTION_CALL = frozenset(_O_FUNCTION_CALL)
+_K_TOOL_CALL = frozenset(_O_TOOL_CALL)
+_K_SUBMIT = frozenset(_O_SUBMIT)
+_K_REQUIRED = frozenset(_O_REQUIRED)
+_K_LAST_ERROR = frozenset(_O_LAST_ERROR)
+_K_INCOMPLETE = frozenset(_O_INCOMPLETE)
+_K_USAGE = frozenset(_O_USAGE)
+_K_TRUNCATION = frozenset(_O_TRUNCATION)
+_K_TYPE = frozenset(_O_TYPE)
+_K_FILE_SEARCH = frozenset(_O_FILE_SEARCH)
+_K_FUNCTION_TOOL = frozenset(_O_FUNCTION_TOOL)
+_K_FUNCTION_DEF = frozenset(_O_FUNCTION_DEF)
+_K_TOOL_CHOICE = frozenset(_O_TOOL_CHOICE)
+_K_TOOL_CHOICE_FN = frozenset(_O_TOOL_CHOICE_FN)
+_K_RESPONSE_FORMAT = frozenset(_O_RESPONSE_FORMAT)
 
 
 def _s_tool_call(d: Obj) -> ToolCall:
     f = d["function"]
     function = make_function_call(
-        name=f["name"], arguments=f["arguments"], extra=unknown_keys(f, _K_FUNCTION_CALL)
+        name=f["name"],
+        arguments=f["arguments"],
+        extra=unknown_keys(f, _K_FUNCTION_CALL),
+        key_order=key_order(f, _O_FUNCTION_CALL),
     )
     return make_tool_call(  # type: ignore[no-any-return]
-        id=d["id"], function=function, type=d["type"], extra=unknown_keys(d, _K_TOOL_CALL)
+        id=d["id"],
+        function=function,
+        type=d["type"],
+        extra=unknown_keys(d, _K_TOOL_CALL),
+        key_order=key_order(d, _O_TOOL_CALL),
     )
 
 
@@ -105,9 +150,13 @@ def decode_required_action(d: Obj | None) -> RequiredAction | None:
     submit = make_submit_tool_outputs(
         tool_calls=tuple([_s_tool_call(c) for c in s["tool_calls"]]),
         extra=unknown_keys(s, _K_SUBMIT),
+        key_order=key_order(s, _O_SUBMIT),
     )
     return make_required_action(  # type: ignore[no-any-return]
-        submit_tool_outputs=submit, type=d["type"], extra=unknown_keys(d, _K_REQUIRED)
+        submit_tool_outputs=submit,
+        type=d["type"],
+        extra=unknown_keys(d, _K_REQUIRED),
+        key_order=key_order(d, _O_REQUIRED),
     )
 
 
@@ -115,7 +164,10 @@ def _s_last_error(d: Obj | None) -> LastError | None:
     if d is None:
         return None
     return make_last_error(  # type: ignore[no-any-return]
-        code=d["code"], message=d["message"], extra=unknown_keys(d, _K_LAST_ERROR)
+        code=d["code"],
+        message=d["message"],
+        extra=unknown_keys(d, _K_LAST_ERROR),
+        key_order=key_order(d, _O_LAST_ERROR),
     )
 
 
@@ -123,7 +175,9 @@ def _s_incomplete(d: Obj | None) -> IncompleteDetails | None:
     if d is None:
         return None
     return make_incomplete_details(  # type: ignore[no-any-return]
-        reason=d.get("reason", UNSET), extra=unknown_keys(d, _K_INCOMPLETE)
+        reason=d.get("reason", UNSET),
+        extra=unknown_keys(d, _K_INCOMPLETE),
+        key_order=key_order(d, _O_INCOMPLETE),
     )
 
 
@@ -135,26 +189,29 @@ def decode_usage(d: Obj | None) -> Usage | None:
         completion_tokens=d["completion_tokens"],
         total_tokens=d["total_tokens"],
         extra=unknown_keys(d, _K_USAGE),
+        key_order=key_order(d, _O_USAGE),
     )
 
 
-def decode_truncation(d: Obj | None) -> TruncationStrategy | None:
+def decode_truncation(d: Obj | None, order: Order = key_order) -> TruncationStrategy | None:
     if d is None:
         return None
     return make_truncation_strategy(  # type: ignore[no-any-return]
         type=d["type"],
         last_messages=d.get("last_messages", UNSET),
         extra=unknown_keys(d, _K_TRUNCATION),
+        key_order=order(d, _O_TRUNCATION),
     )
 
 
-def _s_function_def(f: Obj) -> FunctionDefinition:
+def _s_function_def(f: Obj, order: Order) -> FunctionDefinition:
     return make_function_definition(  # type: ignore[no-any-return]
         name=f["name"],
         description=f.get("description", UNSET),
         parameters=freeze(f["parameters"]) if "parameters" in f else UNSET,
         strict=f.get("strict", UNSET),
         extra=unknown_keys(f, _K_FUNCTION_DEF),
+        key_order=order(f, _O_FUNCTION_DEF),
     )
 
 
@@ -176,38 +233,53 @@ def _typed_function_tool(d: Obj) -> bool:
     )
 
 
-def decode_tool(d: Obj) -> Tool:
+def decode_tool(d: Obj, order: Order = key_order) -> Tool:
     t = d["type"]
     if t == "function" and _typed_function_tool(d):
         return make_function_tool(  # type: ignore[no-any-return]
-            function=_s_function_def(d["function"]), type=t, extra=unknown_keys(d, _K_FUNCTION_TOOL)
+            function=_s_function_def(d["function"], order),
+            type=t,
+            extra=unknown_keys(d, _K_FUNCTION_TOOL),
+            key_order=order(d, _O_FUNCTION_TOOL),
         )
     if t == "code_interpreter":
-        return make_code_interpreter_tool(type=t, extra=unknown_keys(d, _K_TYPE))  # type: ignore[no-any-return]
+        return make_code_interpreter_tool(  # type: ignore[no-any-return]
+            type=t, extra=unknown_keys(d, _K_TYPE), key_order=order(d, _O_TYPE)
+        )
     if t == "file_search" and type(d.get("file_search", {})) is dict:
         return make_file_search_tool(  # type: ignore[no-any-return]
             type=t,
             file_search=freeze(d["file_search"]) if "file_search" in d else UNSET,
             extra=unknown_keys(d, _K_FILE_SEARCH),
+            key_order=order(d, _O_FILE_SEARCH),
         )
-    return make_unknown_tool(type=t, extra=unknown_keys(d, _K_TYPE))  # type: ignore[no-any-return]
+    return make_unknown_tool(  # type: ignore[no-any-return]
+        type=t, extra=unknown_keys(d, _K_TYPE), key_order=order(d, _O_TYPE)
+    )
 
 
-def decode_tool_choice(v: Any) -> str | ToolChoice | None:
+def decode_tool_choice(v: Any, order: Order = key_order) -> str | ToolChoice | None:
     if v is None or type(v) is str:
         return v
     f = v.get("function", UNSET)
     function = (
         UNSET
         if f is UNSET
-        else make_tool_choice_function(name=f["name"], extra=unknown_keys(f, _K_TOOL_CHOICE_FN))
+        else make_tool_choice_function(
+            name=f["name"],
+            extra=unknown_keys(f, _K_TOOL_CHOICE_FN),
+            key_order=order(f, _O_TOOL_CHOICE_FN),
+        )
     )
     return make_tool_choice(  # type: ignore[no-any-return]
-        type=v["type"], function=function, extra=unknown_keys(v, _K_TOOL_CHOICE)
+        type=v["type"],
+        function=function,
+        extra=unknown_keys(v, _K_TOOL_CHOICE),
+        key_order=order(v, _O_TOOL_CHOICE),
     )
 
 
-def decode_response_format(v: Any) -> str | ResponseFormat | None:
+def decode_response_format(v: Any, order: Order = key_order) -> str | ResponseFormat | None:
     if v is None or type(v) is str:
         return v
     if "json_schema" in v and type(v["json_schema"]) is dict:
@@ -215,14 +287,19 @@ def decode_response_format(v: Any) -> str | ResponseFormat | None:
             type=v["type"],
             json_schema=freeze(v["json_schema"]),
             extra=unknown_keys(v, _K_RESPONSE_FORMAT),
+            key_order=order(v, _O_RESPONSE_FORMAT),
         )
     return make_response_format(  # type: ignore[no-any-return]
-        type=v["type"], json_schema=UNSET, extra=unknown_keys(v, _K_TYPE)
+        type=v["type"],
+        json_schema=UNSET,
+        extra=unknown_keys(v, _K_TYPE),
+        key_order=order(v, _O_TYPE),
     )
 
 
-#: The wire keys of a run: ``Run``'s public init fields but ``extra`` (the unknown keys).
-RUN_KEYS: Final = frozenset(WIRE_FIELDS) - {"extra"}
+#: The wire keys of a run: ``Run``'s public init fields but ``extra`` (the unknown keys) and
+#: ``key_order``.
+RUN_KEYS: Final = frozenset(WIRE_FIELDS) - NOT_WIRE_KEYS
 
 #: How each field of a decoded run is made from the checked wire dict ``d``.
 _RUN_VALUES: Final = {
@@ -254,6 +331,8 @@ _RUN_VALUES: Final = {
     "truncation_strategy": 'decode_truncation(d["truncation_strategy"])',
     "usage": 'decode_usage(d["usage"])',
     "extra": "unknown_keys(d, RUN_KEYS)",
+    "key_order": "key_order(d, _O_RUN)",
+    "filled": "()",
 }
 
 _STATUS = STATUS_BY_VALUE

@@ -1,8 +1,10 @@
 """Encoding: from the record to the API's JSON, as fresh plain dicts and lists.
 
-Every field is written, ``null`` included, in the record's order, then the unknown keys of
-each level in the order they came; keys that were absent (``UNSET``) stay absent. Nothing
-of the result is shared with the run (``runlife._json.thaw``).
+Every field is written, ``null`` included, in the API's order (``WIRE_ORDER`` at the top,
+each nested object as the API writes it), then the unknown keys of each level in the order
+they came; keys that were absent (``UNSET``) stay absent. A record read from a payload whose
+keys came in another order is written in that order (``key_order``, ``runlife._order``).
+Nothing of the result is shared with the run (``runlife._json.thaw``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ._json import thaw
+from ._order import arrange
 from ._record import (
     UNSET,
     CodeInterpreterTool,
@@ -50,10 +53,12 @@ def _u_tool_call(c: ToolCall) -> Obj:
     fn: Obj = {"name": f.name, "arguments": f.arguments}
     if f.extra:
         fn.update(thaw(f.extra))
+    if f.key_order is not None:
+        fn = arrange(fn, f.key_order)
     d: Obj = {"id": c.id, "type": c.type, "function": fn}
     if c.extra:
         d.update(thaw(c.extra))
-    return d
+    return d if c.key_order is None else arrange(d, c.key_order)
 
 
 def encode_required_action(r: RequiredAction | None) -> Obj | None:
@@ -63,10 +68,12 @@ def encode_required_action(r: RequiredAction | None) -> Obj | None:
     so: Obj = {"tool_calls": [_u_tool_call(c) for c in s.tool_calls]}
     if s.extra:
         so.update(thaw(s.extra))
+    if s.key_order is not None:
+        so = arrange(so, s.key_order)
     d: Obj = {"type": r.type, "submit_tool_outputs": so}
     if r.extra:
         d.update(thaw(r.extra))
-    return d
+    return d if r.key_order is None else arrange(d, r.key_order)
 
 
 def encode_simple(obj: Any, names: tuple[str, ...]) -> Obj:
@@ -77,7 +84,7 @@ def encode_simple(obj: Any, names: tuple[str, ...]) -> Obj:
             d[name] = thaw(v)
     if obj.extra:
         d.update(thaw(obj.extra))
-    return d
+    return d if obj.key_order is None else arrange(d, obj.key_order)
 
 
 def encode_last_error(e: LastError | None) -> Obj | None:
@@ -86,7 +93,7 @@ def encode_last_error(e: LastError | None) -> Obj | None:
     d: Obj = {"code": e.code, "message": e.message}
     if e.extra:
         d.update(thaw(e.extra))
-    return d
+    return d if e.key_order is None else arrange(d, e.key_order)
 
 
 def encode_usage(u: Usage | None) -> Obj | None:
@@ -99,7 +106,7 @@ def encode_usage(u: Usage | None) -> Obj | None:
     }
     if u.extra:
         d.update(thaw(u.extra))
-    return d
+    return d if u.key_order is None else arrange(d, u.key_order)
 
 
 def _u_tool(t: Tool) -> Obj:
@@ -110,7 +117,7 @@ def _u_tool(t: Tool) -> Obj:
         }
         if t.extra:
             d.update(thaw(t.extra))
-        return d
+        return d if t.key_order is None else arrange(d, t.key_order)
     if type(t) is FileSearchTool:
         return encode_simple(t, ("type", "file_search"))
     return encode_simple(t, ("type",))
@@ -125,7 +132,7 @@ def _u_tool_choice(v: str | ToolChoice | None) -> Any:
         d["function"] = encode_simple(v.function, ("name",))
     if v.extra:
         d.update(thaw(v.extra))
-    return d
+    return d if v.key_order is None else arrange(d, v.key_order)
 
 
 def _u_response_format(v: str | ResponseFormat | None) -> Any:
@@ -156,43 +163,53 @@ def encode_run(r: Run, life: tuple[Any, ...] | None = None) -> Obj:
         incomplete_details,
         usage,
     ) = life_of(r) if life is None else life
+    # Straight-line, in WIRE_ORDER (a test holds the two to the same order): the keys the
+    # record keeps in ``extra`` that the API writes at a position of their own
+    # (POSITIONED_EXTRAS) are put there, the other unknown keys after the known ones.
+    x = r.extra
     d: Obj = {
-        "assistant_id": r.assistant_id,
-        "cancelled_at": cancelled_at,
-        "completed_at": completed_at,
-        "created_at": r.created_at,
-        "expires_at": expires_at,
-        "failed_at": failed_at,
         "id": r.id,
-        "incomplete_details": None
-        if incomplete_details is None
-        else encode_simple(incomplete_details, ("reason",)),
-        "instructions": r.instructions,
-        "last_error": encode_last_error(last_error),
-        "max_completion_tokens": r.max_completion_tokens,
-        "max_prompt_tokens": r.max_prompt_tokens,
-        "metadata": thaw(r.metadata),
-        "model": r.model,
         "object": r.object,
-        "parallel_tool_calls": r.parallel_tool_calls,
-        "required_action": encode_required_action(required_action),
-        "response_format": _u_response_format(r.response_format),
-        "started_at": started_at,
+        "created_at": r.created_at,
+        "assistant_id": r.assistant_id,
+        "thread_id": r.thread_id,
         "status": status.value,
+        "started_at": started_at,
+        "expires_at": expires_at,
+        "cancelled_at": cancelled_at,
+        "failed_at": failed_at,
+        "completed_at": completed_at,
+        "required_action": encode_required_action(required_action),
+        "last_error": encode_last_error(last_error),
+        "model": r.model,
+        "instructions": r.instructions,
+        "tools": [_u_tool(t) for t in r.tools],
     }
+    if x and "tool_resources" in x:
+        d["tool_resources"] = thaw(x["tool_resources"])
+    d["metadata"] = thaw(r.metadata)
     if r.temperature is not UNSET:
         d["temperature"] = r.temperature
-    d["thread_id"] = r.thread_id
-    d["tool_choice"] = _u_tool_choice(r.tool_choice)
-    d["tools"] = [_u_tool(t) for t in r.tools]
     if r.top_p is not UNSET:
         d["top_p"] = r.top_p
+    if x and "reasoning_effort" in x:
+        d["reasoning_effort"] = thaw(x["reasoning_effort"])
+    d["max_completion_tokens"] = r.max_completion_tokens
+    d["max_prompt_tokens"] = r.max_prompt_tokens
     ts = r.truncation_strategy
     d["truncation_strategy"] = None if ts is None else encode_simple(ts, ("type", "last_messages"))
+    d["incomplete_details"] = (
+        None if incomplete_details is None else encode_simple(incomplete_details, ("reason",))
+    )
     d["usage"] = encode_usage(usage)
-    if r.extra:
-        d.update(thaw(r.extra))
-    return d
+    d["response_format"] = _u_response_format(r.response_format)
+    d["tool_choice"] = _u_tool_choice(r.tool_choice)
+    d["parallel_tool_calls"] = r.parallel_tool_calls
+    if x:
+        for key, value in x.items():
+            if key not in d:
+                d[key] = thaw(value)
+    return d if r.key_order is None else arrange(d, r.key_order)
 
 
 #: The encoder of each nested record class.

@@ -132,10 +132,12 @@ def check_tool_calls(  # noqa: PLR0915 - one pass over the calls, every problem 
             ):
                 seen.add(cid)
                 function = make_function_call(
-                    name=fn["name"], arguments=fn["arguments"], extra=EMPTY
+                    name=fn["name"], arguments=fn["arguments"], extra=EMPTY, key_order=None
                 )
                 calls.append(
-                    make_tool_call(id=cid, function=function, type="function", extra=EMPTY)
+                    make_tool_call(
+                        id=cid, function=function, type="function", extra=EMPTY, key_order=None
+                    )
                 )
                 continue
         path = f"tool_calls[{i}]"
@@ -175,8 +177,14 @@ def check_tool_calls(  # noqa: PLR0915 - one pass over the calls, every problem 
                 (f"{path}.function.arguments", f"expected a string, got {_show(arguments)}")
             )
         if _is_str(cid) and _is_str(name) and _is_str(arguments):
-            function = make_function_call(name=name, arguments=arguments, extra=EMPTY)
-            calls.append(make_tool_call(id=cid, function=function, type="function", extra=EMPTY))
+            function = make_function_call(
+                name=name, arguments=arguments, extra=EMPTY, key_order=None
+            )
+            calls.append(
+                make_tool_call(
+                    id=cid, function=function, type="function", extra=EMPTY, key_order=None
+                )
+            )
     if len(tool_calls) > 1 and run.parallel_tool_calls is False:
         problems.append(
             ("tool_calls", f"{len(tool_calls)} calls, but parallel_tool_calls is false: at most 1")
@@ -264,7 +272,9 @@ def check_usage(usage: object, problems: Problems) -> Usage | None:
             )
         )
         return None
-    made: Usage = make_usage(prompt_tokens=p, completion_tokens=c, total_tokens=t, extra=EMPTY)
+    made: Usage = make_usage(
+        prompt_tokens=p, completion_tokens=c, total_tokens=t, extra=EMPTY, key_order=None
+    )
     return made
 
 
@@ -308,9 +318,10 @@ def _tool_calls(
 ) -> None:
     calls = check_tool_calls(run, args["tool_calls"], problems)
     changes["required_action"] = make_required_action(
-        submit_tool_outputs=make_submit_tool_outputs(tool_calls=calls, extra=EMPTY),
+        submit_tool_outputs=make_submit_tool_outputs(tool_calls=calls, extra=EMPTY, key_order=None),
         type="submit_tool_outputs",
         extra=EMPTY,
+        key_order=None,
     )
     if keep:
         record["tool_calls"] = [
@@ -367,7 +378,9 @@ def _reason(
 ) -> None:
     reason = args["reason"]
     check_reason(run, reason, problems)
-    changes["incomplete_details"] = make_incomplete_details(reason=reason, extra=EMPTY)
+    changes["incomplete_details"] = make_incomplete_details(
+        reason=reason, extra=EMPTY, key_order=None
+    )
     record["reason"] = reason
 
 
@@ -382,7 +395,7 @@ def _error(
 ) -> None:
     code, message = args["code"], args["message"]
     check_code(code, message, problems)
-    changes["last_error"] = make_last_error(code=code, message=message, extra=EMPTY)
+    changes["last_error"] = make_last_error(code=code, message=message, extra=EMPTY, key_order=None)
     record["code"], record["message"] = code, message
 
 

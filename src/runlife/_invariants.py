@@ -40,6 +40,11 @@ _IFF: Final[tuple[tuple[str, str, frozenset[str], str], ...]] = (
 )
 
 
+#: The fields of ``_IFF`` that the invariant ties one way only: non-null in its statuses (3:
+#: ``incomplete`` has ``incomplete_details``); set elsewhere, it is a rule finding, since
+#: real ``completed`` payloads carry it (the engine never writes it there).
+_ONLY_IF: Final = frozenset({"incomplete_details"})
+
 _IFF_NAMES: Final = tuple(name for name, _, _, _ in _IFF)
 _IFF_NONES: Final = (None,) * len(_IFF)
 #: Per status, which of the fields of ``_IFF`` are set when invariants 1 to 4 hold: one list
@@ -61,7 +66,7 @@ def invariant_problems(data: dict[str, Any]) -> list[Finding]:
 
     The eight invariants of the contract: 1. ``required_action`` non-null exactly in
     ``requires_action``; 2. ``last_error`` exactly in ``failed``; 3. ``incomplete_details``
-    exactly in ``incomplete``; 4. ``completed_at`` exactly in ``completed``/``incomplete``,
+    non-null in ``incomplete`` (set in another status it is a rule finding); 4. ``completed_at`` exactly in ``completed``/``incomplete``,
     ``failed_at`` in ``failed``, ``cancelled_at`` in ``cancelled``; 5. ``started_at`` set in
     ``in_progress``, ``requires_action``, ``completed`` and ``incomplete``; 6. ``created_at <=
     started_at <=`` every end stamp, where set; 7. ``expires_at`` non-null exactly when the status
@@ -86,7 +91,16 @@ def invariant_problems(data: dict[str, Any]) -> list[Finding]:
     if list(map(is_not, map(get, _IFF_NAMES), _IFF_NONES)) != _IFF_SHAPES[status]:
         for name, code, statuses, words in _IFF:
             is_set = get(name) is not None
-            if is_set != (status in statuses):
+            if name in _ONLY_IF:
+                # Set outside its statuses: a rule finding on load (runlife._rules).
+                if is_set or status not in statuses:
+                    continue
+                msg = (
+                    f"{name} is null but status is {quote(status)} "
+                    f"({name} is non-null when status is {words})"
+                )
+                out.append(Finding(INVARIANT, code, f"$.{name}", msg))
+            elif is_set != (status in statuses):
                 msg = _iff_message(name, status, f"status is {words}", is_set=is_set)
                 out.append(Finding(INVARIANT, code, f"$.{name}", msg))
     if status in RAN and get("started_at") is None:

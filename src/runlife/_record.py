@@ -1,7 +1,8 @@
 """The ``Run`` record: every field of the ``thread.run`` wire object, as attrs classes.
 
-Every class keeps the keys it does not know in ``extra`` (written back after the known
-ones, in the order they came), so that a loaded payload is written back unchanged.
+Every class keeps the keys it does not know in ``extra``, in the order they came, and a
+payload's own key order in ``key_order`` when it is not the API's (``runlife._order``), so
+that a loaded payload is written back unchanged, byte for byte.
 Keys that the API may leave out (``temperature``, ``top_p``, a tool's ``description`` ...)
 hold ``UNSET`` when they were absent, and are then left out again on the wire.
 
@@ -37,8 +38,12 @@ if TYPE_CHECKING:
     from ._history import Move
 
 __all__ = [
+    "KEY_ORDERS",
+    "NOT_WIRE_KEYS",
+    "POSITIONED_EXTRAS",
     "UNSET",
     "WIRE_FIELDS",
+    "WIRE_ORDER",
     "CodeInterpreterTool",
     "FileSearchTool",
     "FunctionCall",
@@ -86,6 +91,11 @@ def _extra() -> Any:
     return attrs.field(default=EMPTY, kw_only=True, repr=lambda d: repr(d) if d else "{}")
 
 
+def _key_order() -> Any:
+    # Presentation, not value: two records that differ only in it are equal, as dicts are.
+    return attrs.field(default=None, kw_only=True, eq=False, repr=False)
+
+
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class FunctionCall:
     """The ``function`` of a tool call: its *name* and *arguments* (a string, meant to hold JSON)."""
@@ -93,6 +103,7 @@ class FunctionCall:
     name: str
     arguments: str
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -103,6 +114,7 @@ class ToolCall:
     function: FunctionCall
     type: str = "function"
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -111,6 +123,7 @@ class SubmitToolOutputs:
 
     tool_calls: tuple[ToolCall, ...]
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -120,6 +133,7 @@ class RequiredAction:
     submit_tool_outputs: SubmitToolOutputs
     type: str = "submit_tool_outputs"
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -129,6 +143,7 @@ class LastError:
     code: str
     message: str
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -137,6 +152,7 @@ class IncompleteDetails:
 
     reason: str | Unset | None = UNSET
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -147,6 +163,7 @@ class Usage:
     completion_tokens: int
     total_tokens: int
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -156,6 +173,7 @@ class TruncationStrategy:
     type: str = "auto"
     last_messages: int | Unset | None = None
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -164,6 +182,7 @@ class CodeInterpreterTool:
 
     type: str = "code_interpreter"
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -173,6 +192,7 @@ class FileSearchTool:
     type: str = "file_search"
     file_search: Mapping[str, JSON] | Unset = UNSET
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -184,6 +204,7 @@ class FunctionDefinition:
     parameters: Mapping[str, JSON] | Unset = UNSET
     strict: bool | Unset | None = UNSET
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -193,6 +214,7 @@ class FunctionTool:
     function: FunctionDefinition
     type: str = "function"
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -204,6 +226,7 @@ class UnknownTool:
 
     type: str
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 #: Any entry of ``Run.tools``.
@@ -216,6 +239,7 @@ class ToolChoiceFunction:
 
     name: str
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -225,6 +249,7 @@ class ToolChoice:
     type: str
     function: ToolChoiceFunction | Unset = UNSET
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -234,6 +259,7 @@ class ResponseFormat:
     type: str
     json_schema: Mapping[str, JSON] | Unset = UNSET
     extra: Mapping[str, JSON] = _extra()
+    key_order: tuple[str, ...] | None = _key_order()
 
 
 def _unclaimed() -> RunState:
@@ -249,7 +275,7 @@ def _default_truncation() -> TruncationStrategy:
 
 @attrs.frozen(kw_only=True, eq=True, unsafe_hash=False, weakref_slot=False)
 class Run:
-    """A ``thread.run``: the wire object's fields, in the order of the API's reference.
+    """A ``thread.run``: the wire object's fields (written in the API's order, ``WIRE_ORDER``).
 
     Build runs with ``RunEngine.create`` (or load them with ``from_dict``/``RunEngine.load``);
     the record is read-only and moves only through its trigger methods (``start``,
@@ -287,8 +313,14 @@ class Run:
     top_p: float | Unset | None = None
     truncation_strategy: TruncationStrategy | None = attrs.field(factory=_default_truncation)
     usage: Usage | None = None
-    #: Unknown top-level keys, kept in the order they came and written after the known ones.
+    #: Unknown top-level keys, kept in the order they came (``tool_resources`` and
+    #: ``reasoning_effort`` are written at their API position, others after the known ones).
     extra: Mapping[str, JSON] = _extra()
+    #: The payload's own key order when it was not the API's (``None``: the API's order).
+    key_order: tuple[str, ...] | None = _key_order()
+    #: The top-level fields a payload of an older shape lacked and ``from_dict(...,
+    #: fill_missing=True)`` filled with the API's defaults; ``check(run)`` reports each.
+    filled: tuple[str, ...] = attrs.field(default=(), kw_only=True, eq=False, repr=False)
 
     # The engine's state of the run, not part of the wire object: invisible to repr, ==, and
     # the converter. An init field only so that ``attrs.evolve`` hands it over and can be
@@ -493,10 +525,75 @@ class Run:
 # --- copies and makers --------------------------------------------------------------------
 
 
-#: The names of the record's wire fields (its public init fields), in declaration order.
+#: The names of the record's value fields (its public init fields: the wire fields, ``extra``
+#: and ``key_order``), in declaration order.
 WIRE_FIELDS: Final = tuple(
     f.name for f in attrs.fields(Run) if f.init and not (f.alias or f.name).startswith("_")
 )
+
+#: The top-level keys of a ``thread.run`` in the order the API writes them: the record's wire
+#: fields, and two keys the seed does not have (kept in ``extra`` when a payload or a caller
+#: gives them, and written at these positions). Every recording shows this order.
+WIRE_ORDER: Final[tuple[str, ...]] = (
+    "id",
+    "object",
+    "created_at",
+    "assistant_id",
+    "thread_id",
+    "status",
+    "started_at",
+    "expires_at",
+    "cancelled_at",
+    "failed_at",
+    "completed_at",
+    "required_action",
+    "last_error",
+    "model",
+    "instructions",
+    "tools",
+    "tool_resources",
+    "metadata",
+    "temperature",
+    "top_p",
+    "reasoning_effort",
+    "max_completion_tokens",
+    "max_prompt_tokens",
+    "truncation_strategy",
+    "incomplete_details",
+    "usage",
+    "response_format",
+    "tool_choice",
+    "parallel_tool_calls",
+)
+#: The keys of each nested class's wire object in the order the API writes them (the
+#: recordings in ``tests/data/payloads``): the encoders write them so, then unknown keys.
+KEY_ORDERS: Final[Mapping[type, tuple[str, ...]]] = MappingProxyType(
+    {
+        FunctionCall: ("name", "arguments"),
+        ToolCall: ("id", "type", "function"),
+        SubmitToolOutputs: ("tool_calls",),
+        RequiredAction: ("type", "submit_tool_outputs"),
+        LastError: ("code", "message"),
+        IncompleteDetails: ("reason",),
+        Usage: ("prompt_tokens", "completion_tokens", "total_tokens"),
+        TruncationStrategy: ("type", "last_messages"),
+        CodeInterpreterTool: ("type",),
+        FileSearchTool: ("type", "file_search"),
+        FunctionDefinition: ("name", "description", "parameters", "strict"),
+        FunctionTool: ("type", "function"),
+        UnknownTool: ("type",),
+        ToolChoiceFunction: ("name",),
+        ToolChoice: ("type", "function"),
+        ResponseFormat: ("type", "json_schema"),
+        Run: WIRE_ORDER,
+    }
+)
+#: The keys of ``WIRE_ORDER`` that are no field of the record (they live in ``extra``).
+POSITIONED_EXTRAS: Final = tuple(k for k in WIRE_ORDER if k not in WIRE_FIELDS)
+#: The record's value fields that are no wire key.
+NOT_WIRE_KEYS: Final = frozenset({"extra", "key_order", "filled"})
+if set(WIRE_ORDER) - set(POSITIONED_EXTRAS) != set(WIRE_FIELDS) - NOT_WIRE_KEYS:
+    raise RuntimeError("WIRE_ORDER does not name the record's wire fields")  # pragma: no cover
 
 
 def _copy_run(run: Run) -> Run:

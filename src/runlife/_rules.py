@@ -12,6 +12,7 @@ from typing import Any, Final
 from ._constraints import (
     ERROR_CODES,
     INCOMPLETE_REASONS,
+    MAX_INSTRUCTIONS,
     MAX_METADATA_KEY,
     MAX_METADATA_PAIRS,
     MAX_METADATA_VALUE,
@@ -24,7 +25,7 @@ from ._constraints import (
 from ._findings import MISSING, RULE, Check, Finding, key_path
 from ._json import clip, describe, is_int
 
-__all__ = ["RULES", "rule_problems"]
+__all__ = ["RULES", "rule_problems", "tools_problems"]
 
 #: The stamps before ``incomplete_details`` in the seed's order (``started_at`` comes later).
 _STAMPS: Final = ("cancelled_at", "completed_at", "created_at", "expires_at", "failed_at")
@@ -294,9 +295,76 @@ def _rule_usage(value: object, out: list[Finding]) -> None:
 def _rule_limit(name: str) -> Check:
     def check(value: object, out: list[Finding]) -> None:
         if isinstance(value, int) and value < MIN_TOKEN_LIMIT and not isinstance(value, bool):
-            out.append(_out_of_range(name, f"null or an int >= {MIN_TOKEN_LIMIT}", value))
+            if value < 1:
+                out.append(_out_of_range(name, "null or an int >= 1", value))
+            else:
+                msg = (
+                    f"the API documents a minimum of {MIN_TOKEN_LIMIT}, got {describe(value)} "
+                    "(the live API accepts it: reported, not refused)"
+                )
+                out.append(_rule("below-documented-minimum", f"$.{name}", msg))
 
     return check
+
+
+def _rule_instructions(value: object, out: list[Finding]) -> None:
+    if isinstance(value, str) and len(value) > MAX_INSTRUCTIONS:
+        msg = f"expected at most {MAX_INSTRUCTIONS:,} characters, got {len(value):,}"
+        out.append(_rule("too-long", "$.instructions", msg))
+
+
+def _tool_names(tools: object) -> list[tuple[Any, Any]]:
+    """(type, function name or None) of each tool of a wire ``tools`` array."""
+    if not isinstance(tools, list):
+        return []
+    facts: list[tuple[Any, Any]] = []
+    for tool in tools:
+        if not isinstance(tool, dict):
+            facts.append((None, None))
+            continue
+        function = tool.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        facts.append((tool.get("type"), name if tool.get("type") == "function" else None))
+    return facts
+
+
+def tools_problems(facts: list[tuple[Any, Any]], tool_choice: object) -> list[Finding]:
+    """What the API refuses in a run's tools as a whole, and in its tool choice against them.
+
+    *facts* are (type, function name or None) of each tool, in order. Two function tools
+    may not share a name; ``tool_choice`` ``"required"`` needs a tool, and an object tool
+    choice must name a tool the run has (a function by its name).
+    """
+    out: list[Finding] = []
+    seen: dict[Any, int] = {}
+    for i, (kind, name) in enumerate(facts):
+        if kind != "function" or not isinstance(name, str):
+            continue
+        if name in seen:
+            msg = (
+                f"duplicate function name {clip(name)} (also tools[{seen[name]}]); "
+                "function names must be unique"
+            )
+            out.append(_rule("duplicate-function-name", f"$.tools[{i}].function.name", msg))
+        else:
+            seen[name] = i
+    if tool_choice == "required" and not facts:
+        msg = "'required' needs at least one tool; the run has none"
+        out.append(_rule("tool-choice-not-in-tools", "$.tool_choice", msg))
+    elif isinstance(tool_choice, dict):
+        kind = tool_choice.get("type")
+        if kind == "function":
+            function = tool_choice.get("function")
+            name = function.get("name") if isinstance(function, dict) else None
+            if isinstance(name, str) and name not in seen:
+                have = ", ".join(str(n) for n in seen) or "none"
+                msg = f"function {clip(name)} is not in the run's tools (its functions: {have})"
+                path = "$.tool_choice.function.name"
+                out.append(_rule("tool-choice-not-in-tools", path, msg))
+        elif kind in ("file_search", "code_interpreter") and kind not in {k for k, _ in facts}:
+            msg = f"tool choice {clip(kind)} is not a tool of the run"
+            out.append(_rule("tool-choice-not-in-tools", "$.tool_choice.type", msg))
+    return out
 
 
 def _rule_temperature(value: object, out: list[Finding]) -> None:
@@ -311,6 +379,7 @@ def _rule_top_p(value: object, out: list[Finding]) -> None:
 
 #: The rules of the fields a caller gives ``create``, one check of the field's value each.
 RULES: Final[dict[str, Check]] = {
+    "instructions": _rule_instructions,
     "max_completion_tokens": _rule_limit("max_completion_tokens"),
     "max_prompt_tokens": _rule_limit("max_prompt_tokens"),
     "metadata": _rule_metadata,
@@ -349,7 +418,15 @@ def rule_problems(data: dict[str, Any]) -> list[Finding]:
             out.append(_out_of_range(name, "a Unix time >= 0", value))
     value = get("incomplete_details")
     if value is not None:
+        status = get("status")
+        if status != "incomplete" and isinstance(status, str):
+            msg = (
+                f"incomplete_details is set but status is {describe(status)} (the API sets it "
+                "for incomplete runs; runlife never writes it elsewhere)"
+            )
+            out.append(_rule("incomplete-details-set", "$.incomplete_details", msg))
         _rule_incomplete_details(value, out)
+    _rule_instructions(get("instructions"), out)
     value = get("last_error")
     if value is not None:
         _rule_last_error(value, out)
@@ -371,7 +448,10 @@ def rule_problems(data: dict[str, Any]) -> list[Finding]:
     value = get("tool_choice")
     if value != "auto":
         _rule_tool_choice(value, out)
-    _rule_tools(get("tools"), out)
+    tools = get("tools")
+    _rule_tools(tools, out)
+    if value not in ("auto", "none") or (isinstance(tools, list) and len(tools) > 1):
+        out.extend(tools_problems(_tool_names(tools), get("tool_choice")))
     _rule_top_p(get("top_p"), out)
     _rule_truncation_strategy(get("truncation_strategy"), out)
     value = get("usage")

@@ -140,7 +140,8 @@ def _create_kwargs(draw: st.DrawFn, callable_tools: bool, limited: bool) -> dict
             tool["file_search"] = search
         tools.append(tool)
     fields["tools"] = list(draw(st.permutations(tools))) if len(tools) > 1 else tools
-    choices: list[Any] = ["auto", "required"]
+    # "required" needs a tool (the list keeps its length, so draws stay where they were)
+    choices: list[Any] = ["auto", "required" if tools else "auto"]
     choices += [{"type": "function", "function": {"name": n}} for n in names]
     choices += [{"type": k} for k in kinds]
     if not callable_tools:
@@ -166,7 +167,7 @@ def _machine_fields(draw: st.DrawFn) -> dict[str, Any]:
     tools: list[dict[str, Any]] = [{"type": "function", "function": {"name": n}} for n in names]
     if draw(st.booleans()):
         tools.append({"type": "code_interpreter"})
-    choices: list[Any] = ["auto", "required", "none"]
+    choices: list[Any] = ["auto", "required" if tools else "auto", "none"]  # as above
     choices += [{"type": "function", "function": {"name": n}} for n in names]
     return {
         "assistant_id": "asst_1",
