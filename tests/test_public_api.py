@@ -64,3 +64,9 @@ def test_errors_hierarchy() -> None:
     assert issubclass(runlife.GuardRejected, ValueError)
     assert issubclass(runlife.InvalidRun, ValueError)
     assert issubclass(runlife.RunNotFound, LookupError)
+
+
+def test_the_json_depth_limit_is_public() -> None:
+    """runlife.MAX_JSON_DEPTH is the one depth limit (the service refuses by it too)."""
+    assert "MAX_JSON_DEPTH" in runlife.__all__
+    assert runlife.MAX_JSON_DEPTH == 100

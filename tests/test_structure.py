@@ -403,4 +403,6 @@ STRUCTURE_CODES = {
     "wrong-type",
     "wrong-object",
     "unknown-status",
+    "too-deep",
+    "not-json",
 }

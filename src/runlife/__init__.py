@@ -16,7 +16,7 @@ from typing import Any as _Any
 from . import _errors
 from ._check import inspect as _inspect
 from ._clock import Clock, ManualClock, SystemClock
-from ._constraints import ERROR_CODES, INCOMPLETE_REASONS
+from ._constraints import ERROR_CODES, INCOMPLETE_REASONS, MAX_JSON_DEPTH
 from ._engine import RunEngine
 from ._errors import (
     Conflict,
@@ -64,6 +64,7 @@ __all__ = [
     "ERROR_CODES",
     "HELD",
     "INCOMPLETE_REASONS",
+    "MAX_JSON_DEPTH",
     "TABLE",
     "TERMINAL",
     "TRANSITIONS",

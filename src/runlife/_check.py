@@ -24,12 +24,16 @@ Each finding has a stable ``code``:
 code                              kind       meaning
 ================================  =========  ====================================================
 ``not-an-object``                 structure  the payload is not a JSON object (a ``dict``)
-``non-string-key``                structure  a top-level key is not a string
+``non-string-key``                structure  a key (at any level) is not a string
 ``missing-field``                 structure  a required field or nested member is absent
 ``wrong-type``                    structure  a value has the wrong JSON type (bools are never
                                              ints, floats never ints)
 ``wrong-object``                  structure  ``object`` is a string other than ``"thread.run"``
 ``unknown-status``                structure  ``status`` is a string that is not one of the nine
+``too-deep``                      structure  a value nested beyond ``MAX_JSON_DEPTH`` (100) levels
+                                             (the run is level 1)
+``not-json``                      structure  a value JSON cannot hold: a NaN or infinite float,
+                                             or an object that is no JSON value (a set, bytes)
 ``invariant-required-action``     invariant  1: ``required_action`` set iff ``requires_action``
 ``invariant-last-error``          invariant  2: ``last_error`` set iff ``failed``
 ``invariant-incomplete-details``  invariant  3: ``incomplete_details`` null in ``incomplete``

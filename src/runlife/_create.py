@@ -13,7 +13,14 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._constraints import MAX_INSTRUCTIONS, MAX_NAME, MAX_TOOLS, NAME_CHARS, REPORTED_ONLY
+from ._constraints import (
+    MAX_INSTRUCTIONS,
+    MAX_JSON_DEPTH,
+    MAX_NAME,
+    MAX_TOOLS,
+    NAME_CHARS,
+    REPORTED_ONLY,
+)
 from ._decode import (
     api_order,
     decode_response_format,
@@ -23,7 +30,8 @@ from ._decode import (
 )
 from ._encode import NESTED
 from ._errors import InvalidRun
-from ._json import ATOMS, EMPTY, FrozenDict, freeze
+from ._findings import key_path
+from ._json import ATOMS, EMPTY, FrozenDict, NotJSON, freeze
 from ._makers import builder
 from ._record import (
     UNSET,
@@ -37,7 +45,7 @@ from ._record import (
 from ._rules import tools_problems
 from ._state import RunState
 from ._status import RunStatus
-from ._structure import field_problems
+from ._structure import field_problems, value_problems
 from ._table import LIFECYCLE
 
 __all__ = ["DEFAULTS", "ENGINE_FIELDS", "REQUIRED", "checked_fields", "new_run"]
@@ -102,7 +110,7 @@ def _sound_function_tool(tool: Any) -> Tool | None:
     ):
         return None
     if parameters is not UNSET:
-        parameters = freeze(parameters)
+        parameters = freeze(parameters, 5)  # tools[i].function.parameters: level 5 of a run
     function = make_function_definition(
         name=name,
         description=description,
@@ -130,22 +138,27 @@ _BUILD: Final[dict[str, Callable[[Any], Any]]] = {
 }
 
 
-def _to_wire(value: Any) -> Any:
-    """*value* as fresh plain JSON; anything but these kept as it is.
+def _to_wire(value: Any, level: int = 2) -> Any:
+    """*value* (at *level* of a run) as fresh plain JSON; anything but these kept as it is.
 
     The record's classes are unstructured, mappings made dicts, and lists and tuples (and
     their subclasses) made lists.
+
+    Raises:
+        NotJSON: a container beyond ``MAX_JSON_DEPTH`` (so that no depth recurses far).
     """
     t = type(value)
     if t in ATOMS:
         return value
+    if level > MAX_JSON_DEPTH and (isinstance(value, Mapping | list | tuple) or t in NESTED):
+        raise NotJSON
     if t is dict or isinstance(value, Mapping):
-        return {k: _to_wire(v) for k, v in value.items()}
+        return {k: _to_wire(v, level + 1) for k, v in value.items()}
     if t is list or t is tuple or isinstance(value, list | tuple):
-        return [_to_wire(v) for v in value]
+        return [_to_wire(v, level + 1) for v in value]
     hook = NESTED.get(t)
     if hook is not None:
-        return _to_wire(hook(value))
+        return _to_wire(hook(value), level)
     if isinstance(value, str):
         return str.__str__(value)  # a StrEnum member, say: JSON knows the string
     if isinstance(value, int | float):
@@ -212,21 +225,10 @@ def checked_fields(
             continue
         if value is None and name == "id":
             continue
-        if name == "tools" and type(value) is list and len(value) <= MAX_TOOLS:
-            built = [_sound_function_tool(tool) for tool in value]
-            if None not in built:
-                values[name] = tuple(built)
-                continue
-        # Anything else is judged and built in its plain JSON form: the record's classes
-        # unstructured, tuples and other sequences as lists, mappings as plain dicts.
-        wire = value if type(value) in ATOMS else _to_wire(value)
-        # What live recordings show the API accepting is reported by check(), not refused.
-        problems = [p for p in field_problems(name, wire) if p.code not in REPORTED_ONLY]
-        if problems:
-            errors.extend((p.path, p.message) for p in problems)
-            continue
-        build = _BUILD.get(name)
-        values[name] = wire if build is None else build(wire)
+        try:
+            _check_field(name, value, values, errors)
+        except NotJSON:  # too deep, NaN or infinity, a non-JSON object: named by the walk
+            errors.extend((p.path, p.message) for p in value_problems(value, f"$.{name}", 2))
     if values.get("id") == "":
         errors.append(("$.id", "expected a non-empty string"))
     tools, choice = values.get("tools", ()), values.get("tool_choice", "auto")
@@ -238,7 +240,49 @@ def checked_fields(
     if errors:
         run_id = values.get("id")
         raise InvalidRun(errors, run_id=run_id if isinstance(run_id, str) else None)
-    return values, EMPTY if not extra else FrozenDict({key: freeze(v) for key, v in extra.items()})
+    return values, EMPTY if not extra else _frozen_extra(extra)
+
+
+def _check_field(
+    name: str, value: Any, values: dict[str, Any], errors: list[tuple[str, str]]
+) -> None:
+    """Check the caller's *value* of field *name*: into *values* if sound, else into *errors*.
+
+    Raises:
+        NotJSON: *value* holds what JSON cannot.
+    """
+    if name == "tools" and type(value) is list and len(value) <= MAX_TOOLS:
+        built = [_sound_function_tool(tool) for tool in value]
+        if None not in built:
+            values[name] = tuple(built)
+            return
+    # Anything else is judged and built in its plain JSON form: the record's classes
+    # unstructured, tuples and other sequences as lists, mappings as plain dicts.
+    wire = value if type(value) in ATOMS else _to_wire(value)
+    # What live recordings show the API accepting is reported by check(), not refused.
+    problems = [p for p in field_problems(name, wire) if p.code not in REPORTED_ONLY]
+    if problems:
+        errors.extend((p.path, p.message) for p in problems)
+        return
+    build = _BUILD.get(name)
+    values[name] = wire if build is None else build(wire)
+
+
+def _frozen_extra(extra: Mapping[str, Any]) -> FrozenDict:
+    """The caller's unknown top-level keys, copied read-only.
+
+    Raises:
+        InvalidRun: a value holds what JSON cannot (each named with its path).
+    """
+    try:
+        return FrozenDict({key: freeze(v) for key, v in extra.items()})
+    except NotJSON:
+        errors = [
+            (p.path, p.message)
+            for key, v in extra.items()
+            for p in value_problems(v, key_path("$", key), 2)
+        ]
+        raise InvalidRun(errors) from None
 
 
 #: How each field of a new run is made: ``v`` the checked values over the API's defaults.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._json import EMPTY, FrozenDict, freeze
+from ._json import EMPTY, KEPT, FrozenDict, NotJSON, freeze
 from ._makers import builder
 from ._order import key_order
 from ._record import (
@@ -75,16 +75,35 @@ __all__ = [
 Obj = dict[str, Any]
 
 
-def unknown_keys(d: Obj, known: frozenset[str]) -> FrozenDict:
-    """The keys of *d* that are not *known*, in order, read-only."""
+def unknown_keys(d: Obj, known: frozenset[str], level: int) -> FrozenDict:
+    """The keys of *d* (an object at *level* of the run) that are not *known*, in order, read-only.
+
+    Raises:
+        NotJSON: one of them is not a string, or its value holds what JSON cannot.
+    """
     if known.issuperset(d):  # in C: the usual case, no unknown keys
         return EMPTY
-    return FrozenDict({k: freeze(v) for k, v in d.items() if k not in known})
+    down = level + 1
+    extra = {}
+    for k, v in d.items():
+        if k not in known:
+            extra[k] = v if type(v) in KEPT else freeze(v, down)
+    try:
+        return FrozenDict(**extra)  # keyword arguments: C checks that every key is a string
+    except TypeError:
+        raise NotJSON from None
 
 
 #: A decoder's judge of a level's key order: ``key_order`` keeps a payload's own order,
 #: ``api_order`` (what ``create`` uses: the engine writes the API's order) drops it.
 Order = Callable[[Obj, tuple[str, ...]], tuple[str, ...] | None]
+
+
+def number(value: Any) -> Any:
+    """*value* (``temperature``, ``top_p``), refused if it is a float JSON cannot hold."""
+    if type(value) is float and value - value != 0.0:
+        raise NotJSON
+    return value
 
 
 def api_order(_: Obj, __: tuple[str, ...]) -> None:
@@ -131,14 +150,14 @@ def _s_tool_call(d: Obj) -> ToolCall:
     function = make_function_call(
         name=f["name"],
         arguments=f["arguments"],
-        extra=unknown_keys(f, _K_FUNCTION_CALL),
+        extra=unknown_keys(f, _K_FUNCTION_CALL, 6),
         key_order=key_order(f, _O_FUNCTION_CALL),
     )
     return make_tool_call(  # type: ignore[no-any-return]
         id=d["id"],
         function=function,
         type=d["type"],
-        extra=unknown_keys(d, _K_TOOL_CALL),
+        extra=unknown_keys(d, _K_TOOL_CALL, 5),
         key_order=key_order(d, _O_TOOL_CALL),
     )
 
@@ -149,13 +168,13 @@ def decode_required_action(d: Obj | None) -> RequiredAction | None:
     s = d["submit_tool_outputs"]
     submit = make_submit_tool_outputs(
         tool_calls=tuple([_s_tool_call(c) for c in s["tool_calls"]]),
-        extra=unknown_keys(s, _K_SUBMIT),
+        extra=unknown_keys(s, _K_SUBMIT, 3),
         key_order=key_order(s, _O_SUBMIT),
     )
     return make_required_action(  # type: ignore[no-any-return]
         submit_tool_outputs=submit,
         type=d["type"],
-        extra=unknown_keys(d, _K_REQUIRED),
+        extra=unknown_keys(d, _K_REQUIRED, 2),
         key_order=key_order(d, _O_REQUIRED),
     )
 
@@ -166,7 +185,7 @@ def _s_last_error(d: Obj | None) -> LastError | None:
     return make_last_error(  # type: ignore[no-any-return]
         code=d["code"],
         message=d["message"],
-        extra=unknown_keys(d, _K_LAST_ERROR),
+        extra=unknown_keys(d, _K_LAST_ERROR, 2),
         key_order=key_order(d, _O_LAST_ERROR),
     )
 
@@ -176,7 +195,7 @@ def _s_incomplete(d: Obj | None) -> IncompleteDetails | None:
         return None
     return make_incomplete_details(  # type: ignore[no-any-return]
         reason=d.get("reason", UNSET),
-        extra=unknown_keys(d, _K_INCOMPLETE),
+        extra=unknown_keys(d, _K_INCOMPLETE, 2),
         key_order=key_order(d, _O_INCOMPLETE),
     )
 
@@ -188,7 +207,7 @@ def decode_usage(d: Obj | None) -> Usage | None:
         prompt_tokens=d["prompt_tokens"],
         completion_tokens=d["completion_tokens"],
         total_tokens=d["total_tokens"],
-        extra=unknown_keys(d, _K_USAGE),
+        extra=unknown_keys(d, _K_USAGE, 2),
         key_order=key_order(d, _O_USAGE),
     )
 
@@ -199,7 +218,7 @@ def decode_truncation(d: Obj | None, order: Order = key_order) -> TruncationStra
     return make_truncation_strategy(  # type: ignore[no-any-return]
         type=d["type"],
         last_messages=d.get("last_messages", UNSET),
-        extra=unknown_keys(d, _K_TRUNCATION),
+        extra=unknown_keys(d, _K_TRUNCATION, 2),
         key_order=order(d, _O_TRUNCATION),
     )
 
@@ -208,9 +227,9 @@ def _s_function_def(f: Obj, order: Order) -> FunctionDefinition:
     return make_function_definition(  # type: ignore[no-any-return]
         name=f["name"],
         description=f.get("description", UNSET),
-        parameters=freeze(f["parameters"]) if "parameters" in f else UNSET,
+        parameters=freeze(f["parameters"], 5) if "parameters" in f else UNSET,
         strict=f.get("strict", UNSET),
-        extra=unknown_keys(f, _K_FUNCTION_DEF),
+        extra=unknown_keys(f, _K_FUNCTION_DEF, 4),
         key_order=order(f, _O_FUNCTION_DEF),
     )
 
@@ -239,22 +258,22 @@ def decode_tool(d: Obj, order: Order = key_order) -> Tool:
         return make_function_tool(  # type: ignore[no-any-return]
             function=_s_function_def(d["function"], order),
             type=t,
-            extra=unknown_keys(d, _K_FUNCTION_TOOL),
+            extra=unknown_keys(d, _K_FUNCTION_TOOL, 3),
             key_order=order(d, _O_FUNCTION_TOOL),
         )
     if t == "code_interpreter":
         return make_code_interpreter_tool(  # type: ignore[no-any-return]
-            type=t, extra=unknown_keys(d, _K_TYPE), key_order=order(d, _O_TYPE)
+            type=t, extra=unknown_keys(d, _K_TYPE, 3), key_order=order(d, _O_TYPE)
         )
     if t == "file_search" and type(d.get("file_search", {})) is dict:
         return make_file_search_tool(  # type: ignore[no-any-return]
             type=t,
-            file_search=freeze(d["file_search"]) if "file_search" in d else UNSET,
-            extra=unknown_keys(d, _K_FILE_SEARCH),
+            file_search=freeze(d["file_search"], 4) if "file_search" in d else UNSET,
+            extra=unknown_keys(d, _K_FILE_SEARCH, 3),
             key_order=order(d, _O_FILE_SEARCH),
         )
     return make_unknown_tool(  # type: ignore[no-any-return]
-        type=t, extra=unknown_keys(d, _K_TYPE), key_order=order(d, _O_TYPE)
+        type=t, extra=unknown_keys(d, _K_TYPE, 3), key_order=order(d, _O_TYPE)
     )
 
 
@@ -267,14 +286,14 @@ def decode_tool_choice(v: Any, order: Order = key_order) -> str | ToolChoice | N
         if f is UNSET
         else make_tool_choice_function(
             name=f["name"],
-            extra=unknown_keys(f, _K_TOOL_CHOICE_FN),
+            extra=unknown_keys(f, _K_TOOL_CHOICE_FN, 3),
             key_order=order(f, _O_TOOL_CHOICE_FN),
         )
     )
     return make_tool_choice(  # type: ignore[no-any-return]
         type=v["type"],
         function=function,
-        extra=unknown_keys(v, _K_TOOL_CHOICE),
+        extra=unknown_keys(v, _K_TOOL_CHOICE, 2),
         key_order=order(v, _O_TOOL_CHOICE),
     )
 
@@ -285,14 +304,14 @@ def decode_response_format(v: Any, order: Order = key_order) -> str | ResponseFo
     if "json_schema" in v and type(v["json_schema"]) is dict:
         return make_response_format(  # type: ignore[no-any-return]
             type=v["type"],
-            json_schema=freeze(v["json_schema"]),
-            extra=unknown_keys(v, _K_RESPONSE_FORMAT),
+            json_schema=freeze(v["json_schema"], 3),
+            extra=unknown_keys(v, _K_RESPONSE_FORMAT, 2),
             key_order=order(v, _O_RESPONSE_FORMAT),
         )
     return make_response_format(  # type: ignore[no-any-return]
         type=v["type"],
         json_schema=UNSET,
-        extra=unknown_keys(v, _K_TYPE),
+        extra=unknown_keys(v, _K_TYPE, 2),
         key_order=order(v, _O_TYPE),
     )
 
@@ -323,14 +342,14 @@ _RUN_VALUES: Final = {
     "response_format": 'decode_response_format(d["response_format"])',
     "started_at": 'd["started_at"]',
     "status": '_STATUS[d["status"]]',
-    "temperature": 'd.get("temperature", UNSET)',
+    "temperature": 'number(d.get("temperature", UNSET))',
     "thread_id": 'd["thread_id"]',
     "tool_choice": 'decode_tool_choice(d["tool_choice"])',
     "tools": 'tuple([decode_tool(t) for t in d["tools"]])',
-    "top_p": 'd.get("top_p", UNSET)',
+    "top_p": 'number(d.get("top_p", UNSET))',
     "truncation_strategy": 'decode_truncation(d["truncation_strategy"])',
     "usage": 'decode_usage(d["usage"])',
-    "extra": "unknown_keys(d, RUN_KEYS)",
+    "extra": "unknown_keys(d, RUN_KEYS, 1)",
     "key_order": "key_order(d, _O_RUN)",
     "filled": "()",
 }

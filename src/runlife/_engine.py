@@ -525,7 +525,9 @@ class RunEngine:
         Raises:
             InvalidRun: *metadata* breaks a rule; every problem with its path.
         """
-        wire = thaw(metadata)
+        # A shallow copy is what the rules look at (string values only): a deep value is
+        # refused without being walked, so no depth recurses.
+        wire = dict(metadata) if isinstance(metadata, Mapping) else thaw(metadata)
         problems = field_problems("metadata", wire)
         if problems:
             raise InvalidRun([(p.path, p.message) for p in problems], run_id=run.id)

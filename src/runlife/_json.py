@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, NoReturn, TypeGuard
 
+from ._constraints import MAX_JSON_DEPTH
+
 __all__ = [
     "ATOMS",
     "EMPTY",
+    "KEPT",
     "FrozenDict",
+    "NotJSON",
     "clip",
     "describe",
     "freeze",
@@ -72,9 +76,10 @@ def thaw(value: Any) -> Any:
     """
     t = type(value)
     if t is dict or t is FrozenDict:
-        return {k: thaw(v) for k, v in value.items()}
+        # Scalars are passed over inline, without a call: most members are scalars.
+        return {k: v if type(v) in ATOMS else thaw(v) for k, v in value.items()}
     if t is list or t is tuple:
-        return [thaw(v) for v in value]
+        return [v if type(v) in ATOMS else thaw(v) for v in value]
     if t in ATOMS:
         return value
     if isinstance(value, Mapping):
@@ -84,22 +89,74 @@ def thaw(value: Any) -> Any:
     return value
 
 
-def freeze(value: Any) -> Any:
-    """A deep read-only copy of a JSON value: objects as ``FrozenDict``, arrays as tuples."""
+#: What ``freeze`` keeps as it is: JSON scalars but floats (checked), and frozen objects.
+KEPT: Final = frozenset({str, int, bool, type(None), FrozenDict})
+
+
+class NotJSON(ValueError):
+    """Raised by :func:`freeze` on what JSON cannot hold; the loader then names where.
+
+    A value nested deeper than ``MAX_JSON_DEPTH``, a NaN or infinite float, a key that is
+    not a string, or an object that is no JSON value (a set, bytes, ...).
+    """
+
+
+def freeze(value: Any, level: int = 2) -> Any:
+    """A deep read-only copy of a JSON value: objects as ``FrozenDict``, arrays as tuples.
+
+    *level* is where the value sits in the run (the run is level 1, a top-level field's
+    value level 2); a container beyond ``MAX_JSON_DEPTH`` is refused. Checking here, in
+    the one walk a load makes of the values it does not type, is what keeps the check
+    free; members that are kept as they are (strings, ints ...) are passed over inline,
+    without a call.
+
+    Raises:
+        NotJSON: *value* holds what JSON cannot (too deep, NaN or infinity, a non-string key,
+            a non-JSON object).
+    """
     t = type(value)
-    if t in ATOMS or t is FrozenDict:
+    if t in KEPT:
         return value
     if t is dict:
+        if level > MAX_JSON_DEPTH:
+            raise NotJSON
         if not value:
             return EMPTY
-        return FrozenDict({k: freeze(v) for k, v in value.items()})
+        down = level + 1
+        copy = {}
+        for k, v in value.items():
+            copy[k] = v if type(v) in KEPT else freeze(v, down)
+        try:
+            # Keyword arguments are strings: C checks every key (faster than any loop here).
+            return FrozenDict(**copy)
+        except TypeError:
+            raise NotJSON from None
+    if t is float:
+        if value - value == 0.0:  # NaN and ±infinity give NaN
+            return value
+        raise NotJSON
     if t is list or t is tuple:
-        return tuple([freeze(v) for v in value])
+        if level > MAX_JSON_DEPTH:
+            raise NotJSON
+        down = level + 1
+        return tuple([v if type(v) in KEPT else freeze(v, down) for v in value])
+    return _freeze_other(value, level)
+
+
+def _freeze_other(value: Any, level: int) -> Any:
+    if level > MAX_JSON_DEPTH and isinstance(value, Mapping | list | tuple):
+        raise NotJSON
+    if isinstance(value, bool | int | str):
+        return value  # a subclass (an IntEnum, a StrEnum): JSON writes its value
+    if isinstance(value, float):
+        return freeze(float(value), level)
     if isinstance(value, Mapping):
-        return FrozenDict({k: freeze(v) for k, v in value.items()})
+        if not all(isinstance(k, str) for k in value):
+            raise NotJSON
+        return FrozenDict({k: freeze(v, level + 1) for k, v in value.items()}) or EMPTY
     if isinstance(value, list | tuple):
-        return tuple([freeze(v) for v in value])
-    return value
+        return tuple([freeze(v, level + 1) for v in value])
+    raise NotJSON
 
 
 def is_int(value: object) -> TypeGuard[int]:

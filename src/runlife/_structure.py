@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._constraints import USAGE_COUNTS
-from ._findings import MISSING, STRUCTURE, Check, Finding
-from ._json import clip, describe
+from ._constraints import MAX_JSON_DEPTH, USAGE_COUNTS
+from ._findings import MISSING, STRUCTURE, Check, Finding, key_path
+from ._json import FrozenDict, clip, describe
 from ._rules import RULES
 from ._status import STATUS_BY_VALUE, suggest_status
 
-__all__ = ["field_problems", "structure_problems"]
+__all__ = ["field_problems", "shape_problems", "structure_problems", "value_problems"]
 
 _NONE: Final = type(None)
 
@@ -252,8 +252,32 @@ _FIELDS: Final[tuple[Field, ...]] = (
 def structure_problems(data: object) -> list[Finding]:
     """The structure findings of *data*: what makes it impossible to load as a run.
 
+    Its shape (:func:`shape_problems`), then its values (:func:`value_problems`).
+    """
+    found = shape_problems(data)
+    if not isinstance(data, dict):
+        return found
+    if not found:
+        found.extend(value_problems(data))
+        return found
+    # A field the shape check refused already is not walked again (one finding for it).
+    refused = {f.path for f in found}
+    for key, value in data.items():
+        if isinstance(key, str):
+            path = key_path("$", key)
+            if path not in refused:
+                found.extend(value_problems(value, path, 2))
+    return found
+
+
+def shape_problems(data: object) -> list[Finding]:
+    """The findings of *data*'s shape: every field present and of its JSON type.
+
     This is the check every load runs, so it is written for speed: a sound run dict costs a
-    few microseconds, and no path or message is built unless something is wrong.
+    few microseconds, and no path or message is built unless something is wrong. What it
+    does not look at, the JSON values the record keeps as they are (``metadata``, unknown
+    keys, a function's ``parameters`` ...), the load checks as it copies them
+    (``runlife._json.freeze``), and :func:`value_problems` names.
 
     Args:
         data: Any value; a loadable run is a JSON object with the 27 fields of the seed
@@ -326,3 +350,59 @@ def field_problems(name: str, value: object) -> list[Finding]:
         if rule is not None:
             rule(value, out)
     return out
+
+
+_SCALARS: Final = (str, int, bool, type(None))
+
+
+def value_problems(data: object, path: str = "$", level: int = 1) -> list[Finding]:
+    """What JSON cannot hold in *data* (at *path*, *level* of a run): one finding each.
+
+    ``too-deep`` for a container nested beyond ``MAX_JSON_DEPTH`` levels (the run itself
+    is level 1; nothing below it is looked at), ``not-json`` for a NaN or infinite float
+    or an object that is no JSON value (a set, bytes, ...), ``non-string-key`` for a key
+    that is not a string below the top level (the shape check names those of the top).
+    Walks without recursion, so any depth is safe.
+    """
+    out: list[Finding] = []
+    stack: list[tuple[Any, str, int]] = [(data, path, level)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, _SCALARS):
+            continue
+        if isinstance(value, float):
+            if value - value != 0.0:
+                msg = f"expected a finite number (JSON has no NaN or infinity), got {value!r}"
+                out.append(Finding(STRUCTURE, "not-json", where, msg))
+            continue
+        is_object = isinstance(value, dict | FrozenDict) or _is_mapping(value)
+        if not is_object and not isinstance(value, list | tuple):
+            msg = f"expected a JSON value, got {type(value).__name__}"
+            out.append(Finding(STRUCTURE, "not-json", where, msg))
+            continue
+        if depth > MAX_JSON_DEPTH:
+            msg = f"nested more than {MAX_JSON_DEPTH} levels deep (the limit of a run's JSON)"
+            out.append(Finding(STRUCTURE, "too-deep", where, msg))
+            continue
+        if is_object:
+            children = []
+            for key, member in value.items():
+                if not isinstance(key, str):
+                    if depth > 1:
+                        msg = f"expected string keys, got {describe(key)}"
+                        out.append(Finding(STRUCTURE, "non-string-key", where, msg))
+                    continue
+                children.append((member, key_path(where, key), depth + 1))
+            stack.extend(reversed(children))
+        else:
+            stack.extend(
+                (member, f"{where}[{i}]", depth + 1)
+                for i, member in reversed(list(enumerate(value)))
+            )
+    return out
+
+
+def _is_mapping(value: object) -> bool:
+    from collections.abc import Mapping  # noqa: PLC0415 - the rare case: a mapping of another kind
+
+    return isinstance(value, Mapping)

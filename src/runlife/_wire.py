@@ -19,14 +19,16 @@ from typing import Any
 import cattrs
 
 from ._commit import bind
+from ._constraints import MAX_JSON_DEPTH
 from ._decode import decode_run
 from ._encode import NESTED, encode_run
 from ._errors import InvalidRun
+from ._json import NotJSON
 from ._makers import refill
 from ._record import WIRE_FIELDS, Run
 from ._state import Mover, bind_validator
 from ._status import STATUS_BY_VALUE, RunStatus, suggest_status
-from ._structure import structure_problems
+from ._structure import shape_problems, structure_problems, value_problems
 
 __all__ = [
     "configure_converter",
@@ -46,15 +48,24 @@ def structure_run(data: Any, _: Any = None) -> Run:
     Raises:
         InvalidRun: *data* is not structurally a run; one line per problem, path first.
     """
-    problems = structure_problems(data)
-    if problems:
-        run_id = data.get("id") if isinstance(data, dict) else None
-        raise InvalidRun(
-            [(p.path, p.message) for p in problems],
-            run_id=run_id if isinstance(run_id, str) else None,
-        )
-    run: Run = decode_run(data)
-    return run
+    # The shape is checked first and the values as the decoder copies them (freeze): one
+    # walk, not two. What the decoder refuses, value_problems names (a property test holds
+    # this to structure_problems, the check of check()).
+    problems = shape_problems(data)
+    if not problems:
+        try:
+            run: Run = decode_run(data)
+        except NotJSON:
+            problems = value_problems(data)
+        else:
+            return run
+    else:
+        problems = structure_problems(data)
+    run_id = data.get("id") if isinstance(data, dict) else None
+    raise InvalidRun(
+        [(p.path, p.message) for p in problems],
+        run_id=run_id if isinstance(run_id, str) else None,
+    )
 
 
 def _is(cls: type) -> Callable[[Any], bool]:
@@ -128,7 +139,10 @@ def from_json(text: str | bytes | bytearray, *, engine: Mover | None = None) -> 
         raise InvalidRun([("$", f"expected JSON text (str or bytes), got {type(text).__name__}")])
     try:
         data = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        msg = f"nested more than {MAX_JSON_DEPTH} levels deep (the limit of a run's JSON)"
+        raise InvalidRun([("$", msg)]) from None
+    except ValueError as exc:
         raise InvalidRun([("$", f"malformed JSON: {exc}")]) from None
     return from_dict(data, engine=engine)
 
