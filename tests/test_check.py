@@ -76,11 +76,30 @@ class TestRealPayloads:
 class TestInspect:
     """``inspect`` puts it together: structure, then invariants and rules."""
 
-    def test_structure_hides_the_rest(self) -> None:
-        """With a structure finding, invariants and rules are not looked at."""
+    def test_structure_does_not_hide_the_rest(self) -> None:
+        """With a structure finding, the invariants and rules of the sound fields are still
+        reported; nothing more is said of the broken field."""
         data = run("queued")
         data.update(id=None, metadata=None, expires_at=None)
-        assert [f.kind for f in check(data)] == ["structure"]
+        assert [(f.kind, f.code, f.path) for f in check(data)] == [
+            ("structure", "wrong-type", "$.id"),
+            ("invariant", "invariant-expires-at", "$.expires_at"),
+            ("rule", "null-field", "$.metadata"),
+        ]
+
+    def test_missing_keys_do_not_hide_the_rest(self) -> None:
+        """An expired run with completed_at set and missing keys: both are reported, and
+        the missing fields have no invariant or rule findings of their own."""
+        data = run("expired")
+        data["completed_at"] = data["created_at"] + 1
+        del data["required_action"], data["truncation_strategy"], data["tools"]
+        data["tool_choice"] = "required"
+        assert [(f.kind, f.code, f.path) for f in check(data)] == [
+            ("structure", "missing-field", "$.required_action"),
+            ("structure", "missing-field", "$.tools"),
+            ("structure", "missing-field", "$.truncation_strategy"),
+            ("invariant", "invariant-end-stamp", "$.completed_at"),
+        ]
 
     def test_order(self) -> None:
         """Invariant findings come before rule findings."""
@@ -121,7 +140,12 @@ class TestNeverRaises:
         check_findings(rules, {"rule"})
         invariants = invariant_problems(data)
         check_findings(invariants, {"invariant"})
-        assert check(data) == (structure or invariants + rules)
+        if not structure:
+            assert check(data) == invariants + rules
+        else:  # the others are kept on the fields the structure findings do not name
+            found = check(data)
+            assert found[: len(structure)] == structure
+            assert set(found[len(structure) :]) <= set(invariants + rules)
 
     @pytest.mark.parametrize(
         "value",
@@ -213,4 +237,5 @@ class TestCodes:
         tested = dict.fromkeys(STRUCTURE_CODES, "structure")
         tested |= {case[3]: "rule" for case in RULE_BREAKS}
         tested |= {case[3]: "invariant" for case in INVARIANT_BREAKS}
+        tested["filled-missing-field"] = "rule"  # tests/test_old_shapes.py
         assert documented == tested

@@ -58,6 +58,7 @@ from ._snapshot import dump, expect_version, initial_wire, rebuild, restore
 from ._status import ACTIVE, HELD, TERMINAL, WAITING, RunStatus
 from ._table import TABLE, TRANSITIONS, TRIGGERS, Param, Table, TableRow
 from ._wire import configure_converter, from_dict, from_json, make_converter, to_dict, to_json
+from ._wire import with_missing_filled as _with_missing_filled
 
 __all__ = [
     "ACTIVE",
@@ -125,15 +126,23 @@ __all__ = [
 ]
 
 
-def check(run_or_dict: _Any) -> list[Finding]:
+def check(run_or_dict: _Any, *, fill_missing: bool = False) -> list[Finding]:
     """Every problem with a run or any JSON value, as ``Finding``s; empty when sound.
 
     Never raises: structure problems (what would make loading fail), broken invariants
     (the spec's eight), and documented rules that a loaded payload breaks, each with a
-    ``kind``, a stable ``code``, a ``path`` (``$.usage``) and a ``message``.
+    ``kind``, a stable ``code``, a ``path`` (``$.usage``) and a ``message``. Structure
+    problems do not hide the others on the fields that are sound.
+
+    A run loaded with ``from_dict(..., fill_missing=True)`` has a ``filled-missing-field``
+    rule finding for each field it was given; *fill_missing* judges a dict the same way
+    (what ``from_dict(d, fill_missing=True)`` would load).
     """
     if isinstance(run_or_dict, Run):
-        run_or_dict = to_dict(run_or_dict)
+        return _inspect(to_dict(run_or_dict), filled=run_or_dict.filled)
+    if fill_missing:
+        data, filled = _with_missing_filled(run_or_dict)
+        return _inspect(data, filled=filled)
     return _inspect(run_or_dict)
 
 

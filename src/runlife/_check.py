@@ -12,8 +12,9 @@ contract (``docs``: "Reading and writing" and "Invariants"):
 - ``rule``: a documented rule of the API is broken; reported on load, never refused, because
   real API payloads break them (:func:`rule_problems`).
 
-:func:`inspect` runs all three: structure first, and the other two only when the structure is
-sound (they need the types to be right to say anything useful).
+:func:`inspect` runs all three: structure first, then the invariants and rules, which are
+kept on the top-level fields that are present and structurally sound (so a payload with
+missing keys still gets its invariant and rule findings on the others).
 
 Each kind has its module: ``_structure``, ``_invariants`` and ``_rules``; :class:`Finding` and
 the paths are in ``_findings``.
@@ -89,6 +90,8 @@ code                              kind       meaning
                                              completion_tokens``
 ``empty-tool-call-id``            rule       a pending tool call with an empty ``id``
 ``duplicate-tool-call-id``        rule       two pending tool calls share an ``id``
+``filled-missing-field``          rule       a field an older payload lacked, filled with the
+                                             API's default by ``fill_missing=True``
 ================================  =========  ====================================================
 
 Paths are JSONPath-like: ``$`` is the run, ``.name`` a key (``["key"]``, JSON-quoted, when the
@@ -113,29 +116,72 @@ Decisions where the contract leaves room:
 
 from __future__ import annotations
 
-from ._findings import Finding
+import json
+from typing import Final
+
+from ._constraints import MISSING_DEFAULTS
+from ._findings import RULE, Finding
 from ._invariants import invariant_problems
+from ._json import thaw
 from ._rules import rule_problems
 from ._structure import structure_problems
 
 __all__ = ["inspect"]
 
 
-def inspect(data: object) -> list[Finding]:
-    """Every finding of *data*: structure, then (when the structure is sound) invariants and rules.
+def inspect(data: object, *, filled: tuple[str, ...] = ()) -> list[Finding]:
+    """Every finding of *data*: structure, then invariants, then rules.
 
-    Never raises, whatever *data* is.
+    Never raises, whatever *data* is. Structure findings do not hide the others: the
+    invariants and rules are checked on the top-level fields that are present and sound,
+    and only their findings on those fields are kept.
 
     Args:
         data: Any value; a run's wire dict is what it is meant for.
+        filled: The fields ``from_dict(..., fill_missing=True)`` filled in (each a
+            ``filled-missing-field`` rule finding, after the other rules).
 
     Returns:
-        The structure findings when there are any (the other checks need a sound structure);
-        else the invariant findings followed by the rule findings. Empty for a sound run.
+        The structure findings, then the invariant findings, then the rule findings. Empty
+        for a sound run.
     """
     found = structure_problems(data)
-    if found or not isinstance(data, dict):
+    if not isinstance(data, dict):
         return found
-    found.extend(invariant_problems(data))
-    found.extend(rule_problems(data))
+    invariants = invariant_problems(data)
+    rules = rule_problems(data)
+    if found:
+        # Fields that are absent or whose structure is broken: what is said of them is the
+        # structure finding; a rule of the tool choice needs the tools.
+        broken = {_field(f.path) for f in found} | {k for k in _FIELDS if k not in data}
+        invariants = [f for f in invariants if _field(f.path) not in broken]
+        rules = [
+            f
+            for f in rules
+            if _field(f.path) not in broken
+            and not (f.code == "tool-choice-not-in-tools" and "tools" in broken)
+        ]
+    found.extend(invariants)
+    found.extend(rules)
+    found.extend(
+        Finding(RULE, "filled-missing-field", f"$.{name}", _filled_message(name)) for name in filled
+    )
     return found
+
+
+#: The top-level fields the invariants and rules read.
+_FIELDS: Final = (*MISSING_DEFAULTS, "id", "object", "created_at", "status")
+
+
+def _field(path: str) -> str:
+    """The top-level field a path is under (``$.usage.total_tokens``: ``usage``)."""
+    head = path[2:] if path.startswith("$.") else ""
+    for i, char in enumerate(head):
+        if char in ".[":
+            return head[:i]
+    return head
+
+
+def _filled_message(name: str) -> str:
+    value = json.dumps(thaw(MISSING_DEFAULTS[name]))
+    return f"missing from the payload (an older API shape): filled with the API's default {value}"

@@ -7,7 +7,9 @@ simulator all read them from here.
 from __future__ import annotations
 
 import string
-from typing import Final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 __all__ = [
     "ERROR_CODES",
@@ -20,6 +22,7 @@ __all__ = [
     "MAX_NAME",
     "MAX_TOOLS",
     "MIN_TOKEN_LIMIT",
+    "MISSING_DEFAULTS",
     "NAME_CHARS",
     "REPORTED_ONLY",
     "USAGE_COUNTS",
@@ -51,3 +54,32 @@ MAX_JSON_DEPTH: Final = 100
 REPORTED_ONLY: Final = frozenset({"below-documented-minimum"})
 #: ``usage``'s three counts; ``total_tokens`` is the sum of the other two.
 USAGE_COUNTS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+#: The value the API gives each top-level field of a run that never set it, in the API's
+#: order: what ``from_dict(data, fill_missing=True)`` fills in for a field that a payload of
+#: an older API version lacks (``check`` reports each as ``filled-missing-field``). The
+#: identity fields (``id``, ``object``, ``created_at``, ``assistant_id``, ``thread_id``,
+#: ``status``, ``model``) have none: missing, they stay a structure error; ``temperature``
+#: and ``top_p`` may be absent anyway.
+MISSING_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        "started_at": None,
+        "expires_at": None,
+        "cancelled_at": None,
+        "failed_at": None,
+        "completed_at": None,
+        "required_action": None,
+        "last_error": None,
+        "instructions": None,
+        "tools": (),
+        "metadata": MappingProxyType({}),
+        "max_completion_tokens": None,
+        "max_prompt_tokens": None,
+        "truncation_strategy": MappingProxyType({"type": "auto", "last_messages": None}),
+        "incomplete_details": None,
+        "usage": None,
+        "response_format": "auto",
+        "tool_choice": "auto",
+        "parallel_tool_calls": True,
+    }
+)

@@ -19,13 +19,14 @@ from typing import Any
 import cattrs
 
 from ._commit import bind
-from ._constraints import MAX_JSON_DEPTH
+from ._constraints import MAX_JSON_DEPTH, MISSING_DEFAULTS
 from ._decode import decode_run
 from ._encode import NESTED, encode_run
 from ._errors import InvalidRun
-from ._json import NotJSON
+from ._json import NotJSON, thaw
 from ._makers import refill
-from ._record import WIRE_FIELDS, Run
+from ._order import arrange, canonical
+from ._record import WIRE_FIELDS, WIRE_ORDER, Run
 from ._state import Mover, bind_validator
 from ._status import STATUS_BY_VALUE, RunStatus, suggest_status
 from ._structure import shape_problems, structure_problems, value_problems
@@ -39,6 +40,7 @@ __all__ = [
     "to_dict",
     "to_json",
     "validate_record",
+    "with_missing_filled",
 ]
 
 
@@ -105,16 +107,43 @@ def to_dict(run: Run) -> dict[str, Any]:
         return encode_run(run)
 
 
-def from_dict(data: Any, *, engine: Mover | None = None) -> Run:
-    """Load a run from the API's JSON object, keeping every value and unknown key.
+def with_missing_filled(data: Any) -> tuple[Any, tuple[str, ...]]:
+    """*data* with each top-level field it lacks filled with the API's default, and their names.
+
+    The defaults are ``MISSING_DEFAULTS``; a filled field goes at its API position among the
+    keys *data* has, which keep their order. *data* itself is not changed; anything but a
+    dict, or a dict that lacks nothing, is given back as it is.
+    """
+    if not isinstance(data, dict):
+        return data, ()
+    missing = tuple(name for name in MISSING_DEFAULTS if name not in data)
+    if not missing:
+        return data, ()
+    merged = dict(data)
+    for name in missing:
+        merged[name] = thaw(MISSING_DEFAULTS[name])
+    api = {k: merged[k] for k in canonical(tuple(merged), WIRE_ORDER)}
+    return arrange(api, tuple(data)), missing
+
+
+def from_dict(data: Any, *, engine: Mover | None = None, fill_missing: bool = False) -> Run:
+    """Load a run from the API's JSON object, keeping every value, unknown key and key order.
 
     The run is bound to *engine* (the module's default engine when omitted) without joining
-    its indexes: ``RunEngine.load`` does both.
+    its indexes: ``RunEngine.load`` does both. With *fill_missing*, a payload of an older
+    API version that lacks top-level fields loads: each gets the value the API gives a run
+    that never set it (``MISSING_DEFAULTS``, at its API position), and ``check(run)``
+    reports it (``filled-missing-field``); the run's ``filled`` names them.
 
     Raises:
         InvalidRun: *data* is not structurally a run; one line per problem, path first.
     """
+    filled: tuple[str, ...] = ()
+    if fill_missing:
+        data, filled = with_missing_filled(data)
     run = structure_run(data)
+    if filled:
+        refill(run, "filled", filled)
     if engine is not None:
         bind(run, engine)
     return run
@@ -129,8 +158,10 @@ def to_json(run: Run) -> str:
     return json.dumps(to_dict(run), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def from_json(text: str | bytes | bytearray, *, engine: Mover | None = None) -> Run:
-    """Load a run from JSON text (see ``from_dict``).
+def from_json(
+    text: str | bytes | bytearray, *, engine: Mover | None = None, fill_missing: bool = False
+) -> Run:
+    """Load a run from JSON text (see ``from_dict``, also for *fill_missing*).
 
     Raises:
         InvalidRun: the text is not JSON (``$: malformed JSON: ...``) or not a run.
@@ -144,7 +175,7 @@ def from_json(text: str | bytes | bytearray, *, engine: Mover | None = None) -> 
         raise InvalidRun([("$", msg)]) from None
     except ValueError as exc:
         raise InvalidRun([("$", f"malformed JSON: {exc}")]) from None
-    return from_dict(data, engine=engine)
+    return from_dict(data, engine=engine, fill_missing=fill_missing)
 
 
 def validate_record(run: Run) -> None:

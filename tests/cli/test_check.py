@@ -38,7 +38,7 @@ def test_array_and_jsonl(tmp_path: Path, capsys):
     """Arrays are indexed, JSON Lines are numbered by line; errors fail, rule breaks warn."""
     good = load_payload("openai-dotnet-completed-1.json")
     rule = dict(good, max_completion_tokens=16)
-    broken = dict(good, status="queued")
+    broken = dict(good)
     del broken["model"]
     (tmp_path / "runs.json").write_text(json.dumps([good, rule]))
     (tmp_path / "runs.jsonl").write_text(
@@ -108,3 +108,46 @@ def test_module_entry_point():
         0,
         "checked 1 run in 1 file: 0 with errors, 0 errors, 0 warnings\n",
     )
+
+
+OLD_SHAPES = Path(__file__).parents[1] / "data" / "old-shapes"
+
+
+def test_fill_missing_exits_0_with_warnings(capsys):
+    """--fill-missing reads an older shape: each filled field is a warning, exit 0; without
+    the flag the missing fields are errors."""
+    path = str(OLD_SHAPES / "v2-2024-04-queued.json")
+    code, out, _ = run_cli([path], capsys)
+    assert code == 1
+    assert f"{path} $.parallel_tool_calls: missing [structure/missing-field]" in out
+    code, out, _ = run_cli(["--fill-missing", path], capsys)
+    assert code == 0
+    assert out.splitlines() == [
+        (
+            f"{path} warning: $.parallel_tool_calls: missing from the payload (an older API shape): "
+            "filled with the API's default true [rule/filled-missing-field]"
+        ),
+        "checked 1 run in 1 file: 0 with errors, 0 errors, 1 warning",
+    ]
+    code, _, _ = run_cli(["--fill-missing", "--strict", path], capsys)
+    assert code == 1
+
+
+def test_fill_missing_still_reports_invariants(capsys):
+    """An old shape that breaks an invariant still fails with --fill-missing."""
+    path = str(OLD_SHAPES / "compatible-expired-with-completed_at.json")
+    code, out, _ = run_cli(["--fill-missing", path], capsys)
+    assert code == 1
+    assert "[invariant/invariant-end-stamp]" in out
+
+
+def test_completed_with_incomplete_details_is_a_warning(tmp_path: Path, capsys):
+    """A completed payload carrying incomplete_details (real ones do): exit 0, one warning."""
+    data = dict(load_payload("openai-dotnet-completed-1.json"))
+    data["incomplete_details"] = {"reason": "max_completion_tokens"}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run_cli([str(path)], capsys)
+    assert code == 0
+    assert "warning: $.incomplete_details: " in out
+    assert "[rule/incomplete-details-set]" in out

@@ -5,6 +5,8 @@ line); ``-`` reads standard input. Problems are printed as ``WHERE PATH: MESSAGE
 where WHERE is ``file`` (one object), ``file[i]`` (an array's item) or ``file:LINE`` (JSON
 Lines). ``structure`` and ``invariant`` findings and malformed JSON are errors; ``rule``
 findings (real API payloads have them) are warnings that fail only with ``--strict``.
+``--fill-missing`` reads older API shapes: a missing top-level field takes the API's default
+and is a ``rule`` warning (``filled-missing-field``) instead of a structure error.
 
 Exit codes: 0 sound, 1 problems found, 2 usage errors (a file that cannot be read).
 """
@@ -37,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--strict", action="store_true", help="treat rule warnings as errors (exit 1)"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
+    parser.add_argument(
+        "--fill-missing",
+        action="store_true",
+        help="load older API shapes: a missing top-level field takes the API's default "
+        "and is a warning (filled-missing-field), not an error",
+    )
 
 
 def _items(name: str, text: str) -> Iterator[tuple[str, Any, str | None]]:
@@ -63,7 +71,13 @@ def _items(name: str, text: str) -> Iterator[tuple[str, Any, str | None]]:
 
 
 def check_files(
-    files: list[str], *, strict: bool = False, quiet: bool = False, out: TextIO, stdin: TextIO
+    files: list[str],
+    *,
+    strict: bool = False,
+    quiet: bool = False,
+    fill_missing: bool = False,
+    out: TextIO,
+    stdin: TextIO,
 ) -> int:
     """Check *files* (``-`` is *stdin*), print findings and a summary to *out*; return the exit code.
 
@@ -76,7 +90,7 @@ def check_files(
         shown = "<stdin>" if name == "-" else name
         for where, value, parse_error in _items(shown, text):
             runs += 1
-            findings: list[Finding] = [] if parse_error else check(value)
+            findings: list[Finding] = [] if parse_error else check(value, fill_missing=fill_missing)
             failed = bool(parse_error)
             if parse_error:
                 errors += 1
@@ -107,7 +121,12 @@ def run(args: argparse.Namespace) -> int:
     """Check the files; the exit code."""
     try:
         return check_files(
-            args.files, strict=args.strict, quiet=args.quiet, out=sys.stdout, stdin=sys.stdin
+            args.files,
+            strict=args.strict,
+            quiet=args.quiet,
+            fill_missing=args.fill_missing,
+            out=sys.stdout,
+            stdin=sys.stdin,
         )
     except (OSError, UnicodeDecodeError) as exc:
         error("runlife check", str(exc))
