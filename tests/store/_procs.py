@@ -193,3 +193,18 @@ def new_runs(store: Any, count: int, prefix: str = "run") -> list[str]:
             tools=[WEATHER_TOOL],
         )
     return ids
+
+
+def hammer_metadata(url: str, run_ids: list[str], stop: str, out: str) -> None:
+    """Update the metadata of *run_ids* in a loop until *stop* exists; report the count."""
+    store = open_store(url, lease=300)
+    done = 0
+    errors: list[str] = []
+    while not Path(stop).exists():
+        for run_id in run_ids:
+            try:
+                store.update_metadata(run_id, {"n": str(done)})
+                done += 1
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+    _signal(out, json.dumps({"updates": done, "errors": errors[:5], "stats": store.stats()}))

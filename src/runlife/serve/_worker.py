@@ -15,7 +15,19 @@ One worker is one loop (one per worker process under ``runlife serve``):
 4. when nothing was claimed, wait for a wake-up (a run was queued on this machine) or
    *idle* seconds, whichever comes first.
 
-A heartbeat thread renews the leases of the runs in flight every third of the lease.
+A heartbeat thread renews the leases of the runs in flight (and only those: a run whose
+turn ended, however it ended, is never heartbeated again) every third of the lease.
+
+Store faults (``StoreError``: the database restarting, a SQLite file read-only or locked,
+removed or replaced). A claim or sweep that fails is tried again with a backoff (up to
+``_MAX_BACKOFF`` seconds, one log line per outage, one when it ends): the worker pauses.
+A run in flight whose read or write failed is retried with a backoff for as long as the
+worker may still hold its lease: until the lease, as last confirmed by a claim or a
+heartbeat, would lapse. Whenever the database answers, the write's own fence judges the
+lease. Before each retry the worker resolves whether the failed write landed after all
+(a history row of this worker after the claimed version: ``Store.events_since``), so a move
+is never applied twice. An outage shorter than the lease loses nothing; past it the worker
+gives the run up (logged) and ``rescue()`` ends it, as for a worker that died.
 """
 
 from __future__ import annotations
@@ -45,14 +57,18 @@ from runlife import (
     from_dict,
     to_dict,
 )
+from runlife.store import StoreError
 
 from ._executor import Executor, Fail, Step, Turn, apply_step, load_executor, outputs_tuple
 from ._signals import Signals
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import TypeVar
 
     from runlife.store import Store
+
+    T = TypeVar("T")
 
 __all__ = ["Worker", "WorkerConfig", "worker_main"]
 
@@ -60,6 +76,8 @@ _log = logging.getLogger("runlife.serve.worker")
 
 #: The longest ``last_error.message`` a worker writes.
 _MAX_MESSAGE = 1000
+#: The first and the longest wait (seconds) between retries after a store error.
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.05, 1.0
 
 
 def new_worker_id(n: int = 0) -> str:
@@ -106,6 +124,10 @@ class Worker:
         self._slots = threading.Condition()
         self._inflight = 0
         self._pool: ThreadPoolExecutor | None = None
+        # The runs in flight -> the monotonic time their lease is believed to lapse
+        # (confirmed at the claim and by each heartbeat); guarded by _slots.
+        self._held: dict[str, float] = {}
+        self._outage = False  # a claim or sweep is failing: logged once, until it ends
 
     def stop(self) -> None:
         """Ask the loop to end; runs in flight are finished first."""
@@ -147,20 +169,42 @@ class Worker:
             self._pool.shutdown(wait=True)
             beat.join(timeout=5)
 
+    def _store_failed(self, what: str, exc: StoreError) -> None:
+        """Log a failing claim or sweep once per outage; wait before the next try."""
+        if not self._outage:
+            self._outage = True
+            self._backoff = _FIRST_BACKOFF
+            _log.warning(
+                "worker %s: %s failed, pausing until the store answers: %s", self.id, what, exc
+            )
+        self._stop.wait(self._backoff)
+        self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
+
+    def _store_answered(self) -> None:
+        if self._outage:
+            self._outage = False
+            _log.warning("worker %s: the store answers again; going on", self.id)
+
     def _claim(self, limit: int) -> list[Run]:
         try:
             runs = self.store.claim(limit, worker=self.id)
+        except StoreError as exc:
+            self._store_failed("claim", exc)
+            return []
         except RunlifeError:
             _log.exception("worker %s: claim failed; trying again shortly", self.id)
             self._stop.wait(self.idle)
             return []
+        self._store_answered()
         if not runs:
             return []
         pool = self._pool
         if pool is None:  # pragma: no cover - run() creates it
             raise RuntimeError("the worker is not running")
+        until = time.monotonic() + self.store.lease
         with self._slots:
             self._inflight += len(runs)
+            self._held.update(dict.fromkeys((run.id for run in runs), until))
         for run in runs:
             self.signals.bump(run.id)
             pool.submit(self._turn_and_release, run)
@@ -174,14 +218,22 @@ class Worker:
         finally:
             with self._slots:
                 self._inflight -= 1
+                self._held.pop(run.id, None)  # never heartbeated again
                 self._slots.notify()
 
     def run_once(self) -> int:
         """Claim what is queued and move it, in this thread; how many runs were claimed."""
         runs = self.store.claim(self.concurrency, worker=self.id)
+        until = time.monotonic() + self.store.lease
         for run in runs:
             self.signals.bump(run.id)
-            self.turn(run)
+            with self._slots:
+                self._held[run.id] = until
+            try:
+                self.turn(run)
+            finally:
+                with self._slots:
+                    self._held.pop(run.id, None)
         return len(runs)
 
     # --- one turn -----------------------------------------------------------------------------
@@ -189,19 +241,31 @@ class Worker:
     def turn(self, run: Run) -> None:
         """Ask the executor for *run*'s next move (the run is held by this worker) and apply it."""
         try:
-            outputs = outputs_tuple(self.store.tool_outputs(run.id))
-            # The executor gets a detached copy: moving it cannot touch the stored run.
-            step: Step = self.executor(Turn(from_dict(to_dict(run)), outputs, self.id))
+            stored = self._retrying(run.id, "read", lambda: self.store.tool_outputs(run.id))
         except RunNotFound:
             return
+        if stored is _GAVE_UP:
+            return
+        try:
+            outputs = outputs_tuple(stored)  # type: ignore[arg-type]
+            # The executor gets a detached copy: moving it cannot touch the stored run.
+            step: Step = self.executor(Turn(from_dict(to_dict(run)), outputs, self.id))
         except Exception as exc:  # noqa: BLE001 - an executor's bug fails the run, not the worker
             _log.exception("worker %s: the executor raised on run %s", self.id, run.id)
             step = Fail("server_error", _clip(f"the executor raised {type(exc).__name__}: {exc}"))
-        self.apply(run.id, step)
+        self.apply(run.id, step, since=run.version)
 
-    def apply(self, run_id: str, step: object) -> None:
-        """Apply *step* to the held run *run_id*; a cancelled run is finished instead."""
-        for _attempt in range(3):
+    def apply(self, run_id: str, step: object, *, since: int | None = None) -> None:
+        """Apply *step* to the held run *run_id*; a cancelled run is finished instead.
+
+        *since* is the run's stored version when this worker claimed it: after a store
+        error, a history row of this worker after it means the failed write landed.
+        A store error is retried while the lease may still be held (see the module).
+        """
+        delay = _FIRST_BACKOFF
+        attempt = 0
+        while attempt < 3:
+            attempt += 1
             try:
                 with self.store.move(run_id, worker=self.id) as run:
                     if run.status is RunStatus.CANCELLING:
@@ -222,8 +286,73 @@ class Worker:
             except (Conflict, RunNotFound) as exc:  # LeaseLost is a Conflict
                 _log.warning("worker %s: run %s: %s", self.id, run_id, exc)
                 return
+            except StoreError as exc:
+                attempt -= 1  # a store error is retried by time (the lease), not by count
+                if not self._wait(run_id, "write", exc, delay):
+                    return
+                delay = min(delay * 2, _MAX_BACKOFF)
+                landed = self._retrying(run_id, "read", lambda: self._landed(run_id, since))
+                if landed is _GAVE_UP:
+                    return
+                if landed:
+                    _log.info("worker %s: run %s: the failed write had landed", self.id, run_id)
+                    self.signals.bump(run_id)
+                    return
+                continue
             self.signals.bump(run_id)
             return
+
+    def _landed(self, run_id: str, since: int | None) -> bool:
+        """Whether a move of this worker was stored on *run_id* after version *since*."""
+        if since is None:
+            return False
+        return any(
+            row.kind == "move" and row.worker == self.id
+            for row in self.store.events_since(run_id, since)
+        )
+
+    def _wait(self, run_id: str, what: str, exc: StoreError, delay: float) -> bool:
+        """Sleep *delay* before retrying *run_id*'s failed *what*; false: give the run up.
+
+        The run is given up once its lease, as last confirmed, would lapse before the next
+        try: past it the write's fence refuses anyway, and ``rescue()`` ends the run.
+        """
+        with self._slots:
+            until = self._held.get(run_id)
+        if until is None or time.monotonic() + delay > until:
+            _log.error(
+                "worker %s: run %s: giving it up: the store failed (%s) until its lease "
+                "lapsed; rescue() will end it: %s",
+                self.id,
+                run_id,
+                what,
+                exc,
+            )
+            return False
+        _log.warning(
+            "worker %s: run %s: %s failed, retrying in %.2f s: %s",
+            self.id,
+            run_id,
+            what,
+            delay,
+            exc,
+        )
+        time.sleep(delay)
+        return True
+
+    def _retrying(self, run_id: str, what: str, func: Callable[[], T]) -> T | object:
+        """*func()*, retried after store errors while *run_id*'s lease may be held.
+
+        ``_GAVE_UP`` when the lease lapsed first.
+        """
+        delay = _FIRST_BACKOFF
+        while True:
+            try:
+                return func()
+            except StoreError as exc:
+                if not self._wait(run_id, what, exc, delay):
+                    return _GAVE_UP
+                delay = min(delay * 2, _MAX_BACKOFF)
 
     # --- background duties ------------------------------------------------------------------
 
@@ -233,6 +362,9 @@ class Worker:
         for name in ("expire_due", "rescue"):
             try:
                 done = getattr(self.store, name)()
+            except StoreError as exc:
+                self._store_failed(name, exc)
+                continue
             except RunlifeError:
                 _log.exception("worker %s: %s failed", self.id, name)
                 continue
@@ -251,13 +383,36 @@ class Worker:
             if stopped and not busy:
                 return
             if busy and time.monotonic() - last >= period:
+                self._beat()
                 last = time.monotonic()
-                try:
-                    self.store.heartbeat(self.id)
-                except RunlifeError:
-                    _log.exception("worker %s: heartbeat failed", self.id)
             if stopped:
                 time.sleep(0.2)
+
+    def _beat(self) -> None:
+        """Renew the leases of the runs in flight; note until when each is held."""
+        with self._slots:
+            ids = sorted(self._held)
+        if not ids:
+            return
+        now = time.monotonic()
+        try:
+            kept = set(self.store.heartbeat(self.id, ids))
+        except StoreError as exc:
+            _log.warning("worker %s: heartbeat failed (the leases run on): %s", self.id, exc)
+            return
+        except RunlifeError:
+            _log.exception("worker %s: heartbeat failed", self.id)
+            return
+        with self._slots:
+            for run_id in ids:
+                if run_id in kept and run_id in self._held:
+                    self._held[run_id] = now + self.store.lease
+                elif run_id in self._held:
+                    self._held[run_id] = 0.0  # lost: a store error now gives it up at once
+
+
+#: What ``Worker._retrying`` returns when it gave the run up.
+_GAVE_UP = object()
 
 
 def _clip(text: str) -> str:

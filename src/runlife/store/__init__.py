@@ -20,7 +20,14 @@ from __future__ import annotations
 
 import typing
 
-from ._errors import LeaseLost, SchemaTooNew, StoreError, StoreURLError, ThreadBusy
+from ._errors import (
+    LeaseLost,
+    SchemaTooNew,
+    StoreError,
+    StoreFileGone,
+    StoreURLError,
+    ThreadBusy,
+)
 from ._open import open_store
 from ._results import Page, StoredEvent, Sweep
 from ._schema import SCHEMA_VERSION
@@ -36,6 +43,7 @@ __all__ = [
     "SchemaTooNew",
     "Store",
     "StoreError",
+    "StoreFileGone",
     "StoreURLError",
     "StoredEvent",
     "Sweep",

@@ -9,7 +9,8 @@
     ├── ThreadBusy: the thread already has an active run (the database refused a second)
     └── StoreError: the store cannot be used: driver missing, server unreachable, bad schema
         ├── StoreURLError (also ValueError): the URL is malformed or of an unknown scheme
-        └── SchemaTooNew: the database was written by a newer runlife
+        ├── SchemaTooNew: the database was written by a newer runlife
+        └── StoreFileGone: the SQLite file was removed or replaced under the open store
 
 Lookups raise ``runlife.RunNotFound`` (a ``LookupError``); rows that do not load raise
 ``runlife.InvalidRun`` naming the run id.
@@ -21,7 +22,14 @@ from runlife import Conflict, RunlifeError, ThreadBusy
 
 # ``ThreadBusy`` is runlife's own: one class for the engine's and the database's "one
 # active run per thread" rule, so that one ``except ThreadBusy`` catches both.
-__all__ = ["LeaseLost", "SchemaTooNew", "StoreError", "StoreURLError", "ThreadBusy"]
+__all__ = [
+    "LeaseLost",
+    "SchemaTooNew",
+    "StoreError",
+    "StoreFileGone",
+    "StoreURLError",
+    "ThreadBusy",
+]
 
 
 class StoreError(RunlifeError):
@@ -44,6 +52,27 @@ class SchemaTooNew(StoreError):
         super().__init__(
             f"the store at {url} has schema version {found}, but this runlife understands "
             f"versions up to {supported}: upgrade runlife (nothing was written)"
+        )
+
+
+class StoreFileGone(StoreError):
+    """The SQLite file of an open store was removed or replaced: nothing is acknowledged.
+
+    The store compares the file at its path with the one it opened (device and inode)
+    before every operation and before every commit; while they differ it refuses
+    everything with this error (a write in flight is rolled back). It resumes by itself
+    when the very file it opened is back at the path (moved away and back); a different
+    file (a restored backup, a new empty one) is never adopted by an open store: reopen it.
+    Attributes: *path*, *reason* (``"removed"`` or ``"replaced"``).
+    """
+
+    def __init__(self, url: str, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        what = "removed" if reason == "removed" else "replaced by another file"
+        super().__init__(
+            f"the SQLite store {url}: its file {path} was {what} while the store was open; "
+            "nothing is written until the file it opened is back (or the store is reopened)"
         )
 
 

@@ -112,6 +112,7 @@ class PostgresStore(Store):
     """A store in a PostgreSQL database; see ``runlife.store.open_store``."""
 
     _lock_clause = " FOR UPDATE SKIP LOCKED"
+    _row_lock = " FOR UPDATE"
     _schema_exists = "SELECT COUNT(to_regclass('runlife_schema'))"
 
     def __init__(

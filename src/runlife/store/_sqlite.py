@@ -5,19 +5,33 @@ blocked); each thread uses its own connection from the pool, never one shared by
 threads at once. ``sqlite:///:memory:`` keeps one connection, used by one caller at a time.
 URL options: ``?synchronous=normal`` (the default in WAL: durable across application
 crashes; ``full`` also across power loss) and ``?timeout=30`` (seconds to wait for the lock).
+
+The file's identity. Connections open the file with ``mode=rw`` once the store is set up
+(``rwc`` only while ``create=True`` sets it up), so a removed file is never silently
+re-created, and opening with ``create=False`` creates nothing. The store remembers the
+device and inode of the file it opened and compares the path with them before every
+operation and again just before every ``COMMIT`` (one ``stat``: about a microsecond, the
+fence that makes ``rm runs.db*`` under a running service visible). While they differ every
+operation raises ``StoreFileGone`` and a write in flight is rolled back: nothing is
+acknowledged that a restart would not find. One error line is logged when it is noticed,
+one info line when the same file is back at its path (moved away and back), after which
+the store goes on; a different file is never adopted by an open store.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import random
 import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from . import _schema as sql
-from ._errors import StoreError
+from ._errors import StoreError, StoreFileGone
 from ._pool import Pool
 from ._rows import Duplicate, HistoryRow, Tx, Write
 from ._store import Store
@@ -32,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteStore"]
 
 _MIN_SQLITE = (3, 35, 0)  # RETURNING
+
+_log = logging.getLogger("runlife.store")
 
 
 class _SQLiteTx(Tx):
@@ -102,12 +118,21 @@ class SQLiteStore(Store):
         self._memory = self._path == ":memory:"
         self._synchronous = url.options.get("synchronous", "normal").upper()
         self._timeout = float(url.options.get("timeout", "30"))
+        #: The file's (st_dev, st_ino) once set up; None in memory and during set-up.
+        self._identity: tuple[int, int] | None = None
+        self._gone: str | None = None  # why the file is not the one opened, once noticed
+        self._mode = "rwc" if create else "rw"
         if not self._memory:
             parent = Path(self._path).expanduser().parent
             if not parent.is_dir():
                 raise StoreError(
                     f"cannot open the SQLite store {url.text}: the directory {parent} does not "
                     "exist (nothing was created)"
+                )
+            if not create and not Path(self._path).exists():
+                raise StoreError(
+                    f"no runlife schema in {url.text}: the file does not exist (nothing was "
+                    "created): create it with `runlife store init URL`"
                 )
         self._pool = Pool(
             self._connect,
@@ -117,14 +142,43 @@ class SQLiteStore(Store):
         )
         try:
             self._setup(create=create)
+            if not self._memory:
+                self._mode = "rw"  # from now on a missing file is an error, never re-created
+                stat = Path(self._path).stat()
+                self._identity = (stat.st_dev, stat.st_ino)
         except BaseException:
             self._pool.close()
             raise
 
+    def _check_file(self) -> None:
+        """Raise ``StoreFileGone`` unless the file at the path is the one this store opened."""
+        if self._identity is None:
+            return
+        try:
+            stat = os.stat(self._path)  # noqa: PTH116 - on every operation: no Path object
+        except FileNotFoundError:
+            reason = "removed"
+        else:
+            if (stat.st_dev, stat.st_ino) == self._identity:
+                if self._gone is not None:
+                    self._gone = None
+                    _log.info(
+                        "the SQLite file %s is back; the store %s goes on", self._path, self.url
+                    )
+                return
+            reason = "replaced"
+        error = StoreFileGone(self.url, self._path, reason)
+        if self._gone != reason:
+            self._gone = reason
+            _log.error("%s", error)
+        raise error
+
     def _connect(self) -> sqlite3.Connection:
         try:
+            target = self._path if self._memory else f"file:{quote(self._path)}?mode={self._mode}"
             conn = sqlite3.connect(
-                self._path,
+                target,
+                uri=not self._memory,
                 timeout=self._timeout,
                 isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
                 check_same_thread=False,  # the pool hands a connection to one thread at a time
@@ -136,6 +190,7 @@ class SQLiteStore(Store):
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
+        self._check_file()
         try:
             with self._pool.connection() as conn:
                 yield conn
@@ -164,6 +219,7 @@ class SQLiteStore(Store):
             self._begin_immediate(conn)
             try:
                 yield _SQLiteTx(conn)
+                self._check_file()  # nothing is committed once the file is gone
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")

@@ -1,6 +1,6 @@
 """The store's behaviour, written once for both backends.
 
-How a move is stored (the compare-and-set design):
+How a move is stored (compare-and-set first, a row lock after a lost race):
 
 1. The run is read with its ``version`` (or taken from a small cache of runs this store
    wrote last, when the caller hands back the very object it got, unchanged since) and
@@ -14,10 +14,23 @@ How a move is stored (the compare-and-set design):
    move with its trigger, arguments and the wire object after it.
 4. Zero rows updated means someone else wrote first: the run is ``reset`` to the fresh
    row, the same triggers with the same arguments (``Move.args``) are fired on it again
-   (the engine decides again: a lost race usually ends in ``IllegalTransition``), and the
-   write is tried again, at most ``retries`` times, then ``Conflict``. A worker whose lease
-   is gone gets ``LeaseLost`` at once. Nothing is ever overwritten blindly.
-5. Only after the commit are the events ``publish``-ed to the engine's listeners.
+   (the engine decides again: a lost race with another move usually ends in
+   ``IllegalTransition``), and the write is tried again, compare-and-set, up to
+   ``retries`` times. A worker whose lease is gone gets ``LeaseLost`` at once.
+5. When those attempts are lost too (someone keeps writing the run: typically a client
+   updating its metadata in a loop), the move takes the row's lock instead: one
+   transaction locks the row (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite's
+   ``BEGIN IMMEDIATE`` write lock), reads it, checks the lease, fires the triggers again on
+   what it read and writes. Nobody can write the row in between, so that attempt cannot
+   lose: **no lifecycle move is ever refused or dropped because metadata changed**, and a
+   metadata update is applied the same way. A move still ends in the engine's own errors
+   (the fresh state may not allow it) or ``LeaseLost``, never in a lost race. The lock is
+   taken only after a lost race, so the common path stays one optimistic write.
+6. Only after the commit are the events ``publish``-ed to the engine's listeners.
+
+Nothing is ever overwritten blindly. A write whose connection broke has an unknown
+outcome: the store reads the run again on a new connection and tells from the stored
+version and body (or the history row at the write's version) whether it landed.
 
 The store works through the engine's public hooks only (``collect``, ``publish``,
 ``fire``, ``adopt``, ``reset``, ``update``), on the one engine it was opened with.
@@ -38,7 +51,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import attrs
 
@@ -72,6 +85,9 @@ __all__ = ["Store"]
 
 _log = logging.getLogger("runlife.store")
 
+#: The counters of ``Store.stats()``, each always present (0 until it happens).
+STATS: Final = ("conflicts", "locked", "lease_lost", "quarantined")
+
 
 @attrs.define
 class _Held:
@@ -92,6 +108,14 @@ def _own(events: Iterable[RunEvent], run_id: str) -> tuple[list[RunEvent], list[
     return own, other
 
 
+def _write_locked(
+    tx: Tx, write: Write, rows: Sequence[HistoryRow], fence: tuple[str, int] | None
+) -> None:
+    """*write* under the row lock its transaction holds: it cannot match no row."""
+    if write.id not in tx.write([write], rows, fence):  # pragma: no cover - the row is locked
+        raise StoreError(f"run {write.id} changed under its row lock")
+
+
 class Store:
     """Runs kept in a database, moved through a ``RunEngine`` with compare-and-set writes.
 
@@ -105,6 +129,9 @@ class Store:
 
     #: Appended to the SELECT of claims and sweeps (``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
     _lock_clause = ""
+    #: Appended to the SELECT of a locked move (``FOR UPDATE`` on PostgreSQL; SQLite's
+    #: ``BEGIN IMMEDIATE`` already holds the one write lock).
+    _row_lock = ""
     #: The 64-bit integer column type.
     _bigint = "BIGINT"
     #: A query whose one value is 1 when the table ``runlife_schema`` exists, else 0.
@@ -137,7 +164,7 @@ class Store:
         self.lease = lease
         self.retries = retries
         self._versions = Versions()
-        self._stats: Counter[str] = Counter()
+        self._stats: Counter[str] = Counter(dict.fromkeys(STATS, 0))
         self._stats_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -225,8 +252,9 @@ class Store:
         """Counters of this store object since it was opened.
 
         ``conflicts``: compare-and-set writes that lost a race (and were tried again on
-        the fresh state); ``lease_lost``: writes refused to a worker without its lease;
-        ``quarantined``: rows found that do not load.
+        the fresh state); ``locked``: moves and metadata updates that then took the row's
+        lock (and could not lose); ``lease_lost``: writes refused to a worker without its
+        lease; ``quarantined``: rows found that do not load. Every key is always present.
         """
         with self._stats_lock:
             return dict(self._stats)
@@ -595,10 +623,56 @@ class Store:
                     raise
             events = again
             moves = run.history[held.hist_len :]
-        raise Conflict(
-            f"run {run.id} kept changing under the move: {self.retries + 1} "
-            "compare-and-set attempts lost; nothing was written"
-        )
+        return self._locked_commit(held, moves, worker)
+
+    def _locked_commit(
+        self, held: _Held, moves: Sequence[Move], worker: str | None
+    ) -> tuple[Write, list[RunEvent]]:
+        """Write *moves* under the row's lock, fired again on what the lock holds: cannot lose.
+
+        The last step of ``_commit`` (see the module's docstring): one transaction locks the
+        run's row, reads it, checks the lease, fires the moves on it and writes them. A
+        connection that breaks on the way leaves the outcome to ``_outcome``, as an
+        optimistic write's.
+        """
+        run = held.run
+        self._count("locked")
+        planned: Write | None = None
+        try:
+            with self._tx() as tx:
+                found = tx.query(sql.SELECT_RUN + self._row_lock, (run.id,))
+                if not found:
+                    raise RunNotFound(run.id)
+                row = Row(*found[0])
+                held.body, held.version = row.body, row.version
+                now = self._now()
+                if worker is not None:
+                    self._check_lease(row, worker, now)
+                self.engine.reset(
+                    run, self._load(row), version=row.version, keep_history=held.hist_len
+                )
+                with self.engine.collect() as events:
+                    try:
+                        for move in moves:
+                            self.engine.fire(run, move.trigger, move.args)
+                    except RunlifeError as exc:
+                        exc.add_note(
+                            f"run {run.id} was moved by another writer first (now version "
+                            f"{row.version}, {row.status}); the move was tried again on that "
+                            "state, under the row's lock"
+                        )
+                        raise
+                fresh = run.history[held.hist_len :]
+                write, rows = self._plan(run.id, row.version, fresh, events, worker=worker, now=now)
+                planned = write
+                fence = (worker, now) if worker is not None else None
+                _write_locked(tx, write, rows, fence)
+        except StoreError as exc:
+            if planned is None:
+                raise
+            if not self._outcome(planned, Lost(str(exc))):
+                raise
+        return write, events
 
     def _outcome(self, write: Write, lost: Lost) -> bool:
         """Whether a write whose connection broke was committed (re-read on a new connection)."""
@@ -625,55 +699,74 @@ class Store:
         """Replace the metadata of a stored run, active or not (not a lifecycle move).
 
         The engine's ``update`` (the same rules as on creation: at most 16 pairs, string
-        keys up to 64 characters, string values up to 512), stored compare-and-set like a
-        move: it bumps the version and writes a ``metadata`` history row, and never
-        overwrites a concurrent move. It emits no event (the API streams none for it).
+        keys up to 64 characters, string values up to 512), stored like a move: it bumps the
+        version and writes a ``metadata`` history row, compare-and-set, and after ``retries``
+        lost races under the row's lock, so it never overwrites a concurrent move and is never
+        refused because the run kept changing. It emits no event (the API streams none for
+        it). Returns the run as stored after it (its ``version`` is the stored one).
 
         Raises:
-            RunNotFound, InvalidRun (the metadata breaks a rule; nothing written), Conflict.
+            RunNotFound, InvalidRun (the metadata breaks a rule; nothing written).
         """
         for _attempt in range(self.retries + 1):
             row = self._fetch(run_id)
-            run = self._load(row)  # the row must be sound
-            self.engine.update(run, metadata=metadata)
-            data = to_dict(run)
-            body = dumps(data)
-            now = self._now()
-            write = Write(
-                row.id,
-                row.version,
-                row.version + 1,
-                row.status,
-                data["expires_at"],
-                body,
-                KEEP,
-                None,
-                None,
-            )
-            event = HistoryRow(
-                row.id,
-                row.version + 1,
-                "metadata",
-                None,
-                row.status,
-                row.status,
-                now,
-                None,
-                dumps({"metadata": data["metadata"]}),
-                body,
-            )
+            run, write, event = self._metadata_write(row, metadata)
             try:
                 done = row.id in self._write_once([write], [event], None)
             except Lost as lost:
                 done = self._outcome(write, lost)
             if done:
-                self._versions.put(run, write.new_version, body)
+                self._settle(run, write.new_version, write.body)
                 return run
             self._count("conflicts")
-        raise Conflict(
-            f"run {run_id} kept changing under the metadata update: {self.retries + 1} "
-            "compare-and-set attempts lost; nothing was written"
+        self._count("locked")
+        planned: Write | None = None
+        try:
+            with self._tx() as tx:
+                found = tx.query(sql.SELECT_RUN + self._row_lock, (run_id,))
+                if not found:
+                    raise RunNotFound(run_id)
+                run, write, event = self._metadata_write(Row(*found[0]), metadata)
+                planned = write
+                _write_locked(tx, write, [event], None)
+        except StoreError as exc:
+            if planned is None or not self._outcome(planned, Lost(str(exc))):
+                raise
+        self._settle(run, write.new_version, write.body)
+        return run
+
+    def _metadata_write(
+        self, row: Row, metadata: Mapping[str, Any]
+    ) -> tuple[Run, Write, HistoryRow]:
+        """The run with *metadata* set on stored *row*, its write and its history row."""
+        run = self._load(row)  # the row must be sound
+        self.engine.update(run, metadata=metadata)
+        data = to_dict(run)
+        body = dumps(data)
+        write = Write(
+            row.id,
+            row.version,
+            row.version + 1,
+            row.status,
+            data["expires_at"],
+            body,
+            KEEP,
+            None,
+            None,
         )
+        event = HistoryRow(
+            row.id,
+            row.version + 1,
+            "metadata",
+            None,
+            row.status,
+            row.status,
+            self._now(),
+            None,
+            dumps({"metadata": data["metadata"]}),
+            body,
+        )
+        return run, write, event
 
     # --- workers ----------------------------------------------------------------------------
 
