@@ -116,7 +116,7 @@ def _value_problem(data: dict[str, Any]) -> APIError | None:
                 except UnicodeEncodeError:  # "\ud800"
                     return APIError(
                         400,
-                        f"Invalid '{field}': a string is not valid Unicode "
+                        f"Invalid '{field}': a JSON string is not valid Unicode "
                         "(a lone UTF-16 surrogate).",
                         param=field,
                     )
