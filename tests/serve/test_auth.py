@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -72,3 +73,26 @@ def test_an_empty_key_is_refused():
     """An empty key would lock everyone out: ``create_app`` leaves auth off instead."""
     with pytest.raises(ValueError, match="api_key"):
         BearerAuth(echo, api_key="")
+
+
+def test_two_authorization_headers_are_a_401_even_when_one_is_right():
+    """Which of two headers a proxy or a server reads differs: neither is taken."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    right = f"Bearer {KEY}".encode()
+    for pair in ((right, right), (b"Bearer sk-wrong", right), (right, b"Bearer sk-wrong")):
+        sent.clear()
+        scope = {"type": "http", "headers": [(b"authorization", value) for value in pair]}
+        asyncio.run(BearerAuth(echo, api_key=KEY)(scope, receive, send))
+        assert sent[0]["status"] == 401
+        body = json.loads(sent[1]["body"])
+        assert body["error"]["message"] == (
+            "Send one Authorization header; this request has more than one."
+        )
+        assert body["error"]["code"] == "invalid_api_key"

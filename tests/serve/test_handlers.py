@@ -6,6 +6,7 @@ A run is moved past ``queued`` here by the test itself, as a worker would
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -237,3 +238,41 @@ def test_steps_are_an_empty_page(app):
     answer = get(app, f"/v1/threads/thread_1/runs/{run['id']}/steps")
     assert answer.json()["data"] == []
     assert get(app, "/v1/threads/thread_1/runs/run_nope/steps").status == 404
+
+
+def test_mismatched_outputs_are_one_line_with_the_ids(app, store):
+    run = waiting(store, app)
+    body = b'{"tool_outputs": [{"tool_call_id": "call_9", "output": "x"}]}'
+    message = error_of(post(app, f"/v1/threads/thread_1/runs/{run.id}/submit_tool_outputs", body))[
+        "message"
+    ]
+    assert "\n" not in message
+    assert message.startswith(f"Invalid 'tool_outputs' for run {run.id}: ")
+    assert "call_1" in message
+    assert "call_9" in message
+
+
+def test_a_stored_row_that_does_not_load_is_a_generic_500(app, store, tmp_path, caplog):
+    """The server's fault, not the client's: a 500 that names nothing of the row."""
+    import sqlite3
+
+    run = create(app)
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        db.execute(
+            "UPDATE runlife_runs SET body = ? WHERE id = ?",
+            (json.dumps({"id": run["id"], "secret_internal": 1}), run["id"]),
+        )
+    paths = [f"/v1/threads/thread_1/runs/{run['id']}", "/v1/threads/thread_1/runs"]
+    for path in paths:
+        answer = get(app, path)
+        assert answer.status == 500, answer.body
+        assert answer.json()["error"] == {
+            "message": "The server had an error while processing your request.",
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        }
+        assert b"secret_internal" not in answer.body
+    update = post(app, f"/v1/threads/thread_1/runs/{run['id']}", b'{"metadata": {}}')
+    assert update.status == 500
+    assert "does not load" in caplog.text

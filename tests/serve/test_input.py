@@ -10,15 +10,24 @@ import pytest
 from runlife.serve._errors import APIError
 from runlife.serve._input import (
     Paging,
+    create_and_run_fields,
     create_fields,
     json_body,
     metadata_update,
     page_query,
     run_path,
     stream_flag,
-    thread_metadata,
+    thread_fields,
     thread_path,
+    thread_update,
     tool_outputs,
+)
+from runlife.serve._limits import (
+    MAX_ID,
+    MAX_JSON_DEPTH,
+    MAX_MODEL,
+    MAX_TOOL_DESCRIPTION,
+    MAX_TOOL_PARAMETERS,
 )
 
 UNPARSABLE = "We could not parse the JSON body of your request. The body must be valid JSON."
@@ -70,9 +79,7 @@ def test_an_empty_body_is_an_empty_object_only_where_allowed():
         b'{"a": Infinity}',
         b'{"a": -Infinity}',
         b'{"a": 1e999}',
-        b'{"a": "\\ud800"}',
         b'{"\\udfff": 1}',
-        b'{"a": [{"b": "\\ud83d"}]}',
         b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
         b'{"a": ' + b"9" * 5000 + b"}",
     ],
@@ -83,15 +90,14 @@ def test_an_empty_body_is_an_empty_object_only_where_allowed():
         "infinity",
         "minus-infinity",
         "float-overflow",
-        "lone-surrogate",
-        "surrogate-key",
-        "nested-surrogate",
+        "surrogate-field-name",
         "too-deep",
         "int-too-long",
     ],
 )
 def test_a_body_the_api_cannot_hold_is_a_400(raw):
-    """Not JSON, or JSON no answer could echo (non-finite numbers, lone surrogates)."""
+    """Not JSON, or JSON no answer could echo (non-finite numbers, a field name that is a
+    lone surrogate, nested too deep for the parser)."""
     error = refused(body_of, raw)
     assert (error.status, error.message, error.param) == (400, UNPARSABLE, None)
 
@@ -167,13 +173,187 @@ def test_create_needs_an_assistant_id_string(assistant):
     assert (error.status, error.param) == (400, "assistant_id")
 
 
-def test_thread_metadata():
-    assert thread_metadata({}) == {}
-    assert thread_metadata({"metadata": None, "messages": []}) == {}
-    assert thread_metadata({"metadata": {"k": "v"}}) == {"k": "v"}
+def test_thread_fields():
+    empty: dict[str, Any] = {"metadata": {}, "tool_resources": {}}
+    assert thread_fields({}) == empty
+    assert thread_fields({"metadata": None, "messages": []}) == empty
+    assert thread_fields({"metadata": {"k": "v"}})["metadata"] == {"k": "v"}
     bad: object
     for bad in ([], "", 0):
-        assert refused(thread_metadata, {"metadata": bad}).param == "metadata"
+        assert refused(thread_fields, {"metadata": bad}).param == "metadata"
+    assert refused(thread_fields, {"messages": [1]}).param == "messages"
+
+
+def test_a_thread_refuses_unknown_fields():
+    error = refused(thread_fields, {"metadata": {}, "title": "x"})
+    assert (error.status, error.param, error.code) == (400, "title", "unknown_parameter")
+    inside = refused(
+        create_and_run_fields, {"assistant_id": "a", "thread": {"x": 1}}, default_model="m"
+    )
+    assert (inside.param, inside.message) == (
+        "thread.x",
+        "Unrecognized request argument supplied: thread.x",
+    )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "where"),
+    [
+        ({f"k{i}": "v" for i in range(17)}, "metadata"),
+        ({"k" * 65: "v"}, "metadata"),
+        ({"k": "v" * 513}, "metadata.k"),
+        ({"k": 1}, "metadata.k"),
+    ],
+)
+def test_thread_metadata_follows_the_rules_of_a_run(metadata, where):
+    """The engine's metadata rules, on create, create-and-run and update of a thread."""
+    for error in (
+        refused(thread_fields, {"metadata": metadata}),
+        refused(thread_update, {"metadata": metadata}),
+        refused(metadata_update, {"metadata": metadata}),
+    ):
+        assert (error.status, error.param) == (400, "metadata")
+        assert error.message.startswith(f"Invalid '{where}': ")
+    nested = refused(
+        create_and_run_fields,
+        {"assistant_id": "a", "thread": {"metadata": metadata}},
+        default_model="m",
+    )
+    assert nested.param == "thread.metadata"
+
+
+def nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("field", ["metadata", "tools", "tool_outputs", "x"])
+def test_a_field_nested_deeper_than_the_limit_is_a_400_naming_it(field):
+    """Up to MAX_JSON_DEPTH levels parse; one more is refused, never a RecursionError."""
+    import json
+
+    def body(depth: int) -> bytes:
+        return f'{{"{field}": {"[" * depth}{"]" * depth}}}'.encode()
+
+    assert body_of(body(MAX_JSON_DEPTH)) == {field: nested(MAX_JSON_DEPTH)}
+    for depth in (MAX_JSON_DEPTH + 1, 490):
+        error = refused(body_of, body(depth))
+        assert (error.status, error.param) == (400, field)
+        assert f"nested deeper than {MAX_JSON_DEPTH} levels" in error.message
+    deep_object: Any = {}
+    for _ in range(MAX_JSON_DEPTH):
+        deep_object = {"k": deep_object}
+    assert refused(body_of, json.dumps({field: deep_object}).encode()).param == field
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"a": 1}'.encode("utf-16"),
+        '{"a": 1}'.encode("utf-16-le"),
+        '{"a": 1}'.encode("utf-16-be"),
+        '{"a": 1}'.encode("utf-32"),
+        '{"a": 1}'.encode("utf-8-sig"),
+    ],
+)
+def test_a_body_not_in_plain_utf8_is_not_json(raw):
+    """The API reads JSON as UTF-8: UTF-16, UTF-32 and a byte order mark are refused."""
+    error = refused(body_of, raw)
+    assert (error.status, error.message) == (400, UNPARSABLE)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"metadata": {"k": "\\ud800"}}', "metadata"),
+        (b'{"metadata": {"\\ud800": "v"}}', "metadata"),
+        (b'{"tool_outputs": [{"tool_call_id": "c", "output": "\\udfff"}]}', "tool_outputs"),
+        (b'{"a": [{"b": "\\ud83d"}]}', "a"),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_naming_the_field(raw, field):
+    error = refused(body_of, raw)
+    assert (error.status, error.param) == (400, field)
+    assert "lone UTF-16 surrogate" in error.message
+
+
+def test_thread_update():
+    assert thread_update({}) == {}
+    assert thread_update({"metadata": None}) == {"metadata": {}}
+    assert thread_update({"tool_resources": {}}) == {"tool_resources": {}}
+    assert refused(thread_update, {"messages": []}).code == "unknown_parameter"
+
+
+def test_create_and_run_splits_the_thread_from_the_run():
+    thread, run = create_and_run_fields(
+        {
+            "assistant_id": "a",
+            "thread": {"messages": [{"role": "user", "content": "hi"}], "metadata": {"k": "v"}},
+            "tool_resources": {},
+            "stream": True,
+        },
+        default_model="m",
+    )
+    assert thread == {"metadata": {"k": "v"}, "tool_resources": {}}
+    assert run == {"assistant_id": "a", "model": "m"}
+    assert (
+        refused(create_and_run_fields, {"assistant_id": "a", "thread": []}, default_model="m").param
+        == "thread"
+    )
+
+
+# --- the serve-only caps ----------------------------------------------------------------------
+
+
+def test_the_caps():
+    assert (MAX_MODEL, MAX_ID, MAX_TOOL_DESCRIPTION, MAX_TOOL_PARAMETERS, MAX_JSON_DEPTH) == (
+        256,
+        128,
+        1024,
+        64 * 1024,
+        100,
+    )
+
+
+def test_model_and_assistant_id_are_capped():
+    assert create_fields({"assistant_id": "a", "model": "m" * MAX_MODEL}, default_model="x")
+    error = refused(
+        create_fields, {"assistant_id": "a", "model": "m" * (MAX_MODEL + 1)}, default_model="x"
+    )
+    assert (error.status, error.param) == (400, "model")
+    assert create_fields({"assistant_id": "a" * MAX_ID}, default_model="x")
+    error = refused(create_fields, {"assistant_id": "a" * (MAX_ID + 1)}, default_model="x")
+    assert (error.status, error.param) == (400, "assistant_id")
+
+
+def _tool(**function: Any) -> dict[str, Any]:
+    return {
+        "assistant_id": "a",
+        "tools": [
+            {"type": "code_interpreter"},
+            {"type": "function", "function": {"name": "f", **function}},
+        ],
+    }
+
+
+def test_a_tool_description_is_capped():
+    assert create_fields(_tool(description="d" * MAX_TOOL_DESCRIPTION), default_model="m")
+    error = refused(
+        create_fields, _tool(description="d" * (MAX_TOOL_DESCRIPTION + 1)), default_model="m"
+    )
+    assert (error.status, error.param) == (400, "tools[1].function.description")
+
+
+def test_tool_parameters_are_capped_as_compact_json():
+    # {"p":"..."} is 8 bytes of JSON around the string.
+    fits = {"p": "x" * (MAX_TOOL_PARAMETERS - 8)}
+    assert create_fields(_tool(parameters=fits), default_model="m")
+    over = {"p": "x" * (MAX_TOOL_PARAMETERS - 7)}
+    error = refused(create_fields, _tool(parameters=over), default_model="m")
+    assert (error.status, error.param) == (400, "tools[1].function.parameters")
+    assert str(MAX_TOOL_PARAMETERS) in error.message
 
 
 def test_metadata_update():

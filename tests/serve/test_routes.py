@@ -85,3 +85,24 @@ def test_every_error_has_a_handler():
     from runlife.serve import APIError
 
     assert set(EXCEPTION_HANDLERS) == {APIError, HTTPException, Exception}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/v1/threads", "POST"),
+        ("GET", "/v1/threads", "POST"),
+        ("PUT", "/v1/threads/t", "GET, POST, DELETE"),
+        ("DELETE", "/v1/threads/t/runs", "GET, POST"),
+        ("DELETE", "/v1/threads/t/runs/r", "GET, POST"),
+        ("GET", "/v1/threads/t/runs/r/cancel", "POST"),
+        ("POST", "/v1/threads/t/runs/r/steps", "GET"),
+    ],
+)
+def test_a_405_lists_all_of_the_paths_methods(app, method, path, allowed):
+    answer = request(app, method, path)
+    assert answer.status == 405
+    assert set(answer.headers["allow"].split(", ")) == {
+        *allowed.split(", "),
+        *(["HEAD"] if "GET" in allowed else []),
+    }

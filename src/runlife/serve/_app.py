@@ -13,6 +13,7 @@ from runlife.store import Store, open_store
 from ._auth import BearerAuth
 from ._handlers import Handlers
 from ._limits import DEFAULT_MAX_BODY, BodyLimit
+from ._request_id import RequestId
 from ._routes import EXCEPTION_HANDLERS, routes
 from ._signals import Signals
 
@@ -93,4 +94,5 @@ def create_app(
     app.state.runlife_store = opened
     limited = BodyLimit(app, limit=max_body_bytes)
     # The key is checked first: a request without it learns nothing, not even the limit.
-    return BearerAuth(limited, api_key=api_key) if api_key else limited
+    # Every answer, a 401 too, carries its request id.
+    return RequestId(BearerAuth(limited, api_key=api_key) if api_key else limited)

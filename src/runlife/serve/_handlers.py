@@ -9,7 +9,6 @@ one run, or to start a second run on a thread, get the API's 400, never a lost u
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,26 +21,30 @@ from runlife import (
     WAITING,
     GuardRejected,
     IllegalTransition,
+    InvalidRun,
     RunlifeError,
     RunNotFound,
     RunStatus,
     to_dict,
 )
 
-from ._errors import APIError, from_runlife, not_found
+from ._errors import APIError, from_runlife, not_found, server_error
 from ._input import (
+    create_and_run_fields,
     create_fields,
     json_body,
     metadata_update,
     page_query,
     run_path,
     stream_flag,
-    thread_metadata,
+    thread_fields,
     thread_path,
+    thread_update,
     tool_outputs,
 )
 from ._responses import json_response
 from ._stream import Streams
+from ._threads import Threads, deleted_thread, thread_object
 from ._watch import Watch
 
 if TYPE_CHECKING:
@@ -86,15 +89,29 @@ class Handlers:
         self.poll_wait = poll_wait_ms / 1000
         self.poll = poll_ms / 1000
         self.streams = Streams(store, self.watch, poll=self.poll)
+        self.threads = Threads()
 
-    async def call(self, func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        """Run a store operation in a thread, mapping runlife's errors to the API's."""
+    async def call(
+        self, func: Callable[..., _T], *args: Any, client_input: bool = False, **kwargs: Any
+    ) -> _T:
+        """Run a store operation in a thread, mapping runlife's errors to the API's.
+
+        An ``InvalidRun`` is the client's 400 only when the operation checks the client's
+        values (*client_input*: create); anywhere else it is a stored row that does not
+        load, the server's 500 (its details logged, never answered).
+        """
 
         def run() -> _T:
             return func(*args, **kwargs)
 
         try:
             return await to_thread.run_sync(run)
+        except InvalidRun as exc:
+            if client_input:
+                raise from_runlife(exc) or exc from None
+            _log.error("a stored run does not load: %s", exc)
+            body = server_error()["error"]
+            raise APIError(500, body["message"], type=body["type"]) from None
         except RunlifeError as exc:
             error = from_runlife(exc)
             if error is None:
@@ -111,15 +128,57 @@ class Handlers:
     # --- threads --------------------------------------------------------------------------
 
     async def create_thread(self, request: Request) -> Response:
-        metadata = thread_metadata(await json_body(request, allow_empty=True))
-        thread = {
-            "id": f"thread_{secrets.token_urlsafe(18)}",
-            "object": "thread",
-            "created_at": int(time.time()),
-            "metadata": metadata,
-            "tool_resources": {},
-        }
-        return json_response(thread)
+        fields = thread_fields(await json_body(request, allow_empty=True))
+        return json_response(self.threads.add(self.threads.new_id(), fields))
+
+    async def create_and_run(self, request: Request) -> Response:
+        """A new thread and its first run (``POST /v1/threads/runs``).
+
+        The thread is kept only once its run was created: a refused run leaves no thread.
+        """
+        body = await json_body(request)
+        stream = stream_flag(body)
+        thread_in, fields = create_and_run_fields(body, default_model=self.default_model)
+        thread_id = self.threads.new_id()
+        run = await self.call(self._create, thread_id, fields, client_input=True)
+        thread = self.threads.add(thread_id, thread_in)
+        data = to_dict(run)
+        if not stream:
+            return json_response(data)
+        head = [
+            ("thread.created", thread),
+            ("thread.run.created", data),
+            ("thread.run.queued", data),
+        ]
+        return self.streams.response(run.id, 0, head)
+
+    async def thread(self, thread_id: str) -> dict[str, Any]:
+        """The thread *thread_id*: explicit, or implicit from its first run (404 if neither)."""
+        known = self.threads.get(thread_id)
+        if known is not None:
+            return known
+        if not self.threads.deleted(thread_id):
+            first = await self.call(self.store.list_runs, thread_id, limit=1, order="asc")
+            if first.data:
+                return thread_object(thread_id, first.data[0].created_at, {}, {})
+        raise APIError(404, f"No thread found with id '{thread_id}'.")
+
+    async def retrieve_thread(self, request: Request) -> Response:
+        return json_response(await self.thread(thread_path(request)))
+
+    async def update_thread(self, request: Request) -> Response:
+        thread_id = thread_path(request)
+        fields = thread_update(await json_body(request, allow_empty=True))
+        updated = self.threads.update(await self.thread(thread_id), fields)
+        if updated is None:
+            raise APIError(404, f"No thread found with id '{thread_id}'.")
+        return json_response(updated)
+
+    async def delete_thread(self, request: Request) -> Response:
+        thread_id = thread_path(request)
+        await self.thread(thread_id)
+        self.threads.delete(thread_id)
+        return json_response(deleted_thread(thread_id))
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -128,7 +187,9 @@ class Handlers:
         body = await json_body(request)
         stream = stream_flag(body)
         fields = create_fields(body, default_model=self.default_model)
-        run = await self.call(self._create, thread_id, fields)
+        if self.threads.deleted(thread_id):
+            raise APIError(404, f"No thread found with id '{thread_id}'.")
+        run = await self.call(self._create, thread_id, fields, client_input=True)
         data = to_dict(run)
         if not stream:
             return json_response(data)
@@ -254,7 +315,14 @@ class Handlers:
                 400, f'Runs in status "{exc.status}" do not accept tool outputs.'
             ) from None
         except GuardRejected as exc:
-            raise APIError(400, str(exc), param="tool_outputs") from None
+            problems = "; ".join(
+                f"{path}: {problem}" if path else problem for path, problem in exc.problems
+            )
+            raise APIError(
+                400,
+                f"Invalid 'tool_outputs' for run {run_id}: {problems}.",
+                param="tool_outputs",
+            ) from None
         self.signals.bump(run_id)
         self.signals.wake_workers()
         return run

@@ -1,4 +1,8 @@
-"""The request body limit: bodies over *limit* bytes are refused (413)."""
+"""What this service refuses by size: bodies over a limit (413), and the serve-only caps (400).
+
+The caps hold for requests to ``runlife serve`` only (the library takes longer values):
+they bound what one request can make the store keep or the server walk.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,28 @@ from ._responses import json_response
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["DEFAULT_MAX_BODY", "BodyLimit"]
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "MAX_ID",
+    "MAX_JSON_DEPTH",
+    "MAX_MODEL",
+    "MAX_TOOL_DESCRIPTION",
+    "MAX_TOOL_PARAMETERS",
+    "BodyLimit",
+]
 
 #: Request bodies larger than this are refused (413).
 DEFAULT_MAX_BODY = 1 << 20
+#: How deep a field's JSON value may nest (``[]`` is 1 level, ``[[]]`` 2); deeper is a 400.
+MAX_JSON_DEPTH = 100  # = runlife.MAX_JSON_DEPTH once available
+#: The longest ``model`` a create takes (characters).
+MAX_MODEL = 256
+#: The longest id (thread, run, assistant, tool call) and cursor a request may name.
+MAX_ID = 128
+#: The longest ``description`` of a function tool (characters).
+MAX_TOOL_DESCRIPTION = 1024
+#: The largest ``parameters`` of a function tool, as compact JSON (UTF-8 bytes).
+MAX_TOOL_PARAMETERS = 64 * 1024
 
 
 def _too_large(limit: int) -> str:

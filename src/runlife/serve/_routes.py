@@ -3,42 +3,62 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ._errors import APIError, error_body, server_error
 from ._responses import json_response
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
-    from typing import Any
-
-    from starlette.requests import Request
-    from starlette.responses import Response
-
     from ._handlers import Handlers
 
 __all__ = ["EXCEPTION_HANDLERS", "routes"]
 
 _log = logging.getLogger("runlife.serve")
 
-_RUNS = "/v1/threads/{thread_id}/runs"
+_THREAD = "/v1/threads/{thread_id}"
+_RUNS = _THREAD + "/runs"
 _RUN = _RUNS + "/{run_id}"
+
+_Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _route(path: str, **by_method: _Endpoint) -> Route:
+    """One route for *path*, answering each method with its handler.
+
+    One route per path, so a 405 lists all of the path's methods in ``Allow`` (Starlette
+    answers a 405 from the first route whose path matches). ``HEAD`` is answered as ``GET``.
+    """
+    handlers = {method.upper(): handler for method, handler in by_method.items()}
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, endpoint, methods=list(handlers), name=path)
 
 
 def routes(handlers: Handlers) -> list[Route]:
     """The endpoints of the Assistants API this service answers, bound to *handlers*."""
     return [
-        Route("/v1/threads", handlers.create_thread, methods=["POST"]),
-        Route(_RUNS, handlers.create_run, methods=["POST"]),
-        Route(_RUNS, handlers.list_runs, methods=["GET"]),
-        Route(_RUN, handlers.retrieve_run, methods=["GET"]),
-        Route(_RUN, handlers.update_run, methods=["POST"]),
-        Route(_RUN + "/cancel", handlers.cancel_run, methods=["POST"]),
-        Route(_RUN + "/submit_tool_outputs", handlers.submit_tool_outputs, methods=["POST"]),
-        Route(_RUN + "/steps", handlers.list_steps, methods=["GET"]),
+        _route("/v1/threads", post=handlers.create_thread),
+        _route("/v1/threads/runs", post=handlers.create_and_run),
+        _route(
+            _THREAD,
+            get=handlers.retrieve_thread,
+            post=handlers.update_thread,
+            delete=handlers.delete_thread,
+        ),
+        _route(_RUNS, get=handlers.list_runs, post=handlers.create_run),
+        _route(_RUN, get=handlers.retrieve_run, post=handlers.update_run),
+        _route(_RUN + "/cancel", post=handlers.cancel_run),
+        _route(_RUN + "/submit_tool_outputs", post=handlers.submit_tool_outputs),
+        _route(_RUN + "/steps", get=handlers.list_steps),
     ]
 
 
