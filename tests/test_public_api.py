@@ -64,3 +64,8 @@ def test_errors_hierarchy() -> None:
     assert issubclass(runlife.GuardRejected, ValueError)
     assert issubclass(runlife.InvalidRun, ValueError)
     assert issubclass(runlife.RunNotFound, LookupError)
+
+
+def test_dir_shows_no_future_import() -> None:
+    assert "annotations" not in dir(runlife)
+    assert not hasattr(runlife, "annotations")
