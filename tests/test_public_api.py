@@ -70,3 +70,8 @@ def test_the_json_depth_limit_is_public() -> None:
     """runlife.MAX_JSON_DEPTH is the one depth limit (the service refuses by it too)."""
     assert "MAX_JSON_DEPTH" in runlife.__all__
     assert runlife.MAX_JSON_DEPTH == 100
+
+
+def test_dir_shows_no_future_import() -> None:
+    assert "annotations" not in dir(runlife)
+    assert not hasattr(runlife, "annotations")

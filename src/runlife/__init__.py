@@ -150,7 +150,8 @@ def check(run_or_dict: _Any, *, fill_missing: bool = False) -> list[Finding]:
 # traceback, not the private module that defines them); pickling finds them there too.
 for _name in _errors.__all__:
     getattr(_errors, _name).__module__ = __name__
-del _name
+# `from __future__ import annotations` binds `annotations` here; it is no public name.
+del _name, annotations
 
 #: Deprecated names, kept for one release: name -> (what to use instead, the object).
 _DEPRECATED: dict[str, tuple[str, _Any]] = {

@@ -294,3 +294,14 @@ def test_python_m_runlife_diagram(tmp_path):
     assert done.stderr.decode() == (
         PREFIX + f"cannot read run file {missing}: No such file or directory\n"
     )
+
+
+def test_a_control_character_is_named_with_one_at(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"id": "a\x01"}', encoding="utf-8")
+    assert main(["diagram", "--run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Invalid control character at line 1, column 10" in err
+    assert "at at" not in err

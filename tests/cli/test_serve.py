@@ -62,7 +62,7 @@ def test_defaults(fake: FakeServe, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_options(fake: FakeServe, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNLIFE_API_KEY", "from-env")
-    argv = ["serve", "--store", "s", "--port", "0", "--workers", "0", "--concurrency", "8"]
+    argv = ["serve", "--store", "s", "--port", "0", "--workers", "3", "--concurrency", "8"]
     argv += ["--lease", "5", "--ttl", "60", "--poll-after-ms", "0", "--poll-wait-ms", "0"]
     argv += ["--max-body-bytes", "1024", "--default-model", "m", "--log-level", "debug"]
     argv += ["--host", "0.0.0.0", "--executor", "pkg.mod:fn"]  # noqa: S104 - parsed, not bound
@@ -71,7 +71,7 @@ def test_options(fake: FakeServe, monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.api_key == "from-env"
     assert (config.port, config.workers, config.concurrency, config.lease, config.ttl) == (
         0,
-        0,
+        3,
         8,
         5,
         60,
@@ -81,18 +81,38 @@ def test_options(fake: FakeServe, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "text", "least"),
-    [("--port", "-1", 0), ("--port", "http", 0), ("--workers", "-1", 0), ("--lease", "0", 1)],
+    ("option", "text", "allowed"),
+    [
+        ("--port", "-1", "from 0 to 65535"),
+        ("--port", "http", "from 0 to 65535"),
+        ("--port", "99999", "from 0 to 65535"),
+        ("--port", "65536", "from 0 to 65535"),
+        ("--workers", "-1", ">= 0"),
+        ("--lease", "0", ">= 1"),
+    ],
 )
 def test_bad_numbers_are_usage_errors(
-    option: str, text: str, least: int, fake: FakeServe, capsys: pytest.CaptureFixture[str]
+    option: str, text: str, allowed: str, fake: FakeServe, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as info:
         main(["serve", "--store", "s", option, text])
     assert info.value.code == 2
-    assert capsys.readouterr().err.endswith(
-        f"runlife serve: error: argument {option}: expected an int >= {least}, got '{text}'\n"
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"runlife serve: error: argument {option}: expected an int {allowed}, got '{text}'\n"
     )
+    assert "_" not in err.rpartition("error:")[2].replace("max_", "")  # no internal names
+    assert fake.configs == []
+
+
+def test_no_workers_is_refused_with_the_way_to_run_them_elsewhere(
+    fake: FakeServe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--store", "s", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("runlife serve: error: argument --workers: 0 workers")
+    assert "runlife.serve.Worker" in err
+    assert "create_app" in err
     assert fake.configs == []
 
 
@@ -117,5 +137,8 @@ def test_without_the_extra(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     assert main(["serve", "--store", "s"]) == 2
     assert capsys.readouterr() == (
         "",
-        'runlife serve: uvicorn is missing: pip install "runlife[serve]"\n',
+        (
+            "runlife serve: uvicorn is missing: "
+            'pip install ".[serve]" from a checkout, or pip install "runlife[serve]"\n'
+        ),
     )

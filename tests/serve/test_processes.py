@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import statistics
 import subprocess
@@ -223,17 +222,21 @@ def test_refuses_a_public_address_without_a_key(tmp_path):
     assert "refusing to listen on 0.0.0.0 without an API key" in done.stderr
 
 
-def test_worker_count_zero_still_ends_cancels(start_server):
-    """With no workers, a queued run cancelled by a client still ends cancelled."""
-    server = start_server("sqlite", "--workers", "0")
-    client = server.client()
-    try:
-        runs = client.beta.threads.runs
-        run = runs.create(thread_id="thread_q", assistant_id="a")
-        assert runs.retrieve(run.id, thread_id="thread_q").status == "queued"
-        assert runs.cancel(run.id, thread_id="thread_q").status == "cancelling"
-        assert within(10, runs.poll, run.id, thread_id="thread_q").status == "cancelled"
-        with contextlib.suppress(openai.BadRequestError):
-            runs.cancel(run.id, thread_id="thread_q")
-    finally:
-        client.close()
+def test_refuses_zero_workers(tmp_path):
+    """``--workers 0`` would leave every run queued until it expired: exit 2, nothing started."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runlife.serve",
+            *("--store", f"sqlite:///{tmp_path}/r.db", "--port", "0", "--workers", "0"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "0 workers would leave every run queued" in done.stderr
+    assert "runlife.serve.Worker" in done.stderr
+    assert not (tmp_path / "r.db").exists()

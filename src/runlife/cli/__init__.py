@@ -1,6 +1,7 @@
 """The ``runlife`` command line: ``simulate``, ``diagram``, ``check``, ``store``, ``serve``.
 
-Exit codes: 0 ok, 1 findings (``check``) or a failed run, 2 usage errors.
+Exit codes, the same for every command (``runlife.cli.shared.EXIT_CODES``, shown by
+``runlife --help``): 0 done, 1 findings or a failed run, 2 usage errors, 130 interrupted.
 Each subcommand lives in a module of its own here (``runlife.cli.check``...), whose
 ``COMMAND`` says what its parser holds and what it runs; ``build_parser`` wires them up.
 ``runlife.cli.shared`` holds what they share: the ``Command`` record, usage errors, the
@@ -13,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from .shared import Command
+from .shared import EXIT_CODES, Command, HelpFormatter
 
 __all__ = ["build_parser", "commands", "main"]
 
@@ -38,11 +39,19 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _exit_codes() -> str:
+    return "Exit codes (every command):\n" + "\n".join(
+        f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items()
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="runlife",
         description="Drive, check, simulate and draw the lifecycle of Assistants API runs.",
+        epilog=_exit_codes(),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"runlife {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -52,18 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
             help=command.help,
             description=command.description,
             epilog=command.epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=HelpFormatter,
             allow_abbrev=command.allow_abbrev,
         )
         command.add_arguments(command_parser)
-        command_parser.set_defaults(handler=command.run)
+        command_parser.set_defaults(handler=command.run, command_parser=command_parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with *argv* (``sys.argv[1:]`` by default) and return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The subcommand's usage line, not the top level's: `runlife check --bogus` shows
+        # how `runlife check` is called. argparse exits 2.
+        owner: argparse.ArgumentParser = getattr(args, "command_parser", parser)
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

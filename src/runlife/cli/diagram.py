@@ -155,7 +155,9 @@ def _read_run_file(given: str) -> tuple[str, object, list[object] | None, str]:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"run file {name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            # Some of json's messages end in " at" ("Invalid control character at"): one "at".
+            f"run file {name} is not valid JSON: {exc.msg.removesuffix(' at')} "
+            f"at line {exc.lineno}, column {exc.colno}"
         ) from None
     if not isinstance(data, dict):
         raise UsageError(

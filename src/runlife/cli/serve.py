@@ -22,27 +22,46 @@ STORE: sqlite:///relative/runs.db, sqlite:////absolute/runs.db or
 postgresql://user@host:port/db (schema created on first use).
 EXECUTOR: demo, or package.module:function (see docs/serve.md for the protocol).
 Point the official SDK at it: OpenAI(base_url="http://127.0.0.1:PORT/v1", api_key=KEY).
-Needs: pip install "runlife[serve]". Exit codes: 0 stopped by a signal, 1 the store or the
-address cannot be used, 2 usage error.
+Needs the serve extra: pip install ".[serve]" from a checkout (pip install "runlife[serve]"
+once published). Exit codes: 0 stopped by a signal, 1 the store or the address cannot be
+used, 2 usage error.
+
+No --workers 0: to run the workers elsewhere, mount runlife.serve.create_app in your own
+ASGI server and run runlife.serve.Worker in other processes (docs/serve.md, "Mounting the
+app in your own server").
 """
+
+#: What ``serve --help`` and the missing-extra message tell a user to install.
+INSTALL = 'pip install ".[serve]" from a checkout, or pip install "runlife[serve]"'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``runlife serve`` on *parser*."""
     parser.add_argument("--store", required=True, metavar="URL", help="the store's URL")
     parser.add_argument(
-        "--port", type=at_least(0), default=8000, help="TCP port (0: any free one; 8000)"
+        "--port",
+        type=at_least(0, 65535),
+        default=8000,
+        metavar="PORT",
+        help="TCP port, 0 for any free one (default: 8000)",
     )
     parser.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (127.0.0.1; any other needs an API key)",
+        help="address to listen on; any other than loopback needs an API key (default: 127.0.0.1)",
     )
     parser.add_argument(
-        "--workers", type=at_least(0), default=2, metavar="K", help="worker processes (2)"
+        "--workers",
+        type=at_least(0),
+        default=2,
+        metavar="K",
+        help="worker processes, at least 1 (default: 2)",
     )
     parser.add_argument(
-        "--executor", default="demo", metavar="SPEC", help="demo or package.module:function"
+        "--executor",
+        default="demo",
+        metavar="SPEC",
+        help="demo or package.module:function (default: demo)",
     )
     parser.add_argument(
         "--api-key",
@@ -55,63 +74,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=at_least(1),
         default=4,
         metavar="N",
-        help="executor threads per worker, hence runs held at once per worker (4)",
+        help="executor threads per worker, hence runs held at once per worker (default: 4)",
     )
     parser.add_argument(
         "--lease",
         type=at_least(1),
         default=30,
         metavar="SECONDS",
-        help="a worker that stops heartbeating loses its runs after this (30)",
+        help="a worker that stops heartbeating loses its runs after this (default: 30)",
     )
     parser.add_argument(
-        "--ttl", type=at_least(1), default=600, metavar="SECONDS", help="runs expire after (600)"
+        "--ttl",
+        type=at_least(1),
+        default=600,
+        metavar="SECONDS",
+        help="runs expire after (default: 600)",
     )
     parser.add_argument(
         "--poll-after-ms",
         type=at_least(0),
         default=25,
         metavar="MS",
-        help="the openai-poll-after-ms header of retrieve (25)",
+        help="the openai-poll-after-ms header of retrieve (default: 25)",
     )
     parser.add_argument(
         "--poll-wait-ms",
         type=at_least(0),
         default=250,
         metavar="MS",
-        help="how long an SDK poll may wait for the run to stop moving (250; 0: never)",
+        help="how long an SDK poll may wait for the run to stop moving, 0: never (default: 250)",
     )
     parser.add_argument(
         "--max-body-bytes",
         type=at_least(1),
         default=1 << 20,
         metavar="BYTES",
-        help="larger request bodies get 413 (1 MiB)",
+        help="larger request bodies get 413 (default: 1048576, 1 MiB)",
     )
     parser.add_argument(
         "--default-model",
         default="runlife-demo",
         metavar="NAME",
-        help="the model of runs created without one (runlife-demo)",
+        help="the model of runs created without one (default: runlife-demo)",
     )
     parser.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
-        help="warning",
+        help="the server's and workers' log level (default: warning)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until a signal; the exit code."""
+    if args.workers == 0:
+        # Nothing would ever move a run: every one would sit queued until it expired.
+        print(
+            "runlife serve: error: argument --workers: 0 workers would leave every run queued; "
+            "give --workers 1 or more, or, to run the workers elsewhere, mount "
+            "runlife.serve.create_app in your own ASGI server and run runlife.serve.Worker "
+            "in other processes (docs/serve.md)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         import uvicorn  # noqa: F401, PLC0415
 
         from runlife.serve import ServeConfig, serve  # noqa: PLC0415
     except ModuleNotFoundError as exc:
-        print(
-            f'runlife serve: {exc.name} is missing: pip install "runlife[serve]"', file=sys.stderr
-        )
+        print(f"runlife serve: {exc.name} is missing: {INSTALL}", file=sys.stderr)
         return 2
     config = ServeConfig(
         store=args.store,

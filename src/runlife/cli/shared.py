@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable
 
 import attrs
 
-__all__ = ["Command", "UsageError", "at_least", "count", "error", "int_at_least", "on_store"]
+__all__ = [
+    "EXIT_CODES",
+    "Command",
+    "HelpFormatter",
+    "UsageError",
+    "at_least",
+    "count",
+    "error",
+    "int_at_least",
+    "int_in_range",
+    "on_store",
+]
+
+#: The exit codes of every ``runlife`` command, declared once (``runlife --help`` shows them).
+EXIT_CODES: dict[int, str] = {
+    0: "done",
+    1: "findings, violations or a failed run (the command says which)",
+    2: "a usage error: a bad option, URL, file or argument (nothing was changed)",
+    130: "interrupted (simulate)",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -43,6 +63,17 @@ def int_at_least(text: str, least: int) -> int:
     return value
 
 
+def int_in_range(text: str, least: int, most: int) -> int:
+    """*text* as an int in ``least..most``; ``ValueError`` saying what is allowed otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not least <= value <= most:
+        raise ValueError(f"expected an int from {least} to {most}, got {text!r}")
+    return value
+
+
 def count(text: str, option: str, *, least: int) -> int:
     """*text*, the value of *option*, as an int >= *least*; a ``UsageError`` naming *option*."""
     try:
@@ -51,16 +82,34 @@ def count(text: str, option: str, *, least: int) -> int:
         raise UsageError(f"{option}: {exc}") from None
 
 
-def at_least(least: int) -> Callable[[str], int]:
-    """An argparse ``type``: an int >= *least* (argparse names the option when it is not)."""
+def at_least(least: int, most: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an int >= *least* (and <= *most*), else a message naming the option.
+
+    The check raises ``ArgumentTypeError``, whose message argparse prints after the option's
+    name (``argument --port: expected an int from 0 to 65535, got '99999'``), so the
+    function's own name never reaches the user.
+    """
 
     def parse(text: str) -> int:
         try:
-            return int_at_least(text, least)
+            return int_at_least(text, least) if most is None else int_in_range(text, least, most)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The help of every command: one-paragraph descriptions wrapped, epilogs kept as written.
+
+    The default convention: an option's help ends in ``(default: X)`` whenever it has a
+    default (``tests/cli/test_help.py`` holds every command to it).
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return super()._fill_text(text, width, indent)
+        return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
 
 
 def error(prog: str, message: str) -> None:
