@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 
+from runlife import MAX_JSON_DEPTH
 from runlife.serve._errors import APIError
 from runlife.serve._input import (
     Paging,
@@ -24,7 +25,6 @@ from runlife.serve._input import (
 )
 from runlife.serve._limits import (
     MAX_ID,
-    MAX_JSON_DEPTH,
     MAX_MODEL,
     MAX_TOOL_DESCRIPTION,
     MAX_TOOL_PARAMETERS,
@@ -231,19 +231,21 @@ def nested(depth: int) -> Any:
 
 @pytest.mark.parametrize("field", ["metadata", "tools", "tool_outputs", "x"])
 def test_a_field_nested_deeper_than_the_limit_is_a_400_naming_it(field):
-    """Up to MAX_JSON_DEPTH levels parse; one more is refused, never a RecursionError."""
+    """Counted as the library counts a run's levels (the body is level 1): a field's value
+    may nest MAX_JSON_DEPTH - 1 levels; one more is refused, never a RecursionError."""
     import json
 
     def body(depth: int) -> bytes:
         return f'{{"{field}": {"[" * depth}{"]" * depth}}}'.encode()
 
-    assert body_of(body(MAX_JSON_DEPTH)) == {field: nested(MAX_JSON_DEPTH)}
-    for depth in (MAX_JSON_DEPTH + 1, 490):
+    most = MAX_JSON_DEPTH - 1
+    assert body_of(body(most)) == {field: nested(most)}
+    for depth in (most + 1, 490):
         error = refused(body_of, body(depth))
         assert (error.status, error.param) == (400, field)
-        assert f"nested deeper than {MAX_JSON_DEPTH} levels" in error.message
+        assert f"nested more than {MAX_JSON_DEPTH} levels deep" in error.message
     deep_object: Any = {}
-    for _ in range(MAX_JSON_DEPTH):
+    for _ in range(most):
         deep_object = {"k": deep_object}
     assert refused(body_of, json.dumps({field: deep_object}).encode()).param == field
 

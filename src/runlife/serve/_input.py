@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 import runlife
+from runlife import MAX_JSON_DEPTH
 
 from ._errors import APIError, not_found
 from ._limits import (
     MAX_ID,
-    MAX_JSON_DEPTH,
     MAX_MODEL,
     MAX_TOOL_DESCRIPTION,
     MAX_TOOL_PARAMETERS,
@@ -98,7 +98,9 @@ def _no_constant(text: str) -> float:
 def _value_problem(data: dict[str, Any]) -> APIError | None:
     """The 400 of the first field of *data* too deep or not valid Unicode; ``None`` if none.
 
-    Too deep: nested deeper than ``MAX_JSON_DEPTH``; not valid Unicode: a string (keys too)
+    Too deep: beyond ``runlife.MAX_JSON_DEPTH`` levels, counted as the library counts a run's
+    (the body is level 1, a field's value level 2), so what passes here a run can hold;
+    not valid Unicode: a string (keys too)
     with a lone surrogate escape.
     Iterative, so no depth reaches Python's recursion limit here.
     """
@@ -107,7 +109,7 @@ def _value_problem(data: dict[str, Any]) -> APIError | None:
             field.encode()
         except UnicodeEncodeError:  # a name no answer can hold, so none can name it
             return APIError(400, _UNPARSABLE)
-        pending: list[tuple[Any, int]] = [(top, 1)]
+        pending: list[tuple[Any, int]] = [(top, 2)]
         while pending:
             value, depth = pending.pop()
             if isinstance(value, str):
@@ -124,8 +126,8 @@ def _value_problem(data: dict[str, Any]) -> APIError | None:
                 if depth > MAX_JSON_DEPTH:
                     return APIError(
                         400,
-                        f"Invalid '{field}': the value is nested deeper than "
-                        f"{MAX_JSON_DEPTH} levels.",
+                        f"Invalid '{field}': the value is nested more than "
+                        f"{MAX_JSON_DEPTH} levels deep (the body is level 1).",
                         param=field,
                     )
                 if isinstance(value, dict):
@@ -142,7 +144,7 @@ async def json_body(request: Request, *, allow_empty: bool = False) -> dict[str,
     Refused (400): a body that is not JSON in UTF-8 (UTF-16, UTF-32 or a byte order mark are
     not JSON to the API), nested too deep to parse, with ``NaN`` or ``Infinity`` or a number
     too large for a float, whose value is not an object, or with a field nested deeper than
-    ``MAX_JSON_DEPTH`` or holding a string that is not valid Unicode (naming the field).
+    ``runlife.MAX_JSON_DEPTH`` or holding a string that is not valid Unicode (naming the field).
     """
     raw = await request.body()
     if not raw.strip():

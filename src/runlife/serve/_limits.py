@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_BODY",
     "MAX_ID",
-    "MAX_JSON_DEPTH",
     "MAX_MODEL",
     "MAX_TOOL_DESCRIPTION",
     "MAX_TOOL_PARAMETERS",
@@ -26,8 +25,6 @@ __all__ = [
 
 #: Request bodies larger than this are refused (413).
 DEFAULT_MAX_BODY = 1 << 20
-#: How deep a field's JSON value may nest (``[]`` is 1 level, ``[[]]`` 2); deeper is a 400.
-MAX_JSON_DEPTH = 100  # = runlife.MAX_JSON_DEPTH once available
 #: The longest ``model`` a create takes (characters).
 MAX_MODEL = 256
 #: The longest id (thread, run, assistant, tool call) and cursor a request may name.
