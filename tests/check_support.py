@@ -15,20 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-def _payload_dir() -> Path:
-    here = Path(__file__).resolve()
-    candidates = (
-        here.parent / "data" / "payloads",
-        here.parents[2] / "shared" / "payloads",
-        Path("/work/shared/payloads"),
-    )
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    return candidates[-1]
-
-
-PAYLOAD_DIR = _payload_dir()
+#: Recorded API payloads, copied into the project (tests/data/payloads/README.md says whence).
+PAYLOAD_DIR = Path(__file__).resolve().parent / "data" / "payloads"
 PAYLOAD_NAMES = sorted(path.name for path in PAYLOAD_DIR.glob("*.json"))
 PAYLOADS: dict[str, dict[str, Any]] = {
     name: json.loads((PAYLOAD_DIR / name).read_text(encoding="utf-8")) for name in PAYLOAD_NAMES

@@ -40,7 +40,7 @@ from ._state import bind_default_engine
 from ._status import TERMINAL, RunStatus
 from ._structure import field_problems
 from ._table import TABLE, Table
-from ._wire import structure_run
+from ._wire import from_dict
 
 __all__ = ["RunEngine", "default_engine"]
 
@@ -202,19 +202,20 @@ class RunEngine:
             self._deliver(made)
         return run
 
-    def load(self, data: Any) -> Run:
+    def load(self, data: Any, *, fill_missing: bool = False) -> Run:
         """Resume a run from its wire dict, in whatever status it had, bound to this engine.
 
         Loading checks structure only: rule breaks are kept (see ``check``). The run's
         ``version`` starts at 0 and its history is empty: ``restore`` a ``runlife.dump``
-        document to keep them. An active run joins the engine's indexes.
+        document to keep them. An active run joins the engine's indexes. *fill_missing*
+        loads an older API shape as ``from_dict`` does.
 
         Raises:
             InvalidRun: *data* is not structurally a run.
             ThreadBusy: with ``one_active_run_per_thread``, another run is active on the
                 run's thread.
         """
-        run = structure_run(data)
+        run = from_dict(data, fill_missing=fill_missing)
         self.adopt(run, action="load")
         return run
 
