@@ -16,31 +16,14 @@ from hypothesis import strategies as st
 from runlife import InvalidRun, check, from_dict, from_json, to_dict
 from tests.conftest import load_payload
 from tests.strategies import shuffled
+from tests.test_contract_tables import documented_defaults
 
 OLD = Path(__file__).parent / "data" / "old-shapes"
 SHAPES = sorted(p.name for p in OLD.glob("*.json"))
 
-#: What the API gives a run that never set each field (docs/lifecycle.md has the table).
-DEFAULTS: dict[str, Any] = {
-    "started_at": None,
-    "expires_at": None,
-    "cancelled_at": None,
-    "failed_at": None,
-    "completed_at": None,
-    "required_action": None,
-    "last_error": None,
-    "instructions": None,
-    "tools": [],
-    "metadata": {},
-    "max_completion_tokens": None,
-    "max_prompt_tokens": None,
-    "truncation_strategy": {"type": "auto", "last_messages": None},
-    "incomplete_details": None,
-    "usage": None,
-    "response_format": "auto",
-    "tool_choice": "auto",
-    "parallel_tool_calls": True,
-}
+#: What the API gives a run that never set each field: docs/lifecycle.md's table, the one
+#: the contract states (tests/test_contract_tables.py holds the library to it).
+DEFAULTS: dict[str, Any] = documented_defaults()
 
 
 def shape(name: str) -> dict[str, Any]:

@@ -203,40 +203,29 @@ def test_sigterm_stops_server_and_workers(start_server):
     assert _group(proc.pid) == []
 
 
-def test_refuses_a_public_address_without_a_key(tmp_path):
-    """Listening beyond loopback needs an API key: exit 2, nothing started."""
+def refused(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m runlife.serve`` with *args*, which must refuse to start (exit 2)."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runlife.serve",
-            *("--store", f"sqlite:///{tmp_path}/r.db"),
-            *("--host", "0.0.0.0", "--port", "0"),  # noqa: S104 - refused before binding
-        ],
+        [sys.executable, "-m", "runlife.serve", *args],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr
+    return done
+
+
+def test_refuses_a_public_address_without_a_key(tmp_path):
+    """Listening beyond loopback needs an API key: exit 2, nothing started."""
+    store = f"sqlite:///{tmp_path}/r.db"
+    done = refused("--store", store, "--host", "0.0.0.0", "--port", "0")  # noqa: S104
     assert "refusing to listen on 0.0.0.0 without an API key" in done.stderr
 
 
 def test_refuses_zero_workers(tmp_path):
     """``--workers 0`` would leave every run queued until it expired: exit 2, nothing started."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runlife.serve",
-            *("--store", f"sqlite:///{tmp_path}/r.db", "--port", "0", "--workers", "0"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 2
+    done = refused("--store", f"sqlite:///{tmp_path}/r.db", "--port", "0", "--workers", "0")
     assert "0 workers would leave every run queued" in done.stderr
     assert "runlife.serve.Worker" in done.stderr
     assert not (tmp_path / "r.db").exists()
