@@ -26,8 +26,9 @@ TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]
 
 def main() -> None:
     """Fill a v1 store and write its rows next to this file."""
-    if SCHEMA_VERSION != 1:
-        sys.exit(f"run this with runlife at schema version 1 (found {SCHEMA_VERSION})")
+    version: int = SCHEMA_VERSION  # a plain int: the check is for another runlife's value
+    if version != 1:
+        sys.exit(f"run this with runlife at schema version 1 (found {version})")
     clock = ManualClock(T0)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "v1.db"
