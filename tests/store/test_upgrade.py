@@ -20,6 +20,7 @@ from runlife import ManualClock, RunEngine, to_dict
 from runlife.cli import main
 from runlife.store import SCHEMA_VERSION, SchemaTooOld, Store, open_store
 from runlife.store._schema import ddl_v1
+from tests.store import _procs
 from tests.store.conftest import raw_sql
 
 ROWS: dict[str, Any] = json.loads(
@@ -212,3 +213,25 @@ def test_upgrade_is_idempotent_and_status_tells(
     ]
     assert "  queued: 9" in out.splitlines()
     assert err == ""
+
+
+@pytest.mark.parametrize("start_at", ["none", "v1"])
+def test_processes_opening_at_once_set_up_once(
+    store_url: str, tmp_path: Path, start_at: str
+) -> None:
+    """Four processes open one new (or version-1) store at the same moment: each step is
+    taken once, under the schema lock, and every process ends on version 2 without error."""
+    if start_at == "v1":
+        build_v1(store_url)
+    barrier = _procs.SPAWN.Barrier(4)
+    outs = [tmp_path / f"out{i}" for i in range(4)]
+    procs = [_procs.start(_procs.open_and_report, store_url, barrier, str(o)) for o in outs]
+    reports = [json.loads(_procs.wait_for(o, 60)) for o in outs]
+    for proc in procs:
+        proc.join(10)
+    assert all("error" not in r for r in reports), reports
+    assert {r["version"] for r in reports} == {SCHEMA_VERSION}
+    actions = sorted(r["action"] for r in reports)
+    first = "created" if start_at == "none" else "upgraded from version 1"
+    assert actions.count(first) == 1
+    assert all(a in {first, "up to date", "upgraded from version 1"} for a in actions)

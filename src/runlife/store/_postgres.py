@@ -117,7 +117,12 @@ class PostgresStore(Store):
 
     _lock_clause = " FOR UPDATE SKIP LOCKED"
     _row_lock = " FOR UPDATE"
-    _schema_exists = "SELECT COUNT(to_regclass('runlife_schema'))"
+    # Read through the statement's snapshot, not to_regclass: the catalog cache of a
+    # session that waited on the (advisory) schema lock may not yet show the tables another
+    # process just created, and it would create them again.
+    _schema_exists = """SELECT COUNT(*) FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = 'runlife_schema' AND n.nspname = current_schema()"""
 
     def __init__(
         self,

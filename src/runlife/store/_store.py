@@ -243,8 +243,9 @@ class Store:
         the schema lock, which reads the version again first: another process may have
         taken the step already.
         """
-        first = found = self._found_version(self._query)
+        found = self._found_version(self._query)
         self._check_schema(found, create=create, upgrade=upgrade)
+        took: list[int | None] = []  # the versions this process found and took a step from
         while found != sql.SCHEMA_VERSION:
             with self._schema_tx() as tx:
                 found = self._found_version(tx.query)  # another process may have been first
@@ -253,9 +254,12 @@ class Store:
                     break
                 for statement in sql.steps(found, self._backend)[0]:
                     tx.execute(statement)
+            took.append(found)
             found = 1 if found is None else found + 1
-        if first != sql.SCHEMA_VERSION:
-            self.schema_action = "created" if first is None else f"upgraded from version {first}"
+        if took:
+            self.schema_action = (
+                "created" if took[0] is None else f"upgraded from version {took[0]}"
+            )
 
     def schema_version(self) -> int:
         """The schema version of the database."""
