@@ -33,12 +33,22 @@ _MIN_REF: Final = 32
 
 def _same(a: Any, b: Any) -> bool:
     """Whether two JSON values write the same JSON text (``1``, ``1.0`` and ``True`` differ)."""
-    if type(a) is not type(b):
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
         return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_same, a, b))
+    if kind is dict:
+        if len(a) != len(b):
+            return False
+        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
+            if ka != kb or not _same(va, vb):
+                return False
+        return True
+    if kind is list:
+        if len(a) != len(b):
+            return False
+        return all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
