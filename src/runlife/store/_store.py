@@ -831,7 +831,7 @@ class Store:
     # --- workers ----------------------------------------------------------------------------
 
     def claim(self, limit: int = 1, *, worker: str) -> list[Run]:
-        """Take up to *limit* queued runs, oldest first, and start them for *worker*.
+        """Take up to *limit* queued runs, first created first (``seq``), start them for *worker*.
 
         One transaction: the runs are locked (PostgreSQL ``FOR UPDATE SKIP LOCKED``, SQLite
         ``BEGIN IMMEDIATE``), started through the engine, leased to *worker* for
@@ -995,11 +995,14 @@ class Store:
         The creation is version 0, each move or metadata update one more (the numbering of
         ``run.version`` and ``RunEvent.version``). A follower in another process reads
         ``events_since(run_id, last_version_seen)`` and misses no state: every creation,
-        move and metadata update wrote its row, with the wire object after it, in the same
-        transaction.
+        move and metadata update wrote its row, with what it changed, in the same
+        transaction. Each row's ``data`` is the wire object after it, rebuilt from the
+        creation's body and the rows' changes (schema version 2), exactly as stored.
+        *limit*: at most this many rows.
 
         Raises:
             RunNotFound: no such run.
+            ValueError, TypeError: *limit* is not an int >= 0, *version* not an int.
         """
         if limit is not None and (type(limit) is not int or limit < 0):
             raise ValueError(f"limit: expected an int >= 0, got {limit!r}")
