@@ -14,6 +14,13 @@ Prints three tables:
    default; seeded with COPY / executemany of prebuilt JSON, not through the engine):
    milliseconds per sweep (target on PostgreSQL: < 50 ms).
 3. **Bytes per stored run**, with and without its history, after the lifecycle benchmark.
+4. **Bytes per stored run with its history, per operation** (issue 15): how much one
+   creation, one metadata update (25 bytes) and one move add to the database, on a run of
+   1 KB and one of 250 KB: *schema 1* rows written by hand as version 1 wrote them (the whole
+   run in every history row) against *runlife* (schema 2: a row holds what its move
+   changed). SQLite: the database file after a WAL checkpoint; PostgreSQL:
+   ``pg_total_relation_size`` of both tables, after a plain ``VACUUM`` (as autovacuum
+   would; the runs row's update leaves a dead copy of the run until then).
 
 The PostgreSQL server started by ``scripts/pg-test-server.sh`` runs with fsync off: the
 figures measure runlife's overhead over SQL, not a durable server's disk.
@@ -142,7 +149,7 @@ def seed(db: Database, count: int, *, now: int = T0, status_of: Any = None) -> N
             data["usage"] = USAGE
         body = DUMPS(data)
         runs.append((data["id"], data["thread_id"], status, 0, now, expires_at, body))
-        events.append((data["id"], 0, "create", None, None, status, now, None, "{}", body))
+        events.append((data["id"], 0, "create", None, None, status, now, None, "{}", None, body))
     conn = db.connect()
     columns = "id, thread_id, status, version, created_at, expires_at, body"
     if db.backend == "sqlite":
@@ -248,8 +255,9 @@ class Floor:
         worker: bool,
         lease: int,
     ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        version = self.held[run_id][0]
+        version, before = self.held[run_id]
         body = DUMPS(data)
+        changes = DUMPS({"set": {k: v for k, v in data.items() if before[k] != v}})
         status = data["status"]
         holder = self.name if lease == 2 else None
         write = (
@@ -273,7 +281,8 @@ class Floor:
             T0,
             self.name if worker else None,
             DUMPS(args),
-            body,
+            changes,
+            None,
         )
         self.held[run_id] = (version + 1, data)
         return write, event
@@ -447,6 +456,221 @@ def expiry(
     return statistics.median(timings), expired
 
 
+# --- growth per operation -------------------------------------------------------------------
+
+GROWTH_SIZES = (1_000, 250_000)
+METADATA_UPDATES = 50
+GROWTH_RUNS = 10  # creations and moves are measured over this many runs
+
+
+class GrowthDB:
+    """A fresh database of schema 1 (the v1 DDL, rows written by hand) or 2 (runlife)."""
+
+    def __init__(self, backend: str, pg_url: str | None, tmp: Path, schema: int) -> None:
+        self.backend = backend
+        if backend == "sqlite":
+            self.path = tmp / f"{uuid.uuid4().hex}.db"
+            self.url = f"sqlite:///{self.path}"
+        else:
+            assert pg_url is not None
+            import psycopg
+
+            self.base = pg_url
+            self.schema_name = f"bench_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA {self.schema_name}")
+            sep = "&" if "?" in pg_url else "?"
+            self.url = f"{pg_url}{sep}options=-csearch_path%3D{self.schema_name}"
+        if schema == 2:
+            open_store(self.url).close()
+        else:
+            conn = self.connect()
+            for statement in sql.ddl_v1("INTEGER" if backend == "sqlite" else "BIGINT"):
+                conn.execute(statement)
+            conn.close()
+
+    def connect(self) -> Any:
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            return conn
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True)
+
+    def settle(self) -> None:
+        """After each operation: SQLite checkpoints the WAL; PostgreSQL vacuums (plain
+        VACUUM, as autovacuum would), so that dead row versions are reused, not counted."""
+        conn = self.connect()
+        try:
+            if self.backend == "sqlite":
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                conn.execute("VACUUM runlife_runs")
+                conn.execute("VACUUM runlife_events")
+        finally:
+            conn.close()
+
+    def size(self) -> tuple[int, int]:
+        """(the history table with its index, the whole store) in bytes."""
+        self.settle()
+        conn = self.connect()
+        try:
+            if self.backend == "sqlite":
+                events = conn.execute(
+                    "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE '%runlife_events%'"
+                ).fetchone()[0]
+                return int(events), self.path.stat().st_size
+            events, runs = conn.execute(
+                "SELECT pg_total_relation_size('runlife_events'), "
+                "pg_total_relation_size('runlife_runs')"
+            ).fetchone()
+            return int(events), int(events + runs)
+        finally:
+            conn.close()
+
+    def drop(self) -> None:
+        if self.backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(f"{self.path}{suffix}").unlink()
+        else:
+            import psycopg
+
+            with psycopg.connect(self.base, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {self.schema_name} CASCADE")
+
+
+def _big_run(size: int, n: int) -> dict[str, Any]:
+    """Run *n* of about *size* bytes: instructions of random letters (nothing compresses)."""
+    import random
+
+    letters = random.Random(size + n).choices("abcdefghijklmnopqrstuvwxyz ", k=size)
+    return {
+        "id": f"run_big{n}",
+        "assistant_id": "asst_1",
+        "thread_id": f"thread_big{n}",
+        "model": "gpt-4o",
+        "tools": [TOOL],
+        "instructions": "".join(letters),
+    }
+
+
+class V1Writer:
+    """Schema 1's writes by hand: the run's row, and a history row with the whole run."""
+
+    def __init__(self, db: GrowthDB) -> None:
+        self.conn = db.connect()
+        self.mark = "?" if db.backend == "sqlite" else "%s"
+        self.versions: dict[str, int] = {}
+
+    def _sql(self, statement: str, params: tuple[Any, ...]) -> None:
+        self.conn.execute(statement.replace("?", self.mark), params)
+
+    def _event(self, kind: str, trigger: Any, source: Any, data: dict[str, Any], args: str) -> None:
+        version = self.versions[data["id"]]
+        self._sql(
+            "INSERT INTO runlife_events (run_id, version, kind, trigger, source, dest, at, "
+            "worker, args, body) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (data["id"], version, kind, trigger, source, data["status"], T0, args, DUMPS(data)),
+        )
+
+    def create(self, data: dict[str, Any]) -> None:
+        self._sql(
+            "INSERT INTO runlife_runs (id, thread_id, status, version, created_at, expires_at, "
+            "body) VALUES (?, ?, ?, 0, ?, ?, ?)",
+            (data["id"], data["thread_id"], data["status"], T0, data["expires_at"], DUMPS(data)),
+        )
+        self.versions[data["id"]] = 0
+        self._event("create", None, None, data, "{}")
+
+    def write(self, kind: str, trigger: Any, source: Any, data: dict[str, Any], args: str) -> None:
+        self.versions[data["id"]] += 1
+        self._sql(
+            "UPDATE runlife_runs SET status = ?, version = ?, body = ? WHERE id = ?",
+            (data["status"], self.versions[data["id"]], DUMPS(data), data["id"]),
+        )
+        self._event(kind, trigger, source, data, args)
+
+
+def growth(backend: str, pg_url: str | None, tmp: Path, size: int, schema: int) -> dict[str, float]:
+    """Bytes added per operation (history table, whole store) on runs of *size* bytes."""
+    db = GrowthDB(backend, pg_url, tmp, schema)
+    engine = RunEngine(clock=ManualClock(T0))
+    store = open_store(db.url, engine=engine) if schema == 2 else None
+    v1 = V1Writer(db) if schema == 1 else None
+    runs = [_big_run(size, n) for n in range(GROWTH_RUNS)]
+    wire = {r["id"]: to_dict(engine.create(**r)) for r in runs}
+    out: dict[str, float] = {}
+
+    def measure(name: str, op: Any, times: int) -> None:
+        before = db.size()
+        for i in range(times):
+            op(i)
+            db.settle()
+        after = db.size()
+        out[f"{name} history"] = (after[0] - before[0]) / times
+        out[f"{name} total"] = (after[1] - before[1]) / times
+
+    def create(i: int) -> None:
+        if store is not None:
+            store.create(**runs[i])
+        elif v1 is not None:
+            v1.create(wire[runs[i]["id"]])
+
+    def metadata(i: int) -> None:
+        meta = {"note": str(i).rjust(25, "x")}
+        run_id = runs[0]["id"]
+        if store is not None:
+            store.update_metadata(run_id, meta)
+        elif v1 is not None:
+            wire[run_id] = dict(wire[run_id], metadata=meta)
+            v1.write("metadata", None, "queued", wire[run_id], DUMPS({"metadata": meta}))
+
+    def move(i: int) -> None:
+        run_id = runs[i]["id"]
+        if store is not None:
+            with store.move(run_id) as run:
+                run.start()
+        elif v1 is not None:
+            wire[run_id] = dict(wire[run_id], status="in_progress", started_at=T0)
+            v1.write("move", "start", "queued", wire[run_id], "{}")
+
+    measure("create", create, GROWTH_RUNS)
+    measure("metadata", metadata, METADATA_UPDATES)
+    measure("move", move, GROWTH_RUNS)
+    if store is not None:
+        store.close()
+    if v1 is not None:
+        v1.conn.close()
+    db.drop()
+    return out
+
+
+def print_growth(backends: list[str], pg_url: str | None, tmp: Path) -> None:
+    print(
+        "\n4. Bytes per stored run with its history, added per operation: history rows / whole "
+        f"store (create and move: mean over {GROWTH_RUNS} runs; metadata: mean of "
+        f"{METADATA_UPDATES} updates of 25 bytes on one run)\n"
+    )
+    print(
+        "| backend | run size | operation | schema 1 history | runlife history "
+        "| schema 1 store | runlife store |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for backend in backends:
+        for size in GROWTH_SIZES:
+            old = growth(backend, pg_url, tmp, size, 1)
+            new = growth(backend, pg_url, tmp, size, 2)
+            for op in ("create", "metadata", "move"):
+                print(
+                    f"| {backend} | {size:,} | {op} | {old[op + ' history']:,.0f} "
+                    f"| {new[op + ' history']:,.0f} | {old[op + ' total']:,.0f} "
+                    f"| {new[op + ' total']:,.0f} |",
+                    flush=True,
+                )
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -467,6 +691,9 @@ def main() -> int:
     parser.add_argument(
         "--expire-sqlite", action="store_true", help="also time expire_due on SQLite"
     )
+    parser.add_argument(
+        "--growth-only", action="store_true", help="print only table 4 (bytes per operation)"
+    )
     args = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
     if not args.postgres:
@@ -476,6 +703,9 @@ def main() -> int:
         )
     with tempfile.TemporaryDirectory(prefix="runlife-bench-") as tmpdir:
         tmp = Path(tmpdir)
+        if args.growth_only:
+            print_growth(backends, args.postgres, tmp)
+            return 0
         print(f"\n1. Lifecycle moves/s ({args.runs} runs x 5 moves, median of {args.repeat})\n")
         print(
             "| backend | workers | runlife moves/s | floor moves/s | floor / runlife "
@@ -521,6 +751,7 @@ def main() -> int:
         print("|---|---|---|")
         for backend, (runs_only, with_history) in sizes.items():
             print(f"| {backend} | {runs_only:,.0f} | {with_history:,.0f} |")
+        print_growth(backends, args.postgres, tmp)
     return 0
 
 

@@ -208,3 +208,30 @@ def hammer_metadata(url: str, run_ids: list[str], stop: str, out: str) -> None:
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
     _signal(out, json.dumps({"updates": done, "errors": errors[:5], "stats": store.stats()}))
+
+
+def creator(url: str, clock_path: str, inbox: Any, outbox: Any) -> None:
+    """Create a run on each ``(thread_id, end_it)`` from *inbox*, answering its id; None stops.
+
+    With *end_it* the run fails at once, so that the thread takes the next one.
+    """
+    store = open_store(url, engine=_engine(clock_path))
+    while (job := inbox.get()) is not None:
+        thread_id, end_it = job
+        run = store.create(assistant_id="asst_1", thread_id=thread_id, model="gpt-4o")
+        if end_it:
+            with store.move(run.id) as moving:
+                moving.fail("server_error", "done")
+        outbox.put(run.id)
+    store.close()
+
+
+def open_and_report(url: str, barrier: Any, out: str) -> None:
+    """Open the store at *url* (after the others are ready too); report what opening did."""
+    barrier.wait(30)
+    try:
+        with open_store(url) as store:
+            report = {"action": store.schema_action, "version": store.schema_version()}
+    except Exception as exc:  # reported to the test, which fails on it
+        report = {"error": f"{type(exc).__name__}: {exc}"}
+    _signal(out, json.dumps(report))

@@ -23,6 +23,7 @@ import typing
 from ._errors import (
     LeaseLost,
     SchemaTooNew,
+    SchemaTooOld,
     StoreError,
     StoreFileGone,
     StoreURLError,
@@ -41,6 +42,7 @@ __all__ = [
     "LeaseLost",
     "Page",
     "SchemaTooNew",
+    "SchemaTooOld",
     "Store",
     "StoreError",
     "StoreFileGone",

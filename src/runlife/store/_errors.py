@@ -10,6 +10,7 @@
     └── StoreError: the store cannot be used: driver missing, server unreachable, bad schema
         ├── StoreURLError (also ValueError): the URL is malformed or of an unknown scheme
         ├── SchemaTooNew: the database was written by a newer runlife
+        ├── SchemaTooOld: the database has an older schema, and opening may not upgrade it
         └── StoreFileGone: the SQLite file was removed or replaced under the open store
 
 Lookups raise ``runlife.RunNotFound`` (a ``LookupError``); rows that do not load raise
@@ -25,6 +26,7 @@ from runlife import Conflict, RunlifeError, ThreadBusy
 __all__ = [
     "LeaseLost",
     "SchemaTooNew",
+    "SchemaTooOld",
     "StoreError",
     "StoreFileGone",
     "StoreURLError",
@@ -52,6 +54,24 @@ class SchemaTooNew(StoreError):
         super().__init__(
             f"the store at {url} has schema version {found}, but this runlife understands "
             f"versions up to {supported}: upgrade runlife (nothing was written)"
+        )
+
+
+class SchemaTooOld(StoreError):
+    """The database holds an older schema, and the store was opened without upgrading it.
+
+    ``open_store(url, create=False)`` never changes a schema; upgrade it first with
+    ``runlife store upgrade URL`` (or ``open_store(url, upgrade=True)``). Nothing was
+    written. Attributes: *found* and *supported* schema versions.
+    """
+
+    def __init__(self, url: str, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"the store at {url} has schema version {found}, older than this runlife's "
+            f"{supported}, and it was opened without upgrading: run `runlife store upgrade "
+            f"{url}` (nothing was written)"
         )
 
 

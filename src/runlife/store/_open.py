@@ -21,6 +21,7 @@ def open_store(
     lease: int = 30,
     retries: int = 3,
     create: bool = True,
+    upgrade: bool | None = None,
     pool_size: int = 8,
 ) -> Store:
     """Open the store at *url*, creating (or upgrading) its schema on first use.
@@ -34,25 +35,44 @@ def open_store(
         lease: seconds a claimed run belongs to its worker without a heartbeat.
         retries: how many times a move that lost a compare-and-set race is tried again on
             the fresh state before ``Conflict``.
-        create: create or upgrade the schema when needed (otherwise raise ``StoreError``).
+        create: create the schema when there is none (otherwise raise ``StoreError``).
+        upgrade: upgrade an older schema in place (otherwise raise ``SchemaTooOld``);
+            by default as *create*: ``create=False`` opens only a store at this version.
         pool_size: the most connections the store opens at once (threads beyond wait).
 
     Raises:
         StoreURLError: a malformed URL or unknown scheme (nothing is opened).
         SchemaTooNew: the database was written by a newer runlife (nothing is written).
+        SchemaTooOld: an older schema and no *upgrade* (nothing is written).
         StoreError: the driver is missing, or the database cannot be opened or reached.
     """
     parsed = parse_url(url)
     if type(pool_size) is not int or pool_size < 1:
         raise ValueError(f"pool_size: expected an int >= 1, got {pool_size!r}")
+    if upgrade is None:
+        upgrade = create
+    if type(create) is not bool or type(upgrade) is not bool:
+        raise TypeError(f"create, upgrade: expected bools, got {create!r}, {upgrade!r}")
     if parsed.backend == "sqlite":
         from ._sqlite import SQLiteStore  # noqa: PLC0415
 
         return SQLiteStore(
-            parsed, engine=engine, lease=lease, retries=retries, create=create, pool_size=pool_size
+            parsed,
+            engine=engine,
+            lease=lease,
+            retries=retries,
+            create=create,
+            upgrade=upgrade,
+            pool_size=pool_size,
         )
     from ._postgres import PostgresStore  # noqa: PLC0415
 
     return PostgresStore(
-        parsed, engine=engine, lease=lease, retries=retries, create=create, pool_size=pool_size
+        parsed,
+        engine=engine,
+        lease=lease,
+        retries=retries,
+        create=create,
+        upgrade=upgrade,
+        pool_size=pool_size,
     )

@@ -52,8 +52,10 @@ _WRITE = """WITH w AS (
     FROM w WHERE r.id = w.id AND r.version = w.old_version{fence}
     RETURNING r.id
 )
-INSERT INTO runlife_events (run_id, version, kind, trigger, source, dest, at, worker, args, body)
-SELECT x->>0, (x->>1)::bigint, x->>2, x->>3, x->>4, x->>5, (x->>6)::bigint, x->>7, x->>8, x->>9
+INSERT INTO runlife_events
+    (run_id, version, kind, trigger, source, dest, at, worker, args, changes, body)
+SELECT x->>0, (x->>1)::bigint, x->>2, x->>3, x->>4, x->>5, (x->>6)::bigint, x->>7, x->>8, x->>9,
+       x->>10
 FROM jsonb_array_elements(%s::jsonb) AS x
 WHERE x->>0 IN (SELECT id FROM u)
 RETURNING run_id"""
@@ -65,8 +67,10 @@ _INSERT = """WITH r AS (
         (id, thread_id, status, version, created_at, expires_at, worker, lease_until, invalid, body)
     VALUES (%s, %s, %s, 0, %s, %s, NULL, NULL, NULL, %s) RETURNING id
 )
-INSERT INTO runlife_events (run_id, version, kind, trigger, source, dest, at, worker, args, body)
-SELECT r.id, %s::bigint, %s, %s::text, %s::text, %s, %s::bigint, %s::text, %s, %s FROM r"""
+INSERT INTO runlife_events
+    (run_id, version, kind, trigger, source, dest, at, worker, args, changes, body)
+SELECT r.id, %s::bigint, %s, %s::text, %s::text, %s, %s::bigint, %s::text, %s, %s::text, %s
+FROM r"""
 
 
 def _pg(statement: str) -> str:
@@ -113,7 +117,12 @@ class PostgresStore(Store):
 
     _lock_clause = " FOR UPDATE SKIP LOCKED"
     _row_lock = " FOR UPDATE"
-    _schema_exists = "SELECT COUNT(to_regclass('runlife_schema'))"
+    # Read through the statement's snapshot, not to_regclass: the catalog cache of a
+    # session that waited on the (advisory) schema lock may not yet show the tables another
+    # process just created, and it would create them again.
+    _schema_exists = """SELECT COUNT(*) FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = 'runlife_schema' AND n.nspname = current_schema()"""
 
     def __init__(
         self,
@@ -123,6 +132,7 @@ class PostgresStore(Store):
         lease: int,
         retries: int,
         create: bool,
+        upgrade: bool,
         pool_size: int,
     ) -> None:
         super().__init__(url, engine=engine, lease=lease, retries=retries)
@@ -139,7 +149,7 @@ class PostgresStore(Store):
             self._connect, size=pool_size, healthy=self._healthy, dispose=lambda c: c.close()
         )
         try:
-            self._setup(create=create)
+            self._setup(create=create, upgrade=upgrade)
         except BaseException:
             self._pool.close()
             raise

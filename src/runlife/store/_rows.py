@@ -59,7 +59,11 @@ class Write(NamedTuple):
 
 
 class HistoryRow(NamedTuple):
-    """One history row (see ``_schema.INSERT_EVENT``)."""
+    """One history row (see ``_schema.INSERT_EVENT``): *changes* or *body*, never both.
+
+    *changes* is what the row's move changed (``_delta.diff``); *body* the whole run after
+    it, kept by the creation and by a row whose changes would not rebuild it exactly.
+    """
 
     run_id: str
     version: int
@@ -70,7 +74,8 @@ class HistoryRow(NamedTuple):
     at: int
     worker: str | None
     args: str
-    body: str
+    changes: str | None
+    body: str | None
 
 
 class Duplicate(Exception):

@@ -93,7 +93,7 @@ class _SQLiteTx(Tx):
 class SQLiteStore(Store):
     """A store in one SQLite file (or in memory); see ``runlife.store.open_store``."""
 
-    _bigint = "INTEGER"
+    _backend = "sqlite"
     _schema_exists = (
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'runlife_schema'"
     )
@@ -106,6 +106,7 @@ class SQLiteStore(Store):
         lease: int,
         retries: int,
         create: bool,
+        upgrade: bool,
         pool_size: int,
     ) -> None:
         super().__init__(url, engine=engine, lease=lease, retries=retries)
@@ -116,12 +117,13 @@ class SQLiteStore(Store):
             )
         self._path = url.target
         self._memory = self._path == ":memory:"
+        self.ephemeral = self._memory
         self._synchronous = url.options.get("synchronous", "normal").upper()
         self._timeout = float(url.options.get("timeout", "30"))
         #: The file's (st_dev, st_ino) once set up; None in memory and during set-up.
         self._identity: tuple[int, int] | None = None
         self._gone: str | None = None  # why the file is not the one opened, once noticed
-        self._mode = "rwc" if create else "rw"
+        self._mode = "rwc" if create else "rw"  # an upgrade creates no file
         if not self._memory:
             parent = Path(self._path).expanduser().parent
             if not parent.is_dir():
@@ -141,7 +143,7 @@ class SQLiteStore(Store):
             dispose=lambda conn: conn.close(),
         )
         try:
-            self._setup(create=create)
+            self._setup(create=create, upgrade=upgrade)
             if not self._memory:
                 self._mode = "rw"  # from now on a missing file is an error, never re-created
                 stat = Path(self._path).stat()

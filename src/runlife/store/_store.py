@@ -72,7 +72,8 @@ from runlife import (
 
 from . import _schema as sql
 from ._cache import Versions
-from ._errors import LeaseLost, SchemaTooNew, StoreError, ThreadBusy
+from ._delta import diff, replay
+from ._errors import LeaseLost, SchemaTooNew, SchemaTooOld, StoreError, ThreadBusy
 from ._results import Page, StoredEvent, Sweep
 from ._rows import KEEP, RELEASE, SET, Duplicate, HistoryRow, Lost, Row, Tx, Write, dumps
 
@@ -108,6 +109,21 @@ def _own(events: Iterable[RunEvent], run_id: str) -> tuple[list[RunEvent], list[
     return own, other
 
 
+#: ``events_since`` without a limit reads up to this version.
+_NO_END: Final = 2**62
+
+
+def _delta_or_body(
+    prev: dict[str, Any], data: dict[str, Any], args: str
+) -> tuple[str | None, str | None]:
+    """A history row's ``(changes, body)``: the changes from *prev*, or *data*'s body.
+
+    The whole body when the changes would not rebuild *data* exactly (``_delta.diff``).
+    """
+    changes = diff(prev, data, json.loads(args))
+    return (changes, None) if changes is not None else (None, dumps(data))
+
+
 def _write_locked(
     tx: Tx, write: Write, rows: Sequence[HistoryRow], fence: tuple[str, int] | None
 ) -> None:
@@ -132,13 +148,15 @@ class Store:
     #: Appended to the SELECT of a locked move (``FOR UPDATE`` on PostgreSQL; SQLite's
     #: ``BEGIN IMMEDIATE`` already holds the one write lock).
     _row_lock = ""
-    #: The 64-bit integer column type.
-    _bigint = "BIGINT"
+    #: The backend's name, as ``_schema.MIGRATIONS`` files its upgrade steps.
+    _backend = "postgresql"
     #: A query whose one value is 1 when the table ``runlife_schema`` exists, else 0.
     _schema_exists = ""
     #: What opening did to the schema: ``"created"``, ``"upgraded from version N"`` or
     #: ``"up to date"``.
     schema_action = "up to date"
+    #: Whether the store lives only as long as this process (``sqlite:///:memory:``).
+    ephemeral = False
 
     def __init__(
         self, url: StoreURL, *, engine: RunEngine | None, lease: int, retries: int
@@ -208,28 +226,40 @@ class Store:
         rows = query("SELECT version FROM runlife_schema WHERE id = 1")
         return int(rows[0][0]) if rows else 0
 
-    def _check_schema(self, found: int | None, *, create: bool) -> None:
+    def _check_schema(self, found: int | None, *, create: bool, upgrade: bool) -> None:
         if found is not None and found > sql.SCHEMA_VERSION:
             raise SchemaTooNew(self.url, found, sql.SCHEMA_VERSION)
         if found is None and not create:
             raise StoreError(
                 f"no runlife schema in {self.url}: create it with `runlife store init URL`"
             )
+        if found is not None and found < sql.SCHEMA_VERSION and not upgrade:
+            raise SchemaTooOld(self.url, found, sql.SCHEMA_VERSION)
 
-    def _setup(self, *, create: bool) -> None:
-        """Create or upgrade the schema; refuse a newer one before writing anything."""
+    def _setup(self, *, create: bool, upgrade: bool) -> None:
+        """Create or upgrade the schema as allowed; refuse a newer one before writing anything.
+
+        Each step (the creation of version 1, then each upgrade) is one transaction under
+        the schema lock, which reads the version again first: another process may have
+        taken the step already.
+        """
         found = self._found_version(self._query)
-        self._check_schema(found, create=create)
-        if found == sql.SCHEMA_VERSION:
-            return
-        with self._schema_tx() as tx:
-            found = self._found_version(tx.query)  # another process may have been first
-            self._check_schema(found, create=create)
-            if found == sql.SCHEMA_VERSION:
-                return
-            for statement in sql.steps(found, self._bigint):
-                tx.execute(statement)
-        self.schema_action = "created" if found is None else f"upgraded from version {found}"
+        self._check_schema(found, create=create, upgrade=upgrade)
+        took: list[int | None] = []  # the versions this process found and took a step from
+        while found != sql.SCHEMA_VERSION:
+            with self._schema_tx() as tx:
+                found = self._found_version(tx.query)  # another process may have been first
+                self._check_schema(found, create=create, upgrade=True)
+                if found == sql.SCHEMA_VERSION:
+                    break
+                for statement in sql.steps(found, self._backend)[0]:
+                    tx.execute(statement)
+            took.append(found)
+            found = 1 if found is None else found + 1
+        if took:
+            self.schema_action = (
+                "created" if took[0] is None else f"upgraded from version {took[0]}"
+            )
 
     def schema_version(self) -> int:
         """The schema version of the database."""
@@ -314,29 +344,40 @@ class Store:
     def _plan(
         self,
         run_id: str,
-        version: int,
+        stored: tuple[int, str],
         moves: Sequence[Move],
         events: Sequence[RunEvent],
         *,
         worker: str | None,
         now: int,
     ) -> tuple[Write, list[HistoryRow]]:
-        """The row write and history rows for *moves* (with their *events*) made on a run stored at *version*."""
-        rows = [
-            HistoryRow(
-                run_id,
-                version + i,
-                "move",
-                move.trigger,
-                move.source,
-                move.dest,
-                move.at,
-                worker,
-                dumps(move.args),
-                dumps(event.data),
+        """The row write and history rows for *moves* (with their *events*) on a stored run.
+
+        *stored* is the run's ``(version, body)`` before them; each row holds what its move
+        changed.
+        """
+        version, before = stored
+        prev: dict[str, Any] = json.loads(before)
+        rows: list[HistoryRow] = []
+        for i, (move, event) in enumerate(zip(moves, events, strict=True), start=1):
+            args = dumps(move.args)
+            changes, body = _delta_or_body(prev, event.data, args)
+            rows.append(
+                HistoryRow(
+                    run_id,
+                    version + i,
+                    "move",
+                    move.trigger,
+                    move.source,
+                    move.dest,
+                    move.at,
+                    worker,
+                    args,
+                    changes,
+                    body,
+                )
             )
-            for i, (move, event) in enumerate(zip(moves, events, strict=True), start=1)
-        ]
+            prev = event.data
         last = events[-1].data
         mode, holder, until = self._lease(last["status"], worker, now)
         write = Write(
@@ -345,7 +386,7 @@ class Store:
             version + len(rows),
             last["status"],
             last["expires_at"],
-            rows[-1].body,
+            dumps(last),
             mode,
             holder,
             until,
@@ -386,7 +427,17 @@ class Store:
             data = events[0].data
             body = dumps(data)
             event = HistoryRow(
-                run.id, 0, "create", None, None, data["status"], run.created_at, None, "{}", body
+                run.id,
+                0,
+                "create",
+                None,
+                None,
+                data["status"],
+                run.created_at,
+                None,
+                "{}",
+                None,
+                body,
             )
             values = (run.id, run.thread_id, "queued", run.created_at, run.expires_at, body)
             try:
@@ -451,7 +502,11 @@ class Store:
         after: str | None = None,
         before: str | None = None,
     ) -> Page:
-        """A page of the runs of *thread_id*, by creation time, like the API's list.
+        """A page of the runs of *thread_id*, in creation order, like the API's list.
+
+        Creation order is the store's own sequence (``seq``), assigned as each run is
+        inserted: runs created in the same second, or by other processes, list in the
+        order they were created, not by clock or id.
 
         *limit* is 1 to 100; *order* ``"desc"`` (newest first, the API's default) or
         ``"asc"``; *after* / *before* are run ids of the same thread: the page holds the runs
@@ -480,20 +535,20 @@ class Store:
             if cursor is None:
                 continue
             found = self._query(
-                "SELECT created_at FROM runlife_runs WHERE id = ? AND thread_id = ?",
+                "SELECT seq FROM runlife_runs WHERE id = ? AND thread_id = ?",
                 (cursor, thread_id),
             )
             if not found:
                 raise RunNotFound(cursor, thread_id=thread_id)
             op = ">" if later == asc else "<"
-            where.append(f"(created_at, id) {op} (?, ?)")
-            params += [found[0][0], cursor]
+            where.append(f"seq {op} ?")
+            params.append(found[0][0])
         # Travel away from the cursor: backwards when only `before` is given.
         backwards = before is not None and after is None
         direction = "ASC" if asc != backwards else "DESC"
         rows = self._query(
             f"SELECT {sql.RUN_COLUMNS} FROM runlife_runs WHERE {' AND '.join(where)} "
-            f"ORDER BY created_at {direction}, id {direction} LIMIT ?",
+            f"ORDER BY seq {direction} LIMIT ?",
             (*params, limit + 1),
         )
         has_more = len(rows) > limit
@@ -596,7 +651,9 @@ class Store:
         version = held.version
         for _attempt in range(self.retries + 1):
             now = self._now()
-            write, rows = self._plan(run.id, version, moves, events, worker=worker, now=now)
+            write, rows = self._plan(
+                run.id, (version, held.body), moves, events, worker=worker, now=now
+            )
             fence = (worker, now) if worker is not None else None
             try:
                 done = run.id in self._write_once([write], rows, fence)
@@ -663,7 +720,9 @@ class Store:
                         )
                         raise
                 fresh = run.history[held.hist_len :]
-                write, rows = self._plan(run.id, row.version, fresh, events, worker=worker, now=now)
+                write, rows = self._plan(
+                    run.id, (row.version, row.body), fresh, events, worker=worker, now=now
+                )
                 planned = write
                 fence = (worker, now) if worker is not None else None
                 _write_locked(tx, write, rows, fence)
@@ -688,12 +747,10 @@ class Store:
             return row.body == write.body
         if row.version < write.new_version:
             return False
-        # Moved on since: the history row at our version tells whose write it was.
-        landed = self._query(
-            "SELECT body FROM runlife_events WHERE run_id = ? AND version = ?",
-            (write.id, write.new_version),
-        )
-        return bool(landed) and landed[0][0] == write.body
+        # Moved on since: the run rebuilt from its history at our version tells whose write
+        # it was.
+        landed = self._rebuild(write.id, write.new_version - 1, write.new_version)
+        return bool(landed) and dumps(landed[-1].data) == write.body
 
     def update_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> Run:
         """Replace the metadata of a stored run, active or not (not a lifecycle move).
@@ -743,6 +800,8 @@ class Store:
         self.engine.update(run, metadata=metadata)
         data = to_dict(run)
         body = dumps(data)
+        args = dumps({"metadata": data["metadata"]})
+        changes, full = _delta_or_body(json.loads(row.body), data, args)
         write = Write(
             row.id,
             row.version,
@@ -763,15 +822,16 @@ class Store:
             row.status,
             self._now(),
             None,
-            dumps({"metadata": data["metadata"]}),
-            body,
+            args,
+            changes,
+            full,
         )
         return run, write, event
 
     # --- workers ----------------------------------------------------------------------------
 
     def claim(self, limit: int = 1, *, worker: str) -> list[Run]:
-        """Take up to *limit* queued runs, oldest first, and start them for *worker*.
+        """Take up to *limit* queued runs, first created first (``seq``), start them for *worker*.
 
         One transaction: the runs are locked (PostgreSQL ``FOR UPDATE SKIP LOCKED``, SQLite
         ``BEGIN IMMEDIATE``), started through the engine, leased to *worker* for
@@ -804,7 +864,7 @@ class Store:
                         self._quarantine(tx, row, exc)
                         continue
                     write, rows_ = self._plan(
-                        run.id, row.version, run.history, caught, worker=worker, now=now
+                        run.id, (row.version, row.body), run.history, caught, worker=worker, now=now
                     )
                     collected += caught
                     batch.append((run, write))
@@ -906,7 +966,12 @@ class Store:
                             invalid.append(self._quarantine(tx, row, exc))
                             continue
                         write, rows_ = self._plan(
-                            run.id, row.version, run.history, caught, worker=None, now=now
+                            run.id,
+                            (row.version, row.body),
+                            run.history,
+                            caught,
+                            worker=None,
+                            now=now,
                         )
                         collected += caught
                         writes.append(write)
@@ -930,29 +995,42 @@ class Store:
         The creation is version 0, each move or metadata update one more (the numbering of
         ``run.version`` and ``RunEvent.version``). A follower in another process reads
         ``events_since(run_id, last_version_seen)`` and misses no state: every creation,
-        move and metadata update wrote its row, with the wire object after it, in the same
-        transaction.
+        move and metadata update wrote its row, with what it changed, in the same
+        transaction. Each row's ``data`` is the wire object after it, rebuilt from the
+        creation's body and the rows' changes (schema version 2), exactly as stored.
+        *limit*: at most this many rows.
 
         Raises:
             RunNotFound: no such run.
+            ValueError, TypeError: *limit* is not an int >= 0, *version* not an int.
         """
-        statement = (
-            f"SELECT {sql.EVENT_COLUMNS} FROM runlife_events WHERE run_id = ? AND version > ? "
-            "ORDER BY version"
-        )
-        params: tuple[Any, ...] = (run_id, version)
-        if limit is not None:
-            statement += " LIMIT ?"
-            params = (*params, limit)
-        rows = self._query(statement, params)
-        if not rows:
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValueError(f"limit: expected an int >= 0, got {limit!r}")
+        if type(version) is not int:
+            raise TypeError(f"version: expected an int, got {version!r}")
+        upto = _NO_END if limit is None else version + limit
+        events = self._rebuild(run_id, version, upto) if upto > version else []
+        if not events:
             self._fetch(run_id)  # RunNotFound when there is no such run
-        return [
-            StoredEvent(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), json.loads(r[9])
-            )
-            for r in rows
-        ]
+        return events
+
+    def _rebuild(self, run_id: str, since: int, upto: int) -> list[StoredEvent]:
+        """The history rows of *run_id* after *since* up to *upto*, each with its run.
+
+        Reads from the last row at or before ``since + 1`` that holds a whole body (the
+        creation at the latest: later rows hold only their changes) and replays forward.
+        """
+        start = max(since + 1, 0)
+        rows = self._query(sql.EVENTS_FROM_BASE, (run_id, upto, run_id, start))
+        out: list[StoredEvent] = []
+        state: dict[str, Any] = {}
+        for r in rows:
+            args = json.loads(r[8])
+            state = json.loads(r[10]) if r[10] is not None else replay(state, r[9], args)
+            if r[1] > since:
+                data = json.loads(dumps(state))  # each event's own copy, as read from a body
+                out.append(StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], args, data))
+        return out
 
     def history(self, run_id: str) -> list[Move]:
         """The stored moves of *run_id*, oldest first (creation and metadata rows left out).
