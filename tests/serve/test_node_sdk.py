@@ -9,6 +9,7 @@ set), where they fail.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,10 +26,14 @@ TIMEOUT = 120  # seconds: the script's own watchdog is 60 s
 def node() -> str:
     """The ``node`` executable with the SDK installed; skip (under CI: fail) without them."""
     found = shutil.which("node")
+    pinned = json.loads((NODE_PROJECT / "package.json").read_text())["dependencies"]["openai"]
+    installed = NODE_PROJECT / "node_modules" / "openai" / "package.json"
     if found is None:
         problem = "no `node` on PATH (Debian: apt-get install nodejs npm)"
-    elif not (NODE_PROJECT / "node_modules" / "openai" / "package.json").is_file():
-        problem = "the openai Node SDK is not installed: run `npm ci` in tests/node"
+    elif not installed.is_file():
+        problem = f"the openai Node SDK {pinned} is not installed: run `npm ci` in tests/node"
+    elif (version := json.loads(installed.read_text())["version"]) != pinned:
+        problem = f"tests/node has openai {version}, not the pinned {pinned}: run `npm ci` there"
     else:
         return found
     if os.environ.get("CI"):
