@@ -6,6 +6,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Callable
+from typing import TextIO
 
 import attrs
 
@@ -112,9 +113,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
 
 
-def error(prog: str, message: str) -> None:
-    """Write ``PROG: error: MESSAGE`` on standard error."""
-    sys.stderr.write(f"{prog}: error: {message}\n")
+def error(prog: str, message: str, *, stream: TextIO | None = None) -> None:
+    """Write ``PROG: error: MESSAGE`` on *stream* (standard error by default)."""
+    (sys.stderr if stream is None else stream).write(f"{prog}: error: {message}\n")
 
 
 def on_store(
