@@ -372,7 +372,9 @@ class TestRender:
             render("svg")
         assert str(info.value) == (
             "rendering svg needs graphviz-pure, which is not installed; install it with: "
-            'pip install "runlife[diagrams]" (Mermaid and DOT text need nothing more)'
+            'pip install ".[diagrams]" from a checkout of runlife, or pip install '
+            '"runlife[diagrams]" once it is on a package index (Mermaid and DOT text need nothing '
+            "more)"
         )
         assert isinstance(info.value, RunlifeError)
 
@@ -384,7 +386,8 @@ class TestRender:
         assert str(info.value) == (
             "rendering png with engine 'graphviz' needs Graphviz's dot program on PATH, which "
             "was not found; install Graphviz, or use the default engine: "
-            'pip install "runlife[diagrams]"'
+            'pip install ".[diagrams]" from a checkout of runlife, or pip install '
+            '"runlife[diagrams]" once it is on a package index'
         )
 
     def test_system_graphviz_is_run_and_its_version_dropped(self, monkeypatch, tmp_path):

@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._events import RunEvent
 from ._events import sse_encode as _sse_encode
+from ._extras import EXTRAS, Extra, install_command, missing_extra
 from ._findings import Finding
 from ._history import Move, chain_problems
 from ._invariants import invariant_problems
@@ -63,6 +64,7 @@ from ._wire import with_missing_filled as _with_missing_filled
 __all__ = [
     "ACTIVE",
     "ERROR_CODES",
+    "EXTRAS",
     "HELD",
     "INCOMPLETE_REASONS",
     "MAX_JSON_DEPTH",
@@ -75,6 +77,7 @@ __all__ = [
     "Clock",
     "CodeInterpreterTool",
     "Conflict",
+    "Extra",
     "FileSearchTool",
     "Finding",
     "FunctionCall",
@@ -117,8 +120,10 @@ __all__ = [
     "from_dict",
     "from_json",
     "initial_wire",
+    "install_command",
     "invariant_problems",
     "make_converter",
+    "missing_extra",
     "rebuild",
     "restore",
     "to_dict",

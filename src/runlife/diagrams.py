@@ -48,6 +48,7 @@ from runlife import (
     RunStatus,
     Table,
     chain_problems,
+    install_command,
 )
 
 __all__ = ["ENGINES", "FORMATS", "DiagramsUnavailable", "dot", "mermaid", "render"]
@@ -58,7 +59,7 @@ FORMATS: Final[tuple[str, ...]] = ("mermaid", "dot", "svg", "png")
 ENGINES: Final[tuple[str, ...]] = ("graphviz-pure", "graphviz")
 
 # The command that installs the default renderer, quoted for every shell.
-_INSTALL: Final[str] = 'pip install "runlife[diagrams]"'
+_INSTALL: Final[str] = install_command("diagrams")
 
 #: A short form of each guard a table row may name (the spec's "Guards" section), shown with
 #: guards=True after the trigger; an empty string: not shown (``usage`` is optional).

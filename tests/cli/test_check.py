@@ -78,14 +78,45 @@ def test_invariant_is_an_error(capsys):
 
 
 def test_missing_file_is_usage_error(tmp_path: Path, capsys):
-    """An unreadable file exits 2 with a message naming it."""
+    """An unreadable file exits 2 with a message naming it and the OS's reason, no [Errno]."""
     code, out, err = run_cli([str(tmp_path / "nope.json")], capsys)
     assert code == 2
-    assert out == ""
+    assert out == "checked 0 runs in 1 file (1 unreadable): 0 with errors, 0 errors, 0 warnings\n"
     assert (
         err
-        == f"runlife check: error: [Errno 2] No such file or directory: '{tmp_path / 'nope.json'}'\n"
+        == f"runlife check: error: {tmp_path / 'nope.json'}: cannot read: No such file or directory\n"
     )
+
+
+def test_unreadable_files_do_not_stop_the_others(tmp_path: Path, capsys):
+    """Each file is reported in turn: the good ones around a missing, a directory, a non-UTF-8 one."""
+    good = str(PAYLOADS / PAYLOAD_ORDER[0])
+    broken = dict(load_payload(PAYLOAD_ORDER[0]))
+    del broken["model"]
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    (tmp_path / "latin1.json").write_bytes(b'{"x": "\xe9"}')
+    files = [good, str(tmp_path / "nope.json"), str(tmp_path), str(tmp_path / "latin1.json")]
+    code, out, err = run_cli([*files, str(tmp_path / "broken.json"), good], capsys)
+    assert code == 2  # unreadable files win over findings
+    assert out.splitlines() == [
+        f"{tmp_path / 'broken.json'} $.model: missing [structure/missing-field]",
+        "checked 3 runs in 6 files (3 unreadable): 1 with errors, 1 error, 0 warnings",
+    ]
+    assert err.splitlines() == [
+        f"runlife check: error: {tmp_path / 'nope.json'}: cannot read: No such file or directory",
+        f"runlife check: error: {tmp_path}: cannot read: Is a directory",
+        f"runlife check: error: {tmp_path / 'latin1.json'}: not UTF-8 text (byte 0xe9 at offset 7)",
+    ]
+    assert "Errno" not in err
+
+
+@pytest.mark.parametrize(("extra", "code"), [([], 0), (["broken"], 1), (["nope"], 2)])
+def test_exit_code_is_the_worst_outcome(tmp_path: Path, capsys, extra, code):
+    """0 clean, 1 findings alone, 2 when a file could not be read."""
+    broken = dict(load_payload(PAYLOAD_ORDER[0]), status="complete")
+    (tmp_path / "broken").write_text(json.dumps(broken))
+    good = str(PAYLOADS / PAYLOAD_ORDER[0])
+    assert run_cli([good, *(str(tmp_path / e) for e in extra)], capsys)[0] == code
 
 
 def test_no_files_is_usage_error(capsys):

@@ -133,7 +133,9 @@ class TestOutput:
         assert main(["diagram", "-o", str(target)]) == 1
         assert capsys.readouterr().err == (
             PREFIX + "rendering svg needs graphviz-pure, which is not installed; install it with: "
-            'pip install "runlife[diagrams]" (Mermaid and DOT text need nothing more)\n'
+            'pip install ".[diagrams]" from a checkout of runlife, or pip install '
+            '"runlife[diagrams]" once it is on a package index (Mermaid and DOT text need '
+            "nothing more)\n"
         )
         assert not target.exists()
 

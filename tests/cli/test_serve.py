@@ -139,6 +139,7 @@ def test_without_the_extra(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         "",
         (
             "runlife serve: uvicorn is missing: "
-            'pip install ".[serve]" from a checkout, or pip install "runlife[serve]"\n'
+            'pip install ".[serve]" from a checkout of runlife, '
+            'or pip install "runlife[serve]" once it is on a package index\n'
         ),
     )

@@ -8,13 +8,14 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import runlife
-from runlife import Finding
+from runlife import Finding, simulation
 from runlife.cli import main
-from runlife.simulation import DEFAULT_POLICY, FIELDS, _simulator, value_text
+from runlife.simulation import DEFAULT_POLICY, FIELDS, PROBLEMS, _simulator, value_text
 
 PREFIX = "runlife simulate: error: "
 
@@ -25,6 +26,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
+        timeout=300,
     )
 
 
@@ -342,8 +344,8 @@ def test_store_simulation_on_sqlite(tmp_path, capsys):
     assert code == 0, out
     stats = json.loads(out)
     assert stats["runs"] == 60
-    assert stats["problems"] == 0 or stats["problems"] == []
-    assert sum(stats["statuses"].values()) == 60
+    assert stats["store"]["problems"] == []
+    assert sum(s["count"] for s in stats["statuses"].values()) == 60
 
 
 def test_store_bad_workers(capsys):
@@ -354,4 +356,160 @@ def test_store_bad_workers(capsys):
     assert (
         capsys.readouterr().err
         == "runlife simulate: error: --workers: expected an int >= 1, got '0'\n"
+    )
+
+
+# --- --store: a simulation on a durable store --------------------------------------------
+
+
+def _store_json(url: str, *args: str) -> tuple[int, dict[str, Any], str]:
+    done = run_cli("--store", url, "--json", *args)
+    return done.returncode, json.loads(done.stdout) if done.stdout else {}, done.stderr
+
+
+def _summary(data: dict[str, Any]) -> dict[str, Any]:
+    """What a seed fixes: everything but the wall clock (durations, timing) and the URL."""
+    return {
+        "runs": data["runs"],
+        "seed": data["seed"],
+        "policy": data["policy"],
+        "statuses": {k: v["count"] for k, v in data["statuses"].items()},
+        "moves": data["moves"],
+        "tool_calls": data["tool_calls"],
+        "violations": data["violations"],
+        "store": {k: v for k, v in data["store"].items() if k != "url"},
+    }
+
+
+def test_store_same_seed_same_summary_whatever_the_workers(tmp_path):
+    """Same seed, 1 or 3 workers, run twice: identical counts (each run's fate is its own)."""
+    found = []
+    for n, workers in enumerate(["1", "3", "1"]):
+        url = f"sqlite:///{tmp_path / f'sim{n}.db'}"
+        code, data, err = _store_json(url, "--runs", "120", "--seed", "4", "--workers", workers)
+        assert code == 0, err
+        assert data["timing"]["workers"] == int(workers)
+        found.append(_summary(data))
+    assert found[0] == found[1] == found[2]
+    assert found[0]["seed"] == 4
+    assert sum(found[0]["statuses"].values()) == 120
+    assert found[0]["store"]["problems"] == []
+    assert found[0]["violations"] == {"count": 0, "checked": "store", "first": None}
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert _summary(_store_json(other, "--runs", "120", "--seed", "5")[1]) != found[0]
+
+
+def test_store_report_is_the_simulate_report(tmp_path):
+    """The same keys as the in-memory report, durations included, but virtual_time; plus store."""
+    code, data, _ = _store_json(f"sqlite:///{tmp_path / 's.db'}", "--runs", "30", "--seed", "2")
+    assert code == 0
+    memory = json.loads(run_cli("--runs", "30", "--json").stdout)
+    assert set(data) == (set(memory) - {"virtual_time"}) | {"store"}
+    assert set(data["statuses"]) == set(memory["statuses"])
+    for status in data["statuses"].values():
+        assert set(status) == {"count", "share", "duration"}
+        assert set(status["duration"]) == {"p50", "p95", "p99", "max"}
+    assert data["statuses"]["completed"]["duration"]["max"] is not None
+    assert set(data["store"]) == {"url", "claims", "illegal", "problems"}
+    assert set(data["timing"]) == {
+        "elapsed_s",
+        "runs_per_s",
+        "moves_per_s",
+        "workers",
+        "conflicts",
+        "lease_lost",
+    }
+
+
+def test_store_text_report_explains_illegal_and_problems(tmp_path):
+    done = run_cli("--store", f"sqlite:///{tmp_path / 's.db'}", "--runs", "20")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "runlife simulate: 20 runs, seed 0, on a store "
+        "(tool_rate 0.5, cancel_rate 0.05, batch 10, ttl 600, lease 30)"
+    )
+    assert "duration from creation (wall-clock s)" in lines[2]
+    assert lines[-2] == (
+        "illegal: 0 (moves the lifecycle refused because the run changed under its worker, "
+        "e.g. a lapsed lease; none in a healthy run)"
+    )
+    assert lines[-1] == f"problems: 0 ({PROBLEMS})"
+    assert "2 workers" in done.stderr  # the wall clock and the workers go to stderr
+    assert "conflicts" not in done.stdout
+
+
+def test_store_holding_runs_is_refused(tmp_path):
+    """A second simulation on the same store: exit 2, nothing written, the first one intact."""
+    from runlife.store import open_store
+
+    path = tmp_path / "s.db"
+    assert _store_json(f"sqlite:///{path}", "--runs", "15")[0] == 0
+    before = path.read_bytes()
+    done = run_cli("--store", f"sqlite:///{path}", "--runs", "15")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"runlife simulate: error: --store: the store at sqlite:///{path} already holds 15 runs: "
+        "simulate on a store of its own (a new SQLite file, or an empty PostgreSQL schema), so "
+        "that the report counts this simulation's runs only\n"
+    )
+    assert path.read_bytes() == before
+    with open_store(f"sqlite:///{path}") as store:
+        assert sum(store.counts().values()) == 15
+
+
+def test_store_in_memory_is_refused():
+    done = run_cli("--store", "sqlite:///:memory:", "--runs", "5")
+    assert done.returncode == 2
+    assert "an in-memory SQLite database is private to one process" in done.stderr
+
+
+def test_workers_without_store_is_refused():
+    done = run_cli("--workers", "3")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "runlife simulate: error: --workers: only with --store URL (the worker processes "
+        "sharing the store); to shard an in-memory simulation, use --processes N\n"
+    )
+
+
+def test_options_that_do_not_apply_to_a_store_are_refused(tmp_path):
+    path = tmp_path / "s.db"
+    done = run_cli(
+        "--store", f"sqlite:///{path}", "--processes", "2", "--check", "full", "--late", "0.5"
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "runlife simulate: error: --store: --processes, --check, --late do not apply to a "
+        "simulation on a store (it takes --runs, --seed, --workers and --json)\n"
+    )
+    assert not path.exists()
+
+
+def test_processes_are_capped_at_the_blocks():
+    """--processes 64 for 10 runs starts one process (one block), and says so."""
+    done = run_cli("--runs", "10", "--processes", "64", "--json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["timing"]["processes"] == 1
+    assert done.stderr == (
+        "runlife simulate: --processes 64: 10 runs are 1 block of 2,000, so 1 process\n"
+    )
+    assert simulation.used_processes(64, 10) == 1
+    assert simulation.used_processes(3, 2 * simulation.BLOCK + 1) == 3
+    assert simulation.used_processes(8, 2 * simulation.BLOCK) == 2
+
+
+def test_processes_above_the_cpus_warn(monkeypatch, capsys):
+    import os
+
+    from runlife.cli import main as cli_main
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    runs = str(2 * simulation.BLOCK)
+    assert cli_main(["simulate", "--runs", runs, "--processes", "2", "--check", "none"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "runlife simulate: warning: --processes 2 is more than the 1 CPUs here: they share "
+        "them, and are no faster than 1\n"
     )

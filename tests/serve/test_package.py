@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.serve.conftest import heavy_imports, run_python
 
+import runlife
 import runlife.serve
 
 
@@ -42,5 +43,6 @@ def test_without_the_extra_the_error_names_it():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        'starlette | runlife.serve needs starlette: pip install "runlife[serve]"'
+        "starlette | runlife.serve.create_app needs starlette, which the serve extra installs: "
+        + runlife.install_command("serve")
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import runlife
 from runlife import InvalidRun, RunlifeError
 from runlife.cli import main
 from runlife.store import (
@@ -170,7 +171,7 @@ class TestBadInput:
         assert text.startswith(
             (
                 "cannot connect to PostgreSQL at postgresql://me:***@127.0.0.1:1/db",
-                "the PostgreSQL store needs psycopg 3",
+                "the PostgreSQL store needs psycopg",
             )
         )
         assert "secret" not in text
@@ -181,8 +182,8 @@ class TestBadInput:
         with pytest.raises(StoreError) as info:
             open_store("postgresql://127.0.0.1:1/db")
         assert str(info.value) == (
-            "the PostgreSQL store needs psycopg 3: pip install 'runlife[postgres]' "
-            "(or pip install 'psycopg[binary]')"
+            "the PostgreSQL store needs psycopg, which the postgres extra installs: "
+            + runlife.install_command("postgres")
         )
 
     def test_newer_schema(self, store_url, engine):

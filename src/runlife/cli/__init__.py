@@ -1,7 +1,9 @@
 """The ``runlife`` command line: ``simulate``, ``diagram``, ``check``, ``store``, ``serve``.
 
 Exit codes, the same for every command (``runlife.cli.shared.EXIT_CODES``, shown by
-``runlife --help``): 0 done, 1 findings or a failed run, 2 usage errors, 130 interrupted.
+``runlife --help``): 0 done, 1 findings or a store that cannot be used, 2 usage errors (a bad
+option, an unsupported store URL, an unreadable file: in every command, tests/cli/test_exit_codes.py),
+130 interrupted.
 Each subcommand lives in a module of its own here (``runlife.cli.check``...), whose
 ``COMMAND`` says what its parser holds and what it runs; ``build_parser`` wires them up.
 ``runlife.cli.shared`` holds what they share: the ``Command`` record, usage errors, the

@@ -8,7 +8,10 @@ findings (real API payloads have them) are warnings that fail only with ``--stri
 ``--fill-missing`` reads older API shapes: a missing top-level field takes the API's default
 and is a ``rule`` warning (``filled-missing-field``) instead of a structure error.
 
-Exit codes: 0 sound, 1 problems found, 2 usage errors (a file that cannot be read).
+A file that cannot be read (missing, a directory, not UTF-8) is named on standard error
+with the reason, and the other files are still checked and reported.
+
+Exit codes: 0 sound, 1 problems found, 2 a file could not be read (whatever the others held).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from runlife import Finding, check
 
 from .shared import Command, error
 
-__all__ = ["COMMAND", "add_arguments", "check_files", "run"]
+__all__ = ["COMMAND", "UnreadableFile", "add_arguments", "check_files", "run"]
 
 _EPILOG = """\
+Each file is checked in turn; one that cannot be read is named on standard error, with the
+reason, and the others are still checked.
 Exit codes: 0 every run is sound; 1 a structure or invariant problem, malformed JSON, or
-(with --strict) a rule warning; 2 a usage error such as a file that cannot be read.
+(with --strict) a rule warning; 2 a file could not be read (the others are still reported).
 """
 
 
@@ -70,6 +75,26 @@ def _items(name: str, text: str) -> Iterator[tuple[str, Any, str | None]]:
         yield name, data, None
 
 
+def _read(name: str, stdin: TextIO) -> str:
+    """The text of file *name* (``-``: *stdin*).
+
+    Raises:
+        UnreadableFile: it cannot be read, with the file's name and the reason.
+    """
+    try:
+        return stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UnreadableFile(f"{name}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(
+            f"{name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+class UnreadableFile(Exception):
+    """A file given to ``runlife check`` that cannot be read: its name and the reason."""
+
+
 def check_files(
     files: list[str],
     *,
@@ -78,15 +103,22 @@ def check_files(
     fill_missing: bool = False,
     out: TextIO,
     stdin: TextIO,
+    err: TextIO | None = None,
 ) -> int:
     """Check *files* (``-`` is *stdin*), print findings and a summary to *out*; return the exit code.
 
-    Raises:
-        OSError: a file cannot be read (the CLI turns this into exit code 2).
+    A file that cannot be read is named on *err* (standard error by default) with the
+    reason, and the next file is checked: the exit code is then 2, else 1 for errors, else 0.
     """
-    texts = [(n, stdin.read() if n == "-" else Path(n).read_text(encoding="utf-8")) for n in files]
-    runs = errors = warnings = bad_runs = 0
-    for name, text in texts:
+    errors_to = sys.stderr if err is None else err
+    runs = errors = warnings = bad_runs = unreadable = 0
+    for name in files:
+        try:
+            text = _read(name, stdin)
+        except UnreadableFile as exc:
+            unreadable += 1
+            error("runlife check", str(exc), stream=errors_to)
+            continue
         shown = "<stdin>" if name == "-" else name
         for where, value, parse_error in _items(shown, text):
             runs += 1
@@ -108,29 +140,28 @@ def check_files(
                     print(f"{where} {prefix}{f.path}: {f.message} [{f.kind}/{f.code}]", file=out)
             bad_runs += failed
     plural = "run" if runs == 1 else "runs"
+    skipped = f" ({unreadable} unreadable)" if unreadable else ""
     print(
-        f"checked {runs} {plural} in {len(files)} file{'s' if len(files) != 1 else ''}: "
+        f"checked {runs} {plural} in {len(files)} file{'s' if len(files) != 1 else ''}{skipped}: "
         f"{bad_runs} with errors, {errors} error{'s' if errors != 1 else ''}, "
         f"{warnings} warning{'s' if warnings != 1 else ''}",
         file=out,
     )
+    if unreadable:
+        return 2
     return 1 if errors else 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the files; the exit code."""
-    try:
-        return check_files(
-            args.files,
-            strict=args.strict,
-            quiet=args.quiet,
-            fill_missing=args.fill_missing,
-            out=sys.stdout,
-            stdin=sys.stdin,
-        )
-    except (OSError, UnicodeDecodeError) as exc:
-        error("runlife check", str(exc))
-        return 2
+    return check_files(
+        args.files,
+        strict=args.strict,
+        quiet=args.quiet,
+        fill_missing=args.fill_missing,
+        out=sys.stdout,
+        stdin=sys.stdin,
+    )
 
 
 COMMAND = Command(

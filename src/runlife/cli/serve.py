@@ -13,6 +13,8 @@ import argparse
 import os
 import sys
 
+from runlife import install_command
+
 from .shared import Command, at_least, on_store
 
 __all__ = ["COMMAND", "add_arguments", "run"]
@@ -32,7 +34,7 @@ app in your own server").
 """
 
 #: What ``serve --help`` and the missing-extra message tell a user to install.
-INSTALL = 'pip install ".[serve]" from a checkout, or pip install "runlife[serve]"'
+INSTALL = install_command("serve")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Callable
+from typing import TextIO
 
 import attrs
 
@@ -25,8 +26,8 @@ __all__ = [
 #: The exit codes of every ``runlife`` command, declared once (``runlife --help`` shows them).
 EXIT_CODES: dict[int, str] = {
     0: "done",
-    1: "findings, violations or a failed run (the command says which)",
-    2: "a usage error: a bad option, URL, file or argument (nothing was changed)",
+    1: "findings, violations, or a store or address that cannot be used (the command says which)",
+    2: "a usage error: a bad option, store URL, file or argument (nothing was changed)",
     130: "interrupted (simulate)",
 }
 
@@ -112,9 +113,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
 
 
-def error(prog: str, message: str) -> None:
-    """Write ``PROG: error: MESSAGE`` on standard error."""
-    sys.stderr.write(f"{prog}: error: {message}\n")
+def error(prog: str, message: str, *, stream: TextIO | None = None) -> None:
+    """Write ``PROG: error: MESSAGE`` on *stream* (standard error by default)."""
+    (sys.stderr if stream is None else stream).write(f"{prog}: error: {message}\n")
 
 
 def on_store(

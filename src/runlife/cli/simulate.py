@@ -3,15 +3,19 @@
 Standard output is the report, byte-identical for the same seed and options (``--json``:
 identical but for its ``timing`` key); wall-clock figures go to standard error, with a
 progress bar when standard error is a terminal and the simulation is long.
-Exit codes: 0 done; 1 violations found; 2 usage errors (a bad option or
-policy value, an unreadable or malformed ``--policy`` file), with one message line per problem;
-130 interrupted.
+``--store URL`` simulates on a durable store instead, with ``--workers`` processes: the same
+report (seed, status table with durations, moves, tool calls) and the store's own counts.
+Exit codes (``runlife.cli.shared.EXIT_CODES``): 0 done; 1 violations or store problems found,
+or a store that cannot be used; 2 usage errors (a bad option or policy value, an option that
+does not apply, an unreadable or malformed ``--policy`` file, a bad store URL, a store that
+already holds runs), with one message line per problem; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import tomllib
@@ -19,11 +23,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runlife import simulation
-from runlife.simulation import CHECKS, FIELDS, Policy, PolicyError
+from runlife.simulation import CHECKS, FIELDS, Policy, PolicyError, Stats, StoreReport
 
 from .shared import Command, UsageError, count, error
 
-__all__ = ["COMMAND", "add_arguments", "run"]
+__all__ = ["COMMAND", "add_arguments", "run", "store_report"]
 
 _PROG = "runlife simulate"
 #: Show a progress bar (on a terminal) from this many runs on.
@@ -54,7 +58,17 @@ Output: a table of terminal statuses (runs, share, duration percentiles p50/p95/
 nearest rank, and the maximum, in virtual seconds from creation to the end), the moves made,
 and the number of violations found (--check final: the eight invariants on every run's final
 state; moves: after every move; full: all of runlife.check, structure, invariants and rules,
-on every final state; none). Exit codes: 0 ok, 1 violations found, 2 usage error.
+on every final state; none).
+
+--store URL: the runs are created in an empty store and moved by --workers processes; each
+run's fate comes from (seed, its index), so the counts do not depend on --workers. The same
+report, with wall-clock durations, plus: claims (a worker took a queued run), illegal (moves
+the lifecycle refused because the run changed under its worker: none in a healthy run) and
+problems (stored runs still active, failing runlife.check, or whose history does not chain:
+there must be none). --runs, --seed, --workers and --json apply; the policy options,
+--processes, --check and --progress do not, and are refused.
+
+Exit codes: 0 ok, 1 violations or store problems found, 2 usage error.
 """
 
 
@@ -75,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check",
         choices=CHECKS,
-        default="final",
+        default=None,
         help="what is checked when (default: final, the invariants of every run's final state)",
     )
     parser.add_argument(
@@ -85,21 +99,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     execution.add_argument(
         "--processes",
         metavar="N",
-        default="1",
-        help="shard the runs over N local processes; same results (default: 1)",
+        default=None,
+        help="shard the runs over N local processes, at most one a block of 2,000 runs; "
+        "same results (default: 1)",
     )
     execution.add_argument(
         "--store",
         metavar="URL",
         default=None,
         help="simulate on a durable store (sqlite:///..., postgresql://...) with --workers "
-        "processes claiming and moving the runs; use a store of its own",
+        "processes claiming and moving the runs; the store must hold no runs",
     )
     execution.add_argument(
         "--workers",
         metavar="N",
-        default="2",
-        help="worker processes sharing the --store (default: 2)",
+        default=None,
+        help="worker processes sharing the --store; only with --store (default: 2)",
     )
     execution.add_argument(
         "--progress",
@@ -124,22 +139,30 @@ def run(args: argparse.Namespace) -> int:
     try:
         runs = count(args.runs, "--runs", least=1)
         seed = count(args.seed, "--seed", least=0)
-        processes = count(args.processes, "--processes", least=1)
+        if args.store is not None:
+            _refuse_with_store(args)
+            workers = count("2" if args.workers is None else args.workers, "--workers", least=1)
+            return _on_store(args.store, workers=workers, runs=runs, seed=seed, as_json=args.json)
+        _refuse_without_store(args)
+        processes = count("1" if args.processes is None else args.processes, "--processes", least=1)
         policy = _policy(args)
-        workers = count(args.workers, "--workers", least=1)
     except UsageError as exc:
         for line in str(exc).splitlines():
             error(_PROG, line)
         return 2
-    if args.store is not None:
-        return _on_store(args.store, workers=workers, runs=runs, seed=seed, as_json=args.json)
+    processes = _processes(processes, runs)
     show = args.progress
     if show is None:
         show = runs >= _LONG and sys.stderr.isatty()
     bar = _Bar(runs, sys.stderr) if show else None
     try:
         report = simulation.simulate(
-            runs=runs, seed=seed, policy=policy, check=args.check, processes=processes, progress=bar
+            runs=runs,
+            seed=seed,
+            policy=policy,
+            check=args.check or "final",
+            processes=processes,
+            progress=bar,
         )
     except KeyboardInterrupt:
         sys.stderr.write(f"{_PROG}: interrupted\n")
@@ -147,45 +170,120 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    if args.json:
+    _print(report, as_json=args.json)
+    return 1 if report.stats.violations else 0
+
+
+def _print(report: simulation.Report | StoreReport, *, as_json: bool) -> None:
+    """The report on standard output; its wall-clock figures on standard error (text only)."""
+    if as_json:
         sys.stdout.write(simulation.format_json(report))
     else:
         sys.stdout.write(simulation.format_text(report))
         sys.stdout.flush()  # the report first, then the wall-clock line, on a shared terminal
         sys.stderr.write(simulation.timing_text(report))
     sys.stdout.flush()
-    return 1 if report.stats.violations else 0
+
+
+def _processes(asked: int, runs: int) -> int:
+    """The processes to start: at most one a block of runs; a warning above the CPUs here."""
+    used = simulation.used_processes(asked, runs)
+    if used < asked:
+        blocks = -(-runs // simulation.BLOCK)
+        s = "" if blocks == 1 else "s"
+        sys.stderr.write(
+            f"{_PROG}: --processes {asked}: {runs:,} runs are {blocks:,} block{s} of "
+            f"{simulation.BLOCK:,}, so {used} process{'' if used == 1 else 'es'}\n"
+        )
+    cpus = os.cpu_count() or 1
+    if used > cpus:
+        sys.stderr.write(
+            f"{_PROG}: warning: --processes {used} is more than the {cpus} CPUs here: "
+            f"they share them, and are no faster than {cpus}\n"
+        )
+    return used
+
+
+def _refuse_without_store(args: argparse.Namespace) -> None:
+    """A UsageError for --workers without --store (it would be silently ignored)."""
+    if args.workers is not None:
+        raise UsageError(
+            "--workers: only with --store URL (the worker processes sharing the store); "
+            "to shard an in-memory simulation, use --processes N"
+        )
+
+
+def _refuse_with_store(args: argparse.Namespace) -> None:
+    """A UsageError naming the options given that a simulation on a store does not take."""
+    given = [
+        option
+        for option, value in (
+            ("--processes", args.processes),
+            ("--policy", args.policy),
+            ("--check", args.check),
+            ("--progress" if args.progress else "--no-progress", args.progress),
+        )
+        if value is not None
+    ]
+    given += [
+        "--" + name.replace("_", "-")
+        for name in FIELDS
+        if getattr(args, f"policy_{name}") is not None
+    ]
+    if given:
+        raise UsageError(
+            f"--store: {', '.join(given)} do{'es' if len(given) == 1 else ''} not apply to a "
+            "simulation on a store (it takes --runs, --seed, --workers and --json)"
+        )
 
 
 def _on_store(url: str, *, workers: int, runs: int, seed: int, as_json: bool) -> int:
-    """``--store``: N worker processes share one store; print their summary."""
-    from runlife.store import StoreError, simulate_on_store  # noqa: PLC0415 - only with --store
+    """``--store``: N worker processes share one store; print the report."""
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+    from runlife import RunlifeError  # noqa: PLC0415
+    from runlife.store import StoreError, StoreURLError, simulate_on_store  # noqa: PLC0415
 
     try:
         stats = simulate_on_store(url, workers=workers, runs=runs, seed=seed)
-    except (StoreError, ValueError) as exc:
+    except StoreURLError as exc:
+        error(_PROG, f"--store: {exc}")
+        return 2
+    except ValueError as exc:
+        if isinstance(exc, RunlifeError):
+            raise
+        error(_PROG, f"--store: {exc}")
+        return 2
+    except (StoreError, BrokenProcessPool) as exc:
         error(_PROG, str(exc))
         return 1
-    if as_json:
-        sys.stdout.write(json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n")
-    else:
-        sys.stdout.write(f"runlife simulate: {runs:,} runs on {url} with {workers} workers\n\n")
-        for key in sorted(stats):
-            value = stats[key]
-            if isinstance(value, dict):
-                inner = ", ".join(
-                    f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
-                    for k, v in sorted(value.items())
-                )
-                sys.stdout.write(f"{key:<14} {inner}\n")
-            elif isinstance(value, list):
-                sys.stdout.write(f"{key:<14} {len(value)}\n")
-            elif isinstance(value, float):
-                sys.stdout.write(f"{key:<14} {value:,.1f}\n")
-            else:
-                sys.stdout.write(f"{key:<14} {value}\n")
-    sys.stdout.flush()
-    return 1 if stats.get("problems") else 0
+    report = store_report(url, stats)
+    _print(report, as_json=as_json)
+    return 1 if report.problems else 0
+
+
+def store_report(url: str, stats: dict[str, Any]) -> StoreReport:
+    """The report of ``simulate_on_store``'s statistics (the store simulation's dict)."""
+    counts = Stats(runs=stats["runs"])
+    for status, durations in stats["durations"].items():
+        counts.durations[status].update({int(k): v for k, v in durations.items()})
+    for trigger, sources in stats["transitions"].items():
+        for source, n in sources.items():
+            counts.moves[source, trigger] += n
+    counts.tool_calls = stats["tool_calls"]
+    return StoreReport(
+        url=url,
+        seed=stats["seed"],
+        policy=stats["policy"],
+        stats=counts,
+        claims=stats["claims"],
+        illegal=stats["illegal"],
+        problems=tuple(stats.get("problems", ())),
+        workers=stats["workers"],
+        elapsed=stats["elapsed_s"],
+        conflicts=stats["conflicts"],
+        lease_lost=stats["lease_lost"],
+    )
 
 
 def _policy(args: argparse.Namespace) -> Policy:

@@ -11,7 +11,8 @@ and streaming): point ``base_url`` at ``http://HOST:PORT/v1``.
 - ``serve(ServeConfig(...))``: what ``runlife serve`` runs (workers in processes, uvicorn);
 - ``runlife.serve.sse``: Server-Sent Events framing (standard library only).
 
-Needs ``pip install "runlife[serve]"`` (Starlette and uvicorn), except ``runlife.serve.sse``:
+Needs the serve extra (Starlette and uvicorn: ``pip install ".[serve]"`` from a checkout,
+``pip install "runlife[serve]"`` once published), except ``runlife.serve.sse``:
 the names above are imported on first use, so that importing the package (or its ``sse``
 module) alone needs neither. See ``docs/serve.md``.
 """
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from runlife import missing_extra
 
 if TYPE_CHECKING:
     from ._app import create_app
@@ -75,8 +78,6 @@ _HOMES = {
     "load_executor": "_executor",
     "serve": "_server",
 }
-#: The serve extra's packages: a missing one is named with the extra to install.
-_EXTRA = frozenset({"anyio", "starlette", "uvicorn"})
 
 
 def __getattr__(name: str) -> Any:
@@ -86,11 +87,11 @@ def __getattr__(name: str) -> Any:
     try:
         module = import_module(f".{home}", __name__)
     except ModuleNotFoundError as exc:
-        package = (exc.name or "").partition(".")[0]
-        if package not in _EXTRA:
+        # A missing module of an extra is named with the extra to install (runlife.EXTRAS).
+        clear = missing_extra(exc, needed_by=f"runlife.serve.{name}")
+        if clear is None:
             raise
-        msg = f'runlife.serve needs {package}: pip install "runlife[serve]"'
-        raise ModuleNotFoundError(msg, name=exc.name) from exc
+        raise clear from exc
     value = getattr(module, name)
     globals()[name] = value
     return value

@@ -28,8 +28,8 @@ from ._policy import (
     policy_text,
     value_text,
 )
-from ._pool import Progress, simulate
-from ._report import Report, format_json, format_text, timing_text
+from ._pool import Progress, simulate, spawn_failure, used_processes
+from ._report import PROBLEMS, Report, StoreReport, format_json, format_text, timing_text
 from ._simulator import BLOCK, START, Simulator, blocks
 from ._stats import ENDS, Stats, percentile
 
@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "ENDS",
     "FIELDS",
+    "PROBLEMS",
     "START",
     "Check",
     "Policy",
@@ -48,12 +49,15 @@ __all__ = [
     "Report",
     "Simulator",
     "Stats",
+    "StoreReport",
     "blocks",
     "format_json",
     "format_text",
     "percentile",
     "policy_text",
     "simulate",
+    "spawn_failure",
     "timing_text",
+    "used_processes",
     "value_text",
 ]

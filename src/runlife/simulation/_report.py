@@ -1,4 +1,9 @@
-"""What a simulation found, as text for a terminal or as JSON, and how long it took."""
+"""What a simulation found, as text for a terminal or as JSON, and how long it took.
+
+``Report`` is an in-memory simulation's (``simulate``), ``StoreReport`` one on a store
+(``runlife simulate --store``); both print the same status table, moves and tool calls,
+with their seed, and keep wall-clock figures apart (``timing_text``, the ``timing`` key).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from ._policy import Check, Policy, policy_text
 from ._simulator import START
 from ._stats import ENDS, Stats, percentile
 
-__all__ = ["Report", "format_json", "format_text", "timing_text"]
+__all__ = ["PROBLEMS", "Report", "StoreReport", "format_json", "format_text", "timing_text"]
 
 #: The percentiles of the report.
 PERCENTILES: Final = (50, 95, 99)
@@ -56,14 +61,37 @@ def _share(n: int, total: int) -> str:
     return f"{100 * n / total:.1f}%" if total else "-"
 
 
-def format_text(report: Report) -> str:
-    """The report for a terminal: deterministic for a seed and options (no timing)."""
+def format_text(report: Report | StoreReport) -> str:
+    """The report for a terminal: deterministic for a seed and options (no timing).
+
+    A ``StoreReport``'s durations are wall-clock seconds, which vary from run to run.
+    """
+    if isinstance(report, StoreReport):
+        return _store_text(report)
     stats = report.stats
+    lines = [
+        f"runlife simulate: {stats.runs:,} runs, seed {report.seed}, {policy_text(report.policy)}",
+        "",
+        *_table(stats, "virtual s"),
+        "",
+        (
+            f"virtual time: {report.runs:,} runs arrived over {_span(report):,} s; "
+            f"the last ended {max(0, stats.last_end - START):,} s after the first arrived"
+        ),
+        f"invariant violations: {stats.violations:,} ({_CHECKED[report.check]})",
+    ]
+    first = stats.first_violation
+    if first is not None:
+        lines.append(f"first violation: run_{first[0]} ({first[1]}):")
+        lines += [f"  {line}" for line in first[2]]
+    return "\n".join(lines) + "\n"
+
+
+def _table(stats: Stats, unit: str) -> list[str]:
+    """The status table (durations in *unit*), the moves and the tool calls."""
     runs = stats.runs
     lines = [
-        f"runlife simulate: {runs:,} runs, seed {report.seed}, {policy_text(report.policy)}",
-        "",
-        f"{'':<24}{'duration from creation (virtual s)':>36}",
+        f"{'':<24}{f'duration from creation ({unit})':>36}",
         f"{'status':<12}{'runs':>8}{'share':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}",
     ]
     everything: Counter[int] = Counter()
@@ -85,20 +113,8 @@ def format_text(report: Report) -> str:
         where = ", ".join(f"from {s} {c:,}" for s, c in sources if c) if len(sources) > 1 else ""
         lines.append(f"  {t.trigger:<18}{n:>8,}   {where}".rstrip())
     rounds = sum(stats.moves[s.value, "require_action"] for s in RunStatus)
-    lines += [
-        f"{'tool calls':<20}{stats.tool_calls:>8,}   in {rounds:,} rounds",
-        "",
-        (
-            f"virtual time: {report.runs:,} runs arrived over {_span(report):,} s; "
-            f"the last ended {max(0, stats.last_end - START):,} s after the first arrived"
-        ),
-        f"invariant violations: {stats.violations:,} ({_CHECKED[report.check]})",
-    ]
-    first = stats.first_violation
-    if first is not None:
-        lines.append(f"first violation: run_{first[0]} ({first[1]}):")
-        lines += [f"  {line}" for line in first[2]]
-    return "\n".join(lines) + "\n"
+    lines.append(f"{'tool calls':<20}{stats.tool_calls:>8,}   in {rounds:,} rounds")
+    return lines
 
 
 def _span(report: Report) -> int:
@@ -106,11 +122,18 @@ def _span(report: Report) -> int:
     return int((report.runs - 1) / report.policy.arrival_rate) if report.runs else 0
 
 
-def timing_text(report: Report) -> str:
+def timing_text(report: Report | StoreReport) -> str:
     """Wall-clock figures for standard error: they differ from one run to the next."""
     moves = sum(report.stats.moves.values())
     rate = moves / report.elapsed if report.elapsed > 0 else 0.0
     runs_rate = report.stats.runs / report.elapsed if report.elapsed > 0 else 0.0
+    if isinstance(report, StoreReport):
+        s = "" if report.workers == 1 else "s"
+        return (
+            f"runlife simulate: {report.elapsed:.2f} s of real time, {runs_rate:,.0f} runs/s, "
+            f"{rate:,.0f} moves/s, {report.workers} worker{s}, {report.conflicts:,} conflicts "
+            f"(compare-and-set races lost and retried), {report.lease_lost:,} leases lost\n"
+        )
     s = "" if report.processes == 1 else "es"
     return (
         f"runlife simulate: {report.elapsed:.2f} s of real time, {runs_rate:,.0f} runs/s, "
@@ -118,9 +141,8 @@ def timing_text(report: Report) -> str:
     )
 
 
-def format_json(report: Report) -> str:
-    """The report as one JSON object; everything but ``timing`` is deterministic."""
-    stats = report.stats
+def _json_counts(stats: Stats) -> dict[str, Any]:
+    """The figures both reports share: statuses with durations, moves, tool calls."""
     runs = stats.runs
     statuses: dict[str, Any] = {}
     for name, n, figures in _statuses(stats):
@@ -135,14 +157,25 @@ def format_json(report: Report) -> str:
             n = stats.moves[source.value, t.trigger]
             if n:
                 moves.setdefault(t.trigger, {})[source.value] = n
+    return {"statuses": statuses, "moves": moves, "tool_calls": stats.tool_calls}
+
+
+def format_json(report: Report | StoreReport) -> str:
+    """The report as one JSON object; everything but ``timing`` is deterministic.
+
+    A ``StoreReport`` has the same keys but ``virtual_time`` (its durations are wall-clock
+    seconds, so they vary too) and one more, ``store``.
+    """
+    if isinstance(report, StoreReport):
+        return _store_json(report)
+    stats = report.stats
+    runs = stats.runs
     first = stats.first_violation
     data = {
         "runs": runs,
         "seed": report.seed,
         "policy": report.policy.to_json(),
-        "statuses": statuses,
-        "moves": moves,
-        "tool_calls": stats.tool_calls,
+        **_json_counts(stats),
         "virtual_time": {"arrival_span": _span(report), "last_end": max(0, stats.last_end - START)},
         "violations": {
             "count": stats.violations,
@@ -158,6 +191,90 @@ def format_json(report: Report) -> str:
             if report.elapsed > 0
             else None,
             "processes": report.processes,
+        },
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+#: What the store report's ``problems`` and ``illegal`` count (printed with them).
+PROBLEMS: Final = (
+    "stored runs still active, failing runlife.check, or whose history does not chain; "
+    "there must be none"
+)
+_ILLEGAL: Final = (
+    "moves the lifecycle refused because the run changed under its worker, "
+    "e.g. a lapsed lease; none in a healthy run"
+)
+
+
+@attrs.frozen(kw_only=True)
+class StoreReport:
+    """What a simulation on a store found (``runlife simulate --store``).
+
+    *stats* holds the runs' statuses, durations (whole wall-clock seconds from creation to
+    the end), moves and tool calls, read from the stored histories; *policy* the store
+    simulation's settings; *claims* the runs workers took from the queue; *illegal* and
+    *problems* see ``PROBLEMS``. *elapsed*, *workers*, *conflicts* and *lease_lost* are of
+    this run alone: they vary, and are printed by ``timing_text``.
+    """
+
+    url: str
+    seed: int
+    policy: dict[str, Any]
+    stats: Stats
+    claims: int
+    illegal: int
+    problems: tuple[str, ...]
+    workers: int
+    elapsed: float
+    conflicts: int
+    lease_lost: int
+
+
+def _store_text(report: StoreReport) -> str:
+    stats = report.stats
+    settings = ", ".join(f"{k} {v}" for k, v in report.policy.items())
+    lines = [
+        f"runlife simulate: {stats.runs:,} runs, seed {report.seed}, on a store ({settings})",
+        "",
+        *_table(stats, "wall-clock s"),
+        f"{'claims':<20}{report.claims:>8,}   a worker took a queued run",
+        "",
+        f"illegal: {report.illegal:,} ({_ILLEGAL})",
+        f"problems: {len(report.problems):,} ({PROBLEMS})",
+    ]
+    lines += [f"  {problem}" for problem in report.problems[:10]]
+    if len(report.problems) > 10:
+        lines.append(f"  ... and {len(report.problems) - 10:,} more (--json lists them all)")
+    return "\n".join(lines) + "\n"
+
+
+def _store_json(report: StoreReport) -> str:
+    stats = report.stats
+    moves = sum(stats.moves.values())
+    data = {
+        "runs": stats.runs,
+        "seed": report.seed,
+        "policy": report.policy,
+        **_json_counts(stats),
+        "violations": {
+            "count": len(report.problems),
+            "checked": "store",
+            "first": report.problems[0] if report.problems else None,
+        },
+        "store": {
+            "url": report.url,
+            "claims": report.claims,
+            "illegal": report.illegal,
+            "problems": list(report.problems),
+        },
+        "timing": {
+            "elapsed_s": round(report.elapsed, 3),
+            "runs_per_s": round(stats.runs / report.elapsed, 1) if report.elapsed > 0 else None,
+            "moves_per_s": round(moves / report.elapsed, 1) if report.elapsed > 0 else None,
+            "workers": report.workers,
+            "conflicts": report.conflicts,
+            "lease_lost": report.lease_lost,
         },
     }
     return json.dumps(data, indent=2) + "\n"

@@ -138,11 +138,11 @@ class PostgresStore(Store):
         super().__init__(url, engine=engine, lease=lease, retries=retries)
         try:
             import psycopg  # noqa: PLC0415 - optional dependency
-        except ModuleNotFoundError:
-            raise StoreError(
-                "the PostgreSQL store needs psycopg 3: pip install 'runlife[postgres]' "
-                "(or pip install 'psycopg[binary]')"
-            ) from None
+        except ModuleNotFoundError as exc:
+            from runlife import missing_extra  # noqa: PLC0415 - names the extra to install
+
+            clear = missing_extra(exc, needed_by="the PostgreSQL store")
+            raise StoreError(str(clear or exc)) from None
         self._psycopg = psycopg
         self._conninfo = url.target
         self._pool = Pool(

@@ -1,10 +1,12 @@
 """The lifecycle on a store, driven by worker processes: ``simulate_on_store``.
 
-Each worker process opens its own store and loops: claim a batch, move each run (a tool
-round, or an ending), answer its tool calls at once as the API's client would, cancel a
-random run now and then (racing the other workers), and sweep (``rescue``,
-``expire_due``). It stops when no run is active. The parent creates the runs first,
-then checks every stored run and its history at the end.
+The parent refuses a store that already holds runs, then creates the runs. Each worker
+process opens its own store and loops: claim a batch, move each run as its *fate* says (a
+tool round with the client's answer at once, a client's cancel, an ending), and sweep
+(``rescue``, ``expire_due``). It stops when no run is active. A run's fate is drawn from
+``(seed, run index)`` alone, so whichever worker moves it, the same seed ends the same runs
+the same way (only the races between workers, and the wall clock, differ). The parent then
+checks every stored run and its history.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import itertools
 import multiprocessing
 import os
 import random
-import secrets
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import attrs
@@ -32,6 +34,7 @@ from runlife import (
     check,
     to_dict,
 )
+from runlife.simulation import spawn_failure
 
 from ._errors import LeaseLost
 from ._open import open_store
@@ -60,41 +63,69 @@ def simulate_on_store(
     timeout: float = 300.0,
     verify: bool = True,
 ) -> dict[str, Any]:
-    """Create *runs* runs in the store at *url* and let *workers* processes move them all.
+    """Create *runs* runs in the empty store at *url* and let *workers* processes move them all.
 
-    Use a store of its own (the stop condition counts every active run in it). Each run
-    is claimed, does a tool round (with probability *tool_rate*: ``require_action``, the
-    client's ``submit_tool_outputs``, a second claim), then ends (mostly ``complete``);
-    with probability *cancel_rate* per claimed run a worker cancels a random run.
+    Each run's fate comes from ``(seed, its index)``: a tool round with probability
+    *tool_rate* (``require_action``, the client's ``submit_tool_outputs``, a second claim);
+    with probability *cancel_rate* the client cancels it (once claimed, or instead of
+    answering its tool calls); else it ends, ``complete`` (9 in 10) or ``fail``. So the same
+    seed gives the same statuses and moves whatever the number of workers.
 
-    Returns statistics: ``moves`` (successful moves, claims included), ``moves_per_s``
-    (over the workers' wall time), ``conflicts`` (compare-and-set races lost and retried),
-    ``illegal`` (races that ended in ``IllegalTransition``: a cancel that came too late,
-    or a move on a run cancelled meanwhile), ``lease_lost``, ``claims``, ``statuses``
-    (stored runs per status) and, with *verify*, ``problems``: every stored run that is
-    still active, fails ``runlife.check``, or whose history does not chain.
+    Returns statistics. The same for a seed: ``runs``, ``seed``, ``policy`` (the options
+    above that shape the runs, and ``batch``), ``statuses`` (stored runs
+    per status), ``transitions`` (moves made, ``{trigger: {source: n}}``, from the stored
+    histories), ``tool_calls``, ``claims`` and ``cancels``; with *verify*, ``problems``:
+    every stored run still active, failing ``runlife.check``, or whose history does not
+    chain (there must be none). Of the run: ``moves`` (successful moves, claims included),
+    ``elapsed_s``, ``moves_per_s`` (over the workers' wall time), ``durations``
+    (``{status: {seconds: runs}}``, whole wall-clock seconds from creation to the end),
+    ``conflicts`` (compare-and-set races lost and retried), ``illegal`` (moves the
+    lifecycle refused because the run changed under the worker, e.g. a lapsed lease: none
+    in a healthy run) and ``lease_lost``.
+
+    Raises:
+        ValueError: a bad option, or a store that already holds runs (the counts would mix
+            them in): nothing is written.
+        BrokenProcessPool: the worker processes died (``runlife.simulation.spawn_failure``:
+            most often a script without ``if __name__ == "__main__":``, see docs/store.md).
     """
     if type(workers) is not int or workers < 1:
         raise ValueError(f"workers: expected an int >= 1, got {workers!r}")
     if type(runs) is not int or runs < 0:
         raise ValueError(f"runs: expected an int >= 0, got {runs!r}")
-    prefix = f"sim{seed}{secrets.token_hex(3)}"
-    ids = [f"run_{prefix}_{i:06d}" for i in range(runs)]
+    if type(seed) is not int or seed < 0:
+        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    if url.partition("?")[0].endswith("/:memory:"):
+        raise ValueError(
+            f"{url}: an in-memory SQLite database is private to one process, and the workers "
+            "are processes: use a file (sqlite:///sim.db) or PostgreSQL"
+        )
+    ids = [f"run_sim_{i:06d}" for i in range(runs)]
     with open_store(url, engine=RunEngine(ttl=ttl), lease=lease) as store:
+        held = sum(store.counts().values())
+        if held:
+            raise ValueError(
+                f"the store at {store.url} already holds {held:,} run{'s' if held != 1 else ''}: "
+                "simulate on a store of its own (a new SQLite file, or an empty PostgreSQL "
+                "schema), so that the report counts this simulation's runs only"
+            )
         for i, run_id in enumerate(ids):
             store.create(
                 id=run_id,
                 assistant_id="asst_sim",
-                thread_id=f"thread_{prefix}_{i:06d}",
+                thread_id=f"thread_sim_{i:06d}",
                 model="gpt-4o",
                 tools=[_TOOL],
             )
     deadline = time.time() + timeout
     context = multiprocessing.get_context("spawn")  # never fork a process holding connections
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        plan = _Plan(url, tuple(ids), seed, batch, tool_rate, cancel_rate, ttl, lease, deadline)
-        futures = [pool.submit(_worker, plan, i) for i in range(workers)]
-        results = [f.result() for f in futures]
+    plan = _Plan(url, tuple(ids), seed, batch, tool_rate, cancel_rate, ttl, lease, deadline)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [pool.submit(_worker, plan, i) for i in range(workers)]
+            results = [f.result() for f in futures]
+    except BrokenProcessPool as exc:
+        raise spawn_failure("simulate_on_store") from exc
     totals: Counter[str] = Counter()
     for result in results:
         totals.update(result["counts"])
@@ -105,6 +136,14 @@ def simulate_on_store(
         "backend": url.split(":", 1)[0],
         "workers": workers,
         "runs": runs,
+        "seed": seed,
+        "policy": {
+            "tool_rate": tool_rate,
+            "cancel_rate": cancel_rate,
+            "batch": batch,
+            "ttl": ttl,
+            "lease": lease,
+        },
         "moves": totals["moves"],
         "elapsed_s": round(wall, 3),
         "moves_per_s": round(totals["moves"] / wall, 1),
@@ -116,9 +155,34 @@ def simulate_on_store(
     }
     with open_store(url, engine=RunEngine(ttl=ttl), lease=lease) as store:
         stats["statuses"] = store.counts()
+        stats.update(_histories(store, ids))
         if verify:
             stats["problems"] = _verify(store, ids)
     return stats
+
+
+def _histories(store: Store, ids: list[str]) -> dict[str, Any]:
+    """What the stored histories say: moves by trigger and source, tool calls, durations."""
+    transitions: dict[str, Counter[str]] = {}
+    durations: dict[str, Counter[int]] = {}
+    tool_calls = 0
+    for run_id in ids:
+        events = store.events_since(run_id)
+        moves = [e for e in events if e.kind == "move"]
+        for e in moves:
+            assert e.trigger is not None  # noqa: S101 - a move has a trigger
+            assert e.source is not None  # noqa: S101
+            transitions.setdefault(e.trigger, Counter())[e.source] += 1
+            if e.trigger == "require_action":
+                tool_calls += len(e.args.get("tool_calls", ()))
+        if events and moves:
+            end = moves[-1]
+            durations.setdefault(end.dest, Counter())[end.at - events[0].at] += 1
+    return {
+        "transitions": {t: dict(sorted(c.items())) for t, c in sorted(transitions.items())},
+        "tool_calls": tool_calls,
+        "durations": {s: dict(sorted(c.items())) for s, c in sorted(durations.items())},
+    }
 
 
 def _verify(store: Store, ids: list[str]) -> list[str]:
@@ -169,13 +233,36 @@ def _worker(plan: _Plan, index: int) -> dict[str, Any]:
     return {"counts": dict(worker.counts), "started": started, "ended": time.time()}
 
 
+@attrs.frozen
+class _Fate:
+    """What becomes of one run, drawn from ``(seed, index)`` alone.
+
+    *cancel* is where the client cancels it: ``"claimed"`` (once a worker started it),
+    ``"waiting"`` (instead of answering its tool calls; needs *tool_round*) or ``None``.
+    """
+
+    tool_round: bool
+    cancel: str | None
+    ending: str
+
+
+def _fate(plan: _Plan, index: int) -> _Fate:
+    rng = random.Random(f"runlife-sim:{plan.seed}:{index}")
+    tool_round = rng.random() < plan.tool_rate
+    cancel = None
+    if rng.random() < plan.cancel_rate:
+        cancel = "waiting" if tool_round and rng.random() < 0.5 else "claimed"
+    ending = "complete" if rng.random() < 0.9 else "fail"
+    return _Fate(tool_round, cancel, ending)
+
+
 class _Worker:
     def __init__(self, plan: _Plan, store: Store, index: int) -> None:
         self.plan = plan
         self.store = store
-        self.rng = random.Random(plan.seed * 7919 + index)
         self.name = f"worker-{index}-{os.getpid()}"
         self.counts: Counter[str] = Counter()
+        self.index = {run_id: i for i, run_id in enumerate(plan.ids)}
 
     def loop(self) -> None:
         store, counts = self.store, self.counts
@@ -185,8 +272,6 @@ class _Worker:
             counts["moves"] += len(claimed)
             for run in claimed:
                 self.work(run)
-                if self.rng.random() < self.plan.cancel_rate:
-                    self.cancel(self.rng.choice(self.plan.ids))
             rescued = store.rescue()
             expired = store.expire_due()
             counts["moves"] += len(rescued) + len(expired)
@@ -197,24 +282,36 @@ class _Worker:
                 time.sleep(0.005)
 
     def work(self, run: Run) -> None:
-        store, counts, rng = self.store, self.counts, self.rng
+        store, counts = self.store, self.counts
+        fate = _fate(self.plan, self.index[run.id])
+        answered = store.tool_outputs(run.id) is not None
         try:
-            if store.tool_outputs(run.id) is None and rng.random() < self.plan.tool_rate:
+            if fate.cancel == "claimed":
+                self.cancel(run.id)
+                with store.move(run.id, worker=self.name) as moving:
+                    moving.finish_cancel()
+                counts["moves"] += 1
+                return
+            if fate.tool_round and not answered:
+                call_id = f"call_{self.index[run.id]:06d}"
                 call = {
-                    "id": f"call_{rng.randrange(10**9)}",
+                    "id": call_id,
                     "type": "function",
                     "function": {"name": "lookup", "arguments": "{}"},
                 }
                 with store.move(run, worker=self.name) as moving:
                     moving.require_action([call])
                 counts["moves"] += 1
+                if fate.cancel == "waiting":
+                    self.cancel(run.id)  # a cancelling run no worker holds: rescue finishes it
+                    return
                 # The API's client answers at once (not a worker: no lease involved).
                 with store.move(run) as moving:
-                    moving.submit_tool_outputs([{"tool_call_id": call["id"], "output": "42"}])
+                    moving.submit_tool_outputs([{"tool_call_id": call_id, "output": "42"}])
                 counts["moves"] += 1
                 return
             with store.move(run, worker=self.name) as moving:
-                if rng.random() < 0.9:
+                if fate.ending == "complete":
                     moving.complete(_USAGE)
                 else:
                     moving.fail("rate_limit_exceeded", "simulated")
@@ -238,13 +335,8 @@ class _Worker:
             self.counts["illegal"] += 1
 
     def cancel(self, run_id: str) -> None:
-        """The API's client cancels a run, whatever it is doing."""
-        try:
-            with self.store.move(run_id) as moving:
-                moving.cancel()
-            self.counts["moves"] += 1
-            self.counts["cancels"] += 1
-        except IllegalTransition:
-            self.counts["illegal"] += 1
-        except Conflict:
-            self.counts["conflict_errors"] += 1
+        """The API's client cancels a run (not a worker: no lease involved)."""
+        with self.store.move(run_id) as moving:
+            moving.cancel()
+        self.counts["moves"] += 1
+        self.counts["cancels"] += 1

@@ -1,6 +1,6 @@
 """Testing with runlife: hypothesis strategies and a state machine for your own code.
 
-Needs hypothesis: ``pip install "runlife[testing]"``. ``import runlife`` never imports this
+Needs hypothesis, the testing extra (``pip install ".[testing]"`` from a checkout). ``import runlife`` never imports this
 package (nor hypothesis).
 
 - :mod:`runlife.testing.strategies`: :func:`runs`, :func:`tool_calls`,
@@ -21,11 +21,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from runlife import missing_extra
+
 try:
     import hypothesis  # noqa: F401 - imported for the clear error below
-except ModuleNotFoundError as exc:  # pragma: no cover - hypothesis is in the dev extra
-    msg = 'runlife.testing needs hypothesis: pip install "runlife[testing]"'
-    raise ModuleNotFoundError(msg, name=exc.name) from exc
+except ModuleNotFoundError as exc:  # hypothesis is in the dev extra: tested in a subprocess
+    clear = missing_extra(exc, needed_by="runlife.testing")
+    if clear is None:  # pragma: no cover - hypothesis's own broken import
+        raise
+    raise clear from exc
 
 if TYPE_CHECKING:
     from . import strategies
