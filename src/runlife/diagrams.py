@@ -7,7 +7,7 @@ the table changes every diagram. The machine's markup is turned into Mermaid or 
 text by the pure functions :func:`mermaid` and :func:`dot`, which need no other package;
 :func:`render` lays the DOT out as SVG or PNG with a Graphviz program.
 
-Rendering takes the extra: ``pip install "runlife[diagrams]"`` installs ``graphviz-pure``, a
+Rendering takes the extra: ``pip install ".[diagrams]"`` (from a checkout) installs ``graphviz-pure``, a
 self-contained build of Graphviz's ``dot`` (wheels for Linux, macOS and Windows; no system
 Graphviz, Cairo or fonts needed), which also writes the same bytes on every platform. The
 system's own Graphviz is used only when asked for by name (``engine="graphviz"``): no engine
@@ -97,7 +97,7 @@ class DiagramsUnavailable(RunlifeError):
     """The program needed to render SVG or PNG is not installed.
 
     Mermaid and DOT text never need it. The message names the command that installs it
-    (``pip install "runlife[diagrams]"`` for the default engine).
+    (``pip install ".[diagrams]"`` for the default engine).
     """
 
 

@@ -69,9 +69,6 @@ def test_node_sdk(server):
     run_script("sdk", server.url)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="creation order lands with store schema v2"
-)
 def test_node_list_order_within_a_second(server):
     """Runs created within the same second are listed in creation order (asc and desc)."""
     run_script("order", server.url)

@@ -143,7 +143,13 @@ def test_sigkill_mid_load_and_restart(backend, start_server):
     clients = [threading.Thread(target=load) for _ in range(6)]
     for t in clients:
         t.start()
-    time.sleep(2.0)
+    # Kill mid-load: once the clients have runs in flight (waiting on what the server said,
+    # not on a clock, holds on a loaded machine too), and a little later.
+    deadline = time.monotonic() + 60
+    while len(created) < 6:
+        assert time.monotonic() < deadline, "the server created no runs"
+        time.sleep(0.05)
+    time.sleep(0.5)
     first.kill()  # SIGKILL to the process group: server and workers
     stop.set()
     for t in clients:

@@ -42,7 +42,7 @@ is given; png only when standard output is not a terminal.
 {"run": {...}, "history": [{"trigger": ..., "source": ..., "dest": ...}, ...]}: the diagram
 then shows the run's status and the path its history took.
 
-svg and png need the renderer: pip install "runlife[diagrams]" (or --engine graphviz to use
+svg and png need the renderer: pip install ".[diagrams]" (or --engine graphviz to use
 the system's Graphviz dot). Exit codes: 0 ok, 1 could not render, 2 usage error.
 """
 

@@ -19,7 +19,7 @@ __all__ = ["COMMAND", "add_arguments", "run"]
 
 _EPILOG = """\
 URL: sqlite:///relative/runs.db, sqlite:////absolute/runs.db or
-postgresql://user@host:port/db (PostgreSQL needs: pip install "runlife[postgres]").
+postgresql://user@host:port/db (PostgreSQL needs: pip install ".[postgres]").
 Exit codes: 0 ok, 1 the store cannot be used, 2 usage error.
 """
 

@@ -29,7 +29,7 @@ def open_store(
     Args:
         url: ``sqlite:///relative/runs.db``, ``sqlite:////absolute/runs.db``,
             ``sqlite:///:memory:`` or ``postgresql://user@host:port/db`` (PostgreSQL needs
-            ``pip install 'runlife[postgres]'``).
+            ``pip install ".[postgres]"``).
         engine: the ``RunEngine`` every move goes through (its clock, ttl and listeners);
             a new ``RunEngine()`` when omitted.
         lease: seconds a claimed run belongs to its worker without a heartbeat.

@@ -1,4 +1,4 @@
-"""The PostgreSQL backend: psycopg 3 (``pip install 'runlife[postgres]'``).
+"""The PostgreSQL backend: psycopg 3 (``pip install ".[postgres]"`` from a checkout).
 
 Connections run in autocommit mode, so that a move's compare-and-set write, which is one
 statement (a data-modifying CTE that updates the run and inserts its history rows only if

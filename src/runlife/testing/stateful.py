@@ -3,7 +3,7 @@
 Subclass it to test an orchestrator (or anything else that reacts to runs) against the
 lifecycle: the machine creates runs, lets time pass and fires triggers with valid arguments,
 and calls your hooks after each change; hypothesis searches for the sequence that breaks
-your invariants, and shrinks it. Needs hypothesis (``pip install "runlife[testing]"``).
+your invariants, and shrinks it. Needs hypothesis (``pip install ".[testing]"``).
 See ``docs/testing.md`` for a worked example.
 """
 

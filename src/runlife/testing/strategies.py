@@ -1,6 +1,6 @@
 """Hypothesis strategies for runs, their arguments and their triggers.
 
-Every function here needs hypothesis (``pip install "runlife[testing]"``) and returns a
+Every function here needs hypothesis (``pip install ".[testing]"``) and returns a
 ``SearchStrategy``; options are keyword-only. The runs come from a real ``RunEngine`` and
 reach their status through legal moves with valid arguments, so every invariant holds and
 ``runlife.check`` finds nothing; a run keeps its engine, whose clock is a ``ManualClock``
