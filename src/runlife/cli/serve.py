@@ -10,10 +10,17 @@ without an API key; the ASGI stack missing).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
 from .shared import Command, at_least, on_store
+
+# The defaults of the options below are ServeConfig's (this module imports no part of the
+# serve extra, so it cannot read them; tests/serve/test_cli_edges.py holds them equal).
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
+DEFAULT_MAX_CONNECTIONS = 500
 
 __all__ = ["COMMAND", "add_arguments", "run"]
 
@@ -33,6 +40,17 @@ app in your own server").
 
 #: What ``serve --help`` and the missing-extra message tell a user to install.
 INSTALL = 'pip install ".[serve]" from a checkout, or pip install "runlife[serve]"'
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse ``type``: a number of seconds > 0 (``0.5``, ``10``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +130,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="larger request bodies get 413 (default: 1048576, 1 MiB)",
     )
     parser.add_argument(
+        "--header-timeout",
+        type=positive_seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help=(
+            "a connection that has not sent a request's complete headers this long after "
+            f"opening (or after the previous answer) is closed (default: {DEFAULT_HEADER_TIMEOUT})"
+        ),
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=positive_seconds,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="SECONDS",
+        help=(
+            "a request whose body is not complete this long after its headers gets 408 "
+            f"and is closed (default: {DEFAULT_BODY_TIMEOUT})"
+        ),
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=at_least(1),
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=(
+            "connections held open at once; a connection beyond them is answered 503 and "
+            f"closed (default: {DEFAULT_MAX_CONNECTIONS})"
+        ),
+    )
+    parser.add_argument(
         "--default-model",
         default="runlife-demo",
         metavar="NAME",
@@ -159,6 +207,9 @@ def run(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         default_model=args.default_model,
         log_level=args.log_level,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
     )
 
     def ready(url: str) -> None:

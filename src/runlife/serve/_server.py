@@ -25,9 +25,11 @@ import attrs
 from runlife import RunEngine
 
 from ._app import DEFAULT_POLL_AFTER_MS, create_app
+from ._connections import ConnectionLimits, guarded_protocol
 from ._executor import load_executor
 from ._limits import DEFAULT_MAX_BODY
 from ._signals import Signals
+from ._timeouts import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from ._worker import WorkerConfig, worker_main
 
 if TYPE_CHECKING:
@@ -57,6 +59,9 @@ class ServeConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     default_model: str = "runlife-demo"
     log_level: str = "warning"
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 def is_loopback(host: str) -> bool:
@@ -167,6 +172,9 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
         )
     if config.workers < 0:
         raise ValueError(f"--workers: expected an int >= 0, got {config.workers}")
+    limits = ConnectionLimits(
+        max_connections=config.max_connections, header_timeout=config.header_timeout
+    )
     load_executor(config.executor)  # fail here, not in every worker
     store = open_store(
         config.store, engine=RunEngine(ttl=config.ttl), lease=config.lease, pool_size=16
@@ -186,9 +194,11 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
             poll_ms=config.poll_ms,
             max_body_bytes=config.max_body_bytes,
             signals=signals,
+            body_timeout=config.body_timeout,
         )
         uv = uvicorn.Config(
             app,
+            http=guarded_protocol(limits),
             log_level=config.log_level,
             access_log=False,
             lifespan="off",
