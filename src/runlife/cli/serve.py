@@ -3,8 +3,8 @@
 Runs in the foreground until SIGTERM or SIGINT, with its worker processes. Prints one line,
 ``runlife serve: listening on http://HOST:PORT/v1``, on standard output once it accepts
 requests (``--port 0`` picks a free port). Exit codes: 0 stopped by a signal; 1 the store or
-the address cannot be used; 2 usage errors (a bad option or executor, a non-loopback host
-without an API key; the ASGI stack missing).
+the address cannot be used (the message names the address); 2 usage errors (a bad option or
+executor, a non-loopback host without an API key; the ASGI stack missing).
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ __all__ = ["COMMAND", "add_arguments", "run"]
 _EPILOG = """\
 STORE: sqlite:///relative/runs.db, sqlite:////absolute/runs.db or
 postgresql://user@host:port/db (schema created on first use).
-EXECUTOR: demo, or package.module:function (see docs/serve.md for the protocol).
+EXECUTOR: demo, or package.module:function (see docs/serve.md for the protocol),
+imported from --app-dir (the working directory by default), then from sys.path.
 Point the official SDK at it: OpenAI(base_url="http://127.0.0.1:PORT/v1", api_key=KEY).
 Needs the serve extra: pip install ".[serve]" from a checkout (pip install "runlife[serve]"
 once published). Exit codes: 0 stopped by a signal, 1 the store or the address cannot be
-used, 2 usage error.
+used (a port in use: "cannot listen on HOST:PORT: Address already in use"), 2 usage error.
+Slow clients: --header-timeout, --body-timeout, --max-connections (docs/serve.md,
+"Connections, limits and timeouts").
 
 No --workers 0: to run the workers elsewhere, mount runlife.serve.create_app in your own
 ASGI server and run runlife.serve.Worker in other processes (docs/serve.md, "Mounting the
@@ -80,6 +83,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="demo",
         metavar="SPEC",
         help="demo or package.module:function (default: demo)",
+    )
+    parser.add_argument(
+        "--app-dir",
+        default=".",
+        metavar="DIR",
+        help=(
+            "import the executor's module from DIR first, as uvicorn's --app-dir does "
+            "(so --executor mymod:fn finds ./mymod.py without PYTHONPATH) (default: .)"
+        ),
     )
     parser.add_argument(
         "--api-key",
@@ -210,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         max_connections=args.max_connections,
+        app_dir=args.app_dir,
     )
 
     def ready(url: str) -> None:

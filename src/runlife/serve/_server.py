@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -62,6 +63,7 @@ class ServeConfig:
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    app_dir: str = "."
 
 
 def is_loopback(host: str) -> bool:
@@ -82,14 +84,26 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
+def _shown(host: str) -> str:
+    """*host* as a URL shows it (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _bind(host: str, port: int) -> socket.socket:
+    """A socket listening on *host*:*port*; an ``OSError`` naming the address otherwise."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when the
     # listening socket says TCP; without it every response waits ~40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        error = OSError(f"cannot listen on {_shown(host)}:{port}: {exc.strerror or exc}")
+        error.errno = exc.errno
+        raise error from None
     sock.set_inheritable(False)
     return sock
 
@@ -116,6 +130,7 @@ class _Workers:
             lease=c.lease,
             ttl=c.ttl,
             log_level=c.log_level,
+            app_dir=str(Path(c.app_dir).resolve()),
         )
         proc = self.ctx.Process(
             target=worker_main,
@@ -159,7 +174,7 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
     Raises:
         ValueError: a bad option (non-loopback host without an API key, a bad executor).
         StoreURLError, StoreError: the store cannot be opened.
-        OSError: the address cannot be bound.
+        OSError: the address cannot be bound (the message names it; nothing was opened).
     """
     import uvicorn  # noqa: PLC0415
 
@@ -175,15 +190,20 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
     limits = ConnectionLimits(
         max_connections=config.max_connections, header_timeout=config.header_timeout
     )
-    load_executor(config.executor)  # fail here, not in every worker
-    store = open_store(
-        config.store, engine=RunEngine(ttl=config.ttl), lease=config.lease, pool_size=16
-    )
+    load_executor(config.executor, app_dir=config.app_dir)  # fail here, not in every worker
+    # The address first: a port in use fails before the store is opened (or created).
+    sock = _bind(config.host, config.port)
+    try:
+        store = open_store(
+            config.store, engine=RunEngine(ttl=config.ttl), lease=config.lease, pool_size=16
+        )
+    except BaseException:
+        sock.close()
+        raise
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     signals = Signals.shared()
     workers = _Workers(config, signals)
     try:
-        sock = _bind(config.host, config.port)
         workers.start()
         app = create_app(
             store,
@@ -207,9 +227,8 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
         )
         server = uvicorn.Server(uv)
         host, port = sock.getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
         if ready is not None:
-            ready(f"http://{shown}:{port}/v1")
+            ready(f"http://{_shown(host)}:{port}/v1")
         with contextlib.suppress(_Stop):
             server.run(sockets=[sock])
     except _Stop:
