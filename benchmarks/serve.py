@@ -148,10 +148,12 @@ def load(base: str, clients: int, seconds: float) -> tuple[float, list[float]]:
         client = client_for(base)
         try:
             thread_id = client.beta.threads.create().id
-            while time.perf_counter() < stop:
+            while True:  # at least one round trip per client
                 took = poll_trip(client, thread_id)
                 with lock:
                     times.append(took)
+                if time.perf_counter() >= stop:
+                    break
         finally:
             client.close()
 
