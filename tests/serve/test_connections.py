@@ -188,3 +188,18 @@ def test_connections_beyond_the_cap_get_a_503_and_the_cap_frees_up(start_server,
         assert client.beta.threads.create().id.startswith("thread_")
     finally:
         client.close()
+
+
+def test_a_websocket_upgrade_is_a_plain_request(start_server, sockets):
+    """No WebSocket routes: an upgrade is answered as any request (404), and the header
+    deadline still ends the connection afterwards."""
+    server = start_server("sqlite", "--workers", "1", "--header-timeout", "0.5")
+    sockets.append(sock := connect(server))
+    sock.sendall(
+        b"GET /v1/threads/none HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+        b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    status, _, body = parse(read_to_end(sock))
+    assert status == 404
+    assert_api_error(body)

@@ -219,6 +219,7 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
         uv = uvicorn.Config(
             app,
             http=guarded_protocol(limits),
+            ws="none",  # no WebSocket routes: an upgrade is a plain request (404)
             log_level=config.log_level,
             access_log=False,
             lifespan="off",
