@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tests.serve.asgi import echo, request
 
-from runlife.serve import create_app
+from runlife.serve import ServeConfig, create_app, serve
 from runlife.serve._connections import ConnectionLimits
 from runlife.serve._timeouts import BodyTimeout
 
@@ -78,3 +78,20 @@ def test_a_timeout_must_be_positive(seconds: float) -> None:
 def test_connection_limits_are_checked(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ConnectionLimits(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"body_timeout": 0.0}, "body_timeout: expected a number > 0, got 0.0"),
+        ({"header_timeout": -1.0}, "header_timeout: expected a number > 0, got -1.0"),
+        ({"max_connections": 0}, "max_connections: expected an int >= 1, got 0"),
+    ],
+)
+def test_serve_refuses_bad_limits_before_opening_anything(
+    tmp_path: Path, options: dict[str, Any], message: str
+) -> None:
+    config = ServeConfig(store=f"sqlite:///{tmp_path / 'runs.db'}", port=0, **options)
+    with pytest.raises(ValueError, match=message):
+        serve(config)
+    assert not (tmp_path / "runs.db").exists()

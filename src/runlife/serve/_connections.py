@@ -29,7 +29,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._errors import error_body
 from ._request_id import new_request_id
-from ._timeouts import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
+from ._timeouts import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, positive
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -52,8 +52,7 @@ class ConnectionLimits:
     def __attrs_post_init__(self) -> None:
         if self.max_connections < 1:
             raise ValueError(f"max_connections: expected an int >= 1, got {self.max_connections}")
-        if not self.header_timeout > 0:
-            raise ValueError(f"header_timeout: expected a number > 0, got {self.header_timeout}")
+        positive("header_timeout", self.header_timeout)
 
 
 def refusal() -> bytes:

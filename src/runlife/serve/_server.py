@@ -30,7 +30,12 @@ from ._connections import ConnectionLimits, guarded_protocol
 from ._executor import load_executor
 from ._limits import DEFAULT_MAX_BODY
 from ._signals import Signals
-from ._timeouts import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
+from ._timeouts import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    positive,
+)
 from ._worker import WorkerConfig, worker_main
 
 if TYPE_CHECKING:
@@ -172,7 +177,8 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
     and the workers are started.
 
     Raises:
-        ValueError: a bad option (non-loopback host without an API key, a bad executor).
+        ValueError: a bad option (non-loopback host without an API key, a bad executor, a
+            timeout or cap out of range); nothing is opened then.
         StoreURLError, StoreError: the store cannot be opened.
         OSError: the address cannot be bound (the message names it; nothing was opened).
     """
@@ -190,6 +196,7 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
     limits = ConnectionLimits(
         max_connections=config.max_connections, header_timeout=config.header_timeout
     )
+    positive("body_timeout", config.body_timeout)
     load_executor(config.executor, app_dir=config.app_dir)  # fail here, not in every worker
     # The address first: a port in use fails before the store is opened (or created).
     sock = _bind(config.host, config.port)

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "BodyTimeout",
     "body_too_slow",
+    "positive",
 ]
 
 #: Seconds a connection may take to send a request's complete headers.
@@ -39,6 +40,13 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
 #: Connections held open at once; beyond it a new connection is answered 503 and closed.
 DEFAULT_MAX_CONNECTIONS = 500
+
+
+def positive(name: str, seconds: float) -> float:
+    """*seconds* when it is a number > 0; else a ``ValueError`` naming *name*."""
+    if not seconds > 0:
+        raise ValueError(f"{name}: expected a number > 0, got {seconds!r}")
+    return seconds
 
 
 def body_too_slow(seconds: float) -> APIError:
@@ -61,10 +69,8 @@ class BodyTimeout:
     """
 
     def __init__(self, app: ASGIApp, *, seconds: float) -> None:
-        if not seconds > 0:
-            raise ValueError(f"seconds: expected a number > 0, got {seconds!r}")
         self.app = app
-        self.seconds = seconds
+        self.seconds = positive("seconds", seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
