@@ -16,6 +16,14 @@ on loopback, and:
 Then **runlife's share**: the store operations one round trip costs (create, claim, the
 worker's move, submit, claim, move, and the reads a poll makes), run in-process on the same
 backend with no HTTP, against the HTTP round trip's p50.
+
+Each figure is the median of ``--repeats`` runs (a fresh server and store each). With
+``--against DIR`` (a checkout of another commit, e.g. ``git worktree add /tmp/base REV``),
+each repeat runs that checkout's ``runlife serve`` (``PYTHONPATH=DIR/src``) and this one's in
+turn, and a last table gives this one's figures as ratios of that named baseline:
+
+    git worktree add /tmp/base f918ddc
+    python benchmarks/serve.py --workers 2 --repeats 5 --against /tmp/base
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import threading
 import time
 import uuid
 import warnings
+from pathlib import Path
 from typing import Any
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -45,7 +54,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 @contextlib.contextmanager
-def server(url: str, workers: int) -> Any:
+def server(url: str, workers: int, source: str | None = None) -> Any:
+    """A ``runlife serve`` subprocess; *source*: a checkout whose ``src`` it runs instead."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(source) / "src"), *filter(None, [env.get("PYTHONPATH")])]
+        )
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "runlife.serve", "--store", url, "--port", "0"),
@@ -54,6 +69,7 @@ def server(url: str, workers: int) -> Any:
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
@@ -132,10 +148,12 @@ def load(base: str, clients: int, seconds: float) -> tuple[float, list[float]]:
         client = client_for(base)
         try:
             thread_id = client.beta.threads.create().id
-            while time.perf_counter() < stop:
+            while True:  # at least one round trip per client
                 took = poll_trip(client, thread_id)
                 with lock:
                     times.append(took)
+                if time.perf_counter() >= stop:
+                    break
         finally:
             client.close()
 
@@ -210,40 +228,129 @@ def fresh_store(backend: str, directory: str) -> Any:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+#: The figures of one measurement, in the order of the tables' columns.
+FIGURES = (
+    "poll p50",
+    "poll p99",
+    "stream p50",
+    "stream p99",
+    "load trips/s",
+    "load p50",
+    "load p99",
+)
+
+
+def measure(url: str, workers: int, args: argparse.Namespace, source: str | None) -> list[float]:
+    """One fresh server on *url*: the FIGURES (ms, and trips per second)."""
+    with server(url, workers, source) as base:
+        polled = sequential(base, poll_trip, args.trips)
+        streamed = sequential(base, stream_trip, args.trips)
+        rate, loaded = load(base, args.clients, args.seconds)
+    return [
+        pct(polled, 0.5),
+        pct(polled, 0.99),
+        pct(streamed, 0.5),
+        pct(streamed, 0.99),
+        rate,
+        pct(loaded, 0.5),
+        pct(loaded, 0.99),
+    ]
+
+
+def revision(source: str) -> str:
+    """*source*'s commit (short hash), or its path when it is not a git checkout."""
+    done = subprocess.run(
+        ["git", "-C", source, "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or source
+
+
+def row(backend: str, workers: int, name: str, figures: list[float]) -> str:
+    p50, p99, s50, s99, rate, l50, l99 = figures
+    return (
+        f"| {backend} | {workers} | {name} | {p50:.1f} / {p99:.1f} | {s50:.1f} / {s99:.1f} "
+        f"| {rate:.0f} | {l50:.1f} / {l99:.1f} |"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trips", type=int, default=60, help="sequential round trips (60)")
     parser.add_argument("--clients", type=int, default=8, help="load clients (8)")
     parser.add_argument("--seconds", type=float, default=5.0, help="load duration (5)")
     parser.add_argument("--workers", default="1,2,4", help="worker counts (1,2,4)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure, medians (3)")
+    parser.add_argument(
+        "--against", metavar="DIR", help="a checkout to compare with (its src is run)"
+    )
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="sqlite,postgresql (PG if its URL is set)"
+    )
     args = parser.parse_args()
-    backends = ["sqlite"] + (["postgresql"] if os.environ.get("RUNLIFE_TEST_POSTGRES_URL") else [])
+    backends = [
+        b
+        for b in args.backends.split(",")
+        if b == "sqlite" or (b == "postgresql" and os.environ.get("RUNLIFE_TEST_POSTGRES_URL"))
+    ]
+    this = revision(str(Path(__file__).parents[1]))
+    baseline = revision(args.against) if args.against else None
+    sides: list[tuple[str, str | None]] = [(f"this ({this})", None)]
+    if args.against:
+        sides.insert(0, (f"baseline ({baseline})", args.against))
     print(
-        "| backend | workers | poll p50 / p99 ms | stream p50 / p99 ms | "
+        f"Medians of {args.repeats} runs; poll and stream: {args.trips} sequential round trips; "
+        f"load: {args.clients} clients for {args.seconds:g} s."
+    )
+    print()
+    print(
+        "| backend | workers | serve | poll p50 / p99 ms | stream p50 / p99 ms | "
         f"load ({args.clients} clients) trips/s | load p50 / p99 ms |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     shares: dict[str, float] = {}
     p50s: dict[str, float] = {}
+    ratios: list[tuple[str, int, list[float]]] = []
     with tempfile.TemporaryDirectory() as directory:
         for backend in backends:
             for workers in (int(w) for w in args.workers.split(",")):
-                with fresh_store(backend, directory) as url, server(url, workers) as base:
-                    polled = sequential(base, poll_trip, args.trips)
-                    streamed = sequential(base, stream_trip, args.trips)
-                    rate, loaded = load(base, args.clients, args.seconds)
-                print(
-                    f"| {backend} | {workers} | {pct(polled, 0.5):.1f} / {pct(polled, 0.99):.1f} "
-                    f"| {pct(streamed, 0.5):.1f} / {pct(streamed, 0.99):.1f} | {rate:.0f} "
-                    f"| {pct(loaded, 0.5):.1f} / {pct(loaded, 0.99):.1f} |",
-                    flush=True,
-                )
-                p50s.setdefault(backend, pct(polled, 0.5) / 1000)
+                runs: dict[str, list[list[float]]] = {name: [] for name, _ in sides}
+                for i in range(args.repeats):
+                    # Alternate which side goes first, so that drift favours neither.
+                    for name, source in sides if i % 2 == 0 else sides[::-1]:
+                        with fresh_store(backend, directory) as url:
+                            runs[name].append(measure(url, workers, args, source))
+                medians = {
+                    name: [statistics.median(col) for col in zip(*figures, strict=True)]
+                    for name, figures in runs.items()
+                }
+                for name, _ in sides:
+                    print(row(backend, workers, name, medians[name]), flush=True)
+                mine = medians[sides[-1][0]]
+                p50s.setdefault(backend, mine[0] / 1000)
+                if args.against:
+                    base = medians[sides[0][0]]
+                    ratios.append(
+                        (backend, workers, [m / b for m, b in zip(mine, base, strict=True)])
+                    )
             with fresh_store(backend, directory) as url:
                 shares[backend] = runlife_share(url, args.trips)
+    if ratios:
+        print()
+        print(
+            f"this ({this}) / baseline ({baseline}): below 1 is faster for times, above 1 for trips/s"
+        )
+        print()
+        print("| backend | workers | " + " | ".join(FIGURES) + " |")
+        print("|---|---|" + "---|" * len(FIGURES))
+        for backend, workers, values in ratios:
+            print(f"| {backend} | {workers} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
     print()
     print(
-        "| backend | store work per round trip (in-process) | poll round trip p50 (1 worker) | share |"
+        "| backend | store work per round trip (in-process) | poll round trip p50 (first worker count) "
+        "| share |"
     )
     print("|---|---|---|---|")
     for backend, share in shares.items():

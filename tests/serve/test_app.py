@@ -38,7 +38,10 @@ def test_a_body_that_grows_past_the_limit_is_a_413(tmp_path: Path):
 def test_a_store_opened_from_a_url_is_closed_on_shutdown(tmp_path: Path):
     """The app owns a store it opened; one it was given stays open."""
     app = create_app(f"sqlite:///{tmp_path / 'runs.db'}")
-    store: Store = app.app.app.state.runlife_store  # type: ignore[attr-defined]
+    inner: Any = app
+    while not hasattr(inner, "state"):  # through the middlewares to the Starlette app
+        inner = inner.app
+    store: Store = inner.state.runlife_store
     closed: list[bool] = []
     store_close = store.close
 

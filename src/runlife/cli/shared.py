@@ -26,7 +26,10 @@ __all__ = [
 #: The exit codes of every ``runlife`` command, declared once (``runlife --help`` shows them).
 EXIT_CODES: dict[int, str] = {
     0: "done",
-    1: "findings, violations, or a store or address that cannot be used (the command says which)",
+    1: (
+        "findings, violations or a failed run; a store or an address (serve: a port in use) "
+        "that cannot be used (the command says which)"
+    ),
     2: "a usage error: a bad option, store URL, file or argument (nothing was changed)",
     130: "interrupted (simulate)",
 }

@@ -16,6 +16,7 @@ from ._limits import DEFAULT_MAX_BODY, BodyLimit
 from ._request_id import RequestId
 from ._routes import EXCEPTION_HANDLERS, routes
 from ._signals import Signals
+from ._timeouts import DEFAULT_BODY_TIMEOUT, BodyTimeout
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -39,6 +40,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY,
     ttl: int = 600,
     signals: Signals | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> ASGIApp:
     """The Assistants-compatible runs API over *store*, as an ASGI app (Starlette).
 
@@ -63,6 +65,8 @@ def create_app(
         ttl: seconds from creation to ``expires_at`` (when *store* is a URL).
         signals: change notices and wake-ups shared with worker processes on this machine
             (``runlife serve`` passes them); local to the app when omitted.
+        body_timeout: seconds a request may take to send its body once its headers are
+            in (else 408, ``Connection: close``).
 
     Raises:
         StoreURLError, StoreError: *store* is a URL that cannot be opened.
@@ -92,7 +96,7 @@ def create_app(
         routes=routes(handlers), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS
     )
     app.state.runlife_store = opened
-    limited = BodyLimit(app, limit=max_body_bytes)
+    limited = BodyTimeout(BodyLimit(app, limit=max_body_bytes), seconds=body_timeout)
     # The key is checked first: a request without it learns nothing, not even the limit.
     # Every answer, a 401 too, carries its request id.
     return RequestId(BearerAuth(limited, api_key=api_key) if api_key else limited)

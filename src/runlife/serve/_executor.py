@@ -14,8 +14,10 @@ needs (the worker keeps the lease alive), and it must not move the run itself.
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -173,8 +175,12 @@ def demo(turn: Turn) -> Step:
     return Complete(dict(DEMO_USAGE))
 
 
-def load_executor(spec: str) -> Executor:
+def load_executor(spec: str, *, app_dir: str | None = None) -> Executor:
     """The executor named by *spec*: ``demo`` or ``package.module:function``.
+
+    *app_dir*, when given, is put first on ``sys.path`` (made absolute, once), so that the
+    module is found there as uvicorn's ``--app-dir`` finds an app: ``runlife serve`` passes
+    ``--app-dir`` (default ``.``, the working directory).
 
     Raises:
         ValueError: *spec* is malformed, its module cannot be imported, or it names
@@ -185,6 +191,10 @@ def load_executor(spec: str) -> Executor:
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"executor {spec!r}: expected 'demo' or 'package.module:function'")
+    if app_dir is not None:
+        where = str(Path(app_dir).resolve())
+        if where not in sys.path:
+            sys.path.insert(0, where)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

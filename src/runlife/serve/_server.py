@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -25,9 +26,16 @@ import attrs
 from runlife import RunEngine
 
 from ._app import DEFAULT_POLL_AFTER_MS, create_app
+from ._connections import ConnectionLimits, guarded_protocol
 from ._executor import load_executor
 from ._limits import DEFAULT_MAX_BODY
 from ._signals import Signals
+from ._timeouts import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    positive,
+)
 from ._worker import WorkerConfig, worker_main
 
 if TYPE_CHECKING:
@@ -57,6 +65,10 @@ class ServeConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     default_model: str = "runlife-demo"
     log_level: str = "warning"
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    app_dir: str = "."
 
 
 def is_loopback(host: str) -> bool:
@@ -77,14 +89,26 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
+def _shown(host: str) -> str:
+    """*host* as a URL shows it (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _bind(host: str, port: int) -> socket.socket:
+    """A socket listening on *host*:*port*; an ``OSError`` naming the address otherwise."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when the
     # listening socket says TCP; without it every response waits ~40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        error = OSError(f"cannot listen on {_shown(host)}:{port}: {exc.strerror or exc}")
+        error.errno = exc.errno
+        raise error from None
     sock.set_inheritable(False)
     return sock
 
@@ -111,6 +135,7 @@ class _Workers:
             lease=c.lease,
             ttl=c.ttl,
             log_level=c.log_level,
+            app_dir=str(Path(c.app_dir).resolve()),
         )
         proc = self.ctx.Process(
             target=worker_main,
@@ -152,9 +177,10 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
     and the workers are started.
 
     Raises:
-        ValueError: a bad option (non-loopback host without an API key, a bad executor).
+        ValueError: a bad option (non-loopback host without an API key, a bad executor, a
+            timeout or cap out of range); nothing is opened then.
         StoreURLError, StoreError: the store cannot be opened.
-        OSError: the address cannot be bound.
+        OSError: the address cannot be bound (the message names it; nothing was opened).
     """
     import uvicorn  # noqa: PLC0415
 
@@ -167,15 +193,24 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
         )
     if config.workers < 0:
         raise ValueError(f"--workers: expected an int >= 0, got {config.workers}")
-    load_executor(config.executor)  # fail here, not in every worker
-    store = open_store(
-        config.store, engine=RunEngine(ttl=config.ttl), lease=config.lease, pool_size=16
+    limits = ConnectionLimits(
+        max_connections=config.max_connections, header_timeout=config.header_timeout
     )
+    positive("body_timeout", config.body_timeout)
+    load_executor(config.executor, app_dir=config.app_dir)  # fail here, not in every worker
+    # The address first: a port in use fails before the store is opened (or created).
+    sock = _bind(config.host, config.port)
+    try:
+        store = open_store(
+            config.store, engine=RunEngine(ttl=config.ttl), lease=config.lease, pool_size=16
+        )
+    except BaseException:
+        sock.close()
+        raise
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     signals = Signals.shared()
     workers = _Workers(config, signals)
     try:
-        sock = _bind(config.host, config.port)
         workers.start()
         app = create_app(
             store,
@@ -186,9 +221,12 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
             poll_ms=config.poll_ms,
             max_body_bytes=config.max_body_bytes,
             signals=signals,
+            body_timeout=config.body_timeout,
         )
         uv = uvicorn.Config(
             app,
+            http=guarded_protocol(limits),
+            ws="none",  # no WebSocket routes: an upgrade is a plain request (404)
             log_level=config.log_level,
             access_log=False,
             lifespan="off",
@@ -197,9 +235,8 @@ def serve(config: ServeConfig, *, ready: Callable[[str], None] | None = None) ->
         )
         server = uvicorn.Server(uv)
         host, port = sock.getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
         if ready is not None:
-            ready(f"http://{shown}:{port}/v1")
+            ready(f"http://{_shown(host)}:{port}/v1")
         with contextlib.suppress(_Stop):
             server.run(sockets=[sock])
     except _Stop:

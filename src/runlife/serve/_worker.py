@@ -433,6 +433,8 @@ class WorkerConfig:
     idle: float = 0.1
     sweep_interval: float = 1.0
     log_level: str = "warning"
+    #: Where the executor's module is imported from (``runlife serve --app-dir``).
+    app_dir: str | None = None
 
 
 def worker_main(config: WorkerConfig, signals: Signals) -> None:
@@ -456,7 +458,7 @@ def worker_main(config: WorkerConfig, signals: Signals) -> None:
     )
     worker = Worker(
         store,
-        load_executor(config.executor),
+        load_executor(config.executor, app_dir=config.app_dir),
         worker_id=new_worker_id(config.index),
         concurrency=config.concurrency,
         signals=signals,
