@@ -86,9 +86,12 @@ class Faulty:
         if server is None or server.proc is None:
             return []
         pid = server.proc.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        children: set[int] = set()  # each thread's children (restarts come from a thread)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                children.update(map(int, (task / "children").read_text().split()))
         found = []
-        for child in map(int, children):
+        for child in children:
             with contextlib.suppress(OSError):
                 if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
                     found.append(child)
