@@ -66,6 +66,7 @@ class Faulty:
         self.record = directory / "issued.jsonl"
         self.log = directory / "server.log"
         self.server: Server | None = None
+        self.others: list[Server] = []
 
     def start(self, *options: str) -> Server:
         """``runlife serve`` on this store with the recording executor (and *options*)."""
@@ -79,6 +80,20 @@ class Faulty:
             log=self.log,
         ).start()
         return self.server
+
+    def start_another(self, *options: str) -> Server:
+        """A second ``runlife serve`` on the same store (killed at teardown too)."""
+        server = Server(
+            self.store,
+            "--executor",
+            EXECUTOR,
+            "--api-key",
+            KEY,
+            *options,
+            log=self.directory / "other.log",
+        ).start()
+        self.others.append(server)
+        return server
 
     def worker_pids(self) -> list[int]:
         """The pids of the server's worker processes (its ``spawn`` children)."""
@@ -128,8 +143,9 @@ def _faulty(
     with stack:
         yield make
         for service in made:
-            if service.server is not None:
-                service.server.kill()
+            for server in [service.server, *service.others]:
+                if server is not None:
+                    server.kill()
 
 
 @pytest.fixture(name="pg_restarts")

@@ -194,14 +194,17 @@ class TestCase7LoneSurrogates:
         call = run["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
         lone = '"\\ud800"'
         bodies = {
-            "/threads": '{"metadata": {"k": ' + lone + "}}",
-            path: '{"metadata": {"k": ' + lone + "}}",
+            "/threads": ("metadata", '{"metadata": {"k": ' + lone + "}}"),
+            path: ("metadata", '{"metadata": {"k": ' + lone + "}}"),
             f"{path}/submit_tool_outputs": (
-                '{"tool_outputs": [{"tool_call_id": "' + call + '", "output": ' + lone + "}]}"
+                "tool_outputs",
+                '{"tool_outputs": [{"tool_call_id": "' + call + '", "output": ' + lone + "}]}",
             ),
         }
-        for where, text in bodies.items():
-            _error(api.post(where, raw=text.encode()), 400)
+        for where, (field, text) in bodies.items():
+            error = _error(api.post(where, raw=text.encode()), 400)
+            assert error["param"] == field
+            assert "lone UTF-16 surrogate" in error["message"]
         assert api.get(path).json()["status"] == "requires_action"
 
 
@@ -241,8 +244,9 @@ class TestCase9DamagedRow:
 
 class TestCase11Shapes:
     def test_two_authorization_headers_are_a_401(self, api):
-        headers = [("Authorization", f"Bearer {KEY}"), ("Authorization", "Bearer other")]
-        _error(api.get("/threads/t/runs", headers=headers), 401)
+        right, wrong = ("Authorization", f"Bearer {KEY}"), ("Authorization", "Bearer other")
+        for headers in ([right, wrong], [wrong, right], [right, right]):
+            _error(api.get("/threads/t/runs", headers=headers), 401)
         assert api.get("/threads/t/runs").status_code == 200
 
     @pytest.mark.parametrize(
