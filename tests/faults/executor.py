@@ -7,7 +7,7 @@ waits ``RUNLIFE_FAULTS_DELAY_MS`` (``"lo-hi"``, drawn per turn; metadata ``delay
 overrides it): the window in which a test's faults land mid-turn. Metadata ``fault`` makes
 the turn cause a fault just before its step is written, in the worker process:
 
-- ``immutable:MS``: ``chattr +i`` on the SQLite files in ``RUNLIFE_FAULTS_DIR`` for MS ms;
+- ``immutable:MS``: ``chattr +i`` on the SQLite database and WAL files in ``RUNLIFE_FAULTS_DIR`` for MS ms;
 - ``pg_restart``: ``pg_ctl restart -m fast`` of the test PostgreSQL server
   (``RUNLIFE_TEST_PG_DIR``), started in the background so that the write meets it.
 
@@ -28,7 +28,7 @@ from typing import Any
 
 from runlife import FunctionTool
 from runlife.serve import CallTools, Complete, Step, Turn
-from tests.faults.faults import immutable, pg_restart
+from tests.faults.faults import immutable, pg_restart, read_only_files
 
 RECORD_ENV = "RUNLIFE_FAULTS_RECORD"
 DELAY_ENV = "RUNLIFE_FAULTS_DELAY_MS"
@@ -58,7 +58,7 @@ def _record(entry: dict[str, Any]) -> None:
 
 def _fault(spec: str) -> None:
     if spec.startswith("immutable:"):
-        files = sorted(Path(os.environ[DIR_ENV]).glob("runs.db*"))
+        files = read_only_files(Path(os.environ[DIR_ENV]))
         immutable(files, on=True)
 
         def later() -> None:

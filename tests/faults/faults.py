@@ -7,7 +7,8 @@ directory, ``server.log`` its log). ``pg_ctl restart`` reuses the server's own o
 
 Root is not stopped by file modes: ``chmod 0444`` leaves a file writable for root (and for
 descriptors already open), so a read-only SQLite file is made with ``chattr +i``
-(immutable: refused to everyone, open descriptors included), which needs root.
+(immutable: refused to everyone, open descriptors included), which needs root. The
+``-shm`` file is left alone (see ``read_only_files``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ PG_DIR_ENV = "RUNLIFE_TEST_PG_DIR"
 def can_chattr() -> bool:
     """Whether this process can make files immutable (root, and ``chattr`` installed)."""
     return os.geteuid() == 0 and shutil.which("chattr") is not None
+
+
+def read_only_files(directory: Path) -> list[Path]:
+    """The files of the SQLite store in *directory* that a read-only window makes immutable:
+    the database and its WAL. Not ``-shm``: SQLite maps it, and a connection opened while it
+    cannot grow dies of SIGBUS inside SQLite (a process crash, not an error)."""
+    return [directory / "runs.db", directory / "runs.db-wal"]
 
 
 def immutable(paths: Iterable[Path], *, on: bool) -> None:

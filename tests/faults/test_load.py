@@ -1,6 +1,7 @@
 """Issue 15's acceptance test: a bounded load through the official SDK against ``runlife
-serve`` (3 worker processes) while workers are SIGKILLed and restarted, PostgreSQL is
-restarted and metadata is hammered; then every run is checked.
+serve`` (3 worker processes) while workers are SIGKILLed and restarted, the database is
+briefly unavailable (PostgreSQL: ``pg_ctl restart -m fast``; SQLite: its files immutable for
+a second) and metadata is hammered; then every run is checked.
 
 What must hold, for every run: it ends (the load waits for each); no run failed while its
 worker lived (every failed run was failed by ``rescue()``, naming a worker the test killed;
@@ -25,7 +26,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.faults.faults import pg_restart
+from tests.faults.faults import can_chattr, immutable, pg_restart, read_only_files
 from tests.faults.support import TOOLS, audit, in_threads, outputs_for
 from tests.serve.conftest import wait_until, within
 
@@ -104,10 +105,23 @@ class Load:
         client.close()
 
 
-def _faults(service: Any, load: Load, restarts_pg: bool, rng: random.Random) -> dict[str, Any]:
-    """SIGKILL a worker every 2 s (KILLS times), restart PostgreSQL once in between."""
+def _outage(service: Any) -> None:
+    """The database unavailable for about a second."""
+    if service.backend == "postgresql":
+        pg_restart()
+        return
+    files = read_only_files(service.directory)
+    immutable(files, on=True)
+    try:
+        time.sleep(1.0)
+    finally:
+        immutable(files, on=False)
+
+
+def _faults(service: Any, load: Load, rng: random.Random) -> dict[str, Any]:
+    """SIGKILL a worker every 2 s (KILLS times), one database outage in between."""
     killed: list[int] = []
-    restarted = 0
+    outages = 0
     try:
         time.sleep(1.0)
         for k in range(KILLS):
@@ -117,20 +131,24 @@ def _faults(service: Any, load: Load, restarts_pg: bool, rng: random.Random) -> 
             victim = rng.choice(service.worker_pids())
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
-            if restarts_pg and k == 1:
+            if k == 1:
                 time.sleep(0.7)
-                pg_restart()
-                restarted += 1
+                _outage(service)
+                outages += 1
             time.sleep(2.0)
     finally:
         load.faults_over.set()
-    return {"killed": killed, "pg_restarts": restarted}
+    return {"killed": killed, "outages": outages}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_fault_injection_load(faulty, backend, request):
     if backend == "postgresql":
         request.getfixturevalue("pg_restarts")  # the server is up again afterwards
+    elif not can_chattr():
+        if os.environ.get("CI"):
+            pytest.fail("CI: the SQLite outage needs root and chattr (chmod does not stop root)")
+        pytest.skip("the SQLite outage needs root and chattr (chmod does not stop root)")
     service = faulty(delay_ms="50-400")
     server = service.start("--workers", "3", "--lease", str(LEASE))
     started = time.monotonic()
@@ -140,7 +158,7 @@ def test_fault_injection_load(faulty, backend, request):
 
     def inject() -> None:
         try:
-            faults.update(_faults(service, load, backend == "postgresql", random.Random(15)))
+            faults.update(_faults(service, load, random.Random(15)))
         except BaseException as exc:
             faults["error"] = exc
 
@@ -176,8 +194,8 @@ def test_fault_injection_load(faulty, backend, request):
     assert report["metadata_rows"] == load.seen["metadata updates"]
     print(
         f"fault load ({backend}): {runs} runs in {wall:.1f} s; {len(killed)} workers SIGKILLed "
-        f"(each started again: 3 live at the end, none a killed one), {faults['pg_restarts']} PostgreSQL "
-        f"restarts, {load.seen['metadata updates']} metadata updates, "
+        f"(each started again: 3 live at the end, none a killed one), {faults['outages']} "
+        f"{'PostgreSQL restart' if backend == 'postgresql' else 'read-only second'}, {load.seen['metadata updates']} metadata updates, "
         f"{report['issued']} tool calls issued (none twice); outcomes "
         f"{dict(report['statuses'])} (each failed run's worker was killed); 0 answers 409; "
         f"retried requests that had landed: {load.seen['create retried after it landed']} "

@@ -22,8 +22,9 @@ from typing import Any
 import openai
 import pytest
 
-from tests.faults.faults import can_chattr
-from tests.faults.support import audit
+from runlife.store import StoreError, open_store
+from tests.faults.faults import can_chattr, immutable, read_only_files
+from tests.faults.support import audit, in_threads
 from tests.serve.conftest import wait_until, within
 
 FILES = ("runs.db", "runs.db-wal", "runs.db-shm")
@@ -95,9 +96,12 @@ def test_file_removed_or_replaced(faulty, how):
                 "code": None,
             }
         }
-    time.sleep(2.5)  # the executor of the run in flight returned; its write met the fault
     what = "removed" if how == "removed" else "replaced by another file"
-    wait_until(lambda: f"was {what} while the store was open" in service.stderr(), 10, "the log")
+    wait_until(  # the executor of the run in flight returned; its write met the fault
+        lambda: f"run {flight.id}: write failed, retrying" in service.stderr(),
+        15,
+        "the worker's write to fail",
+    )
     log = service.stderr()
     assert f"its file {directory / 'runs.db'} was {what} while the store was open" in log
     assert "pausing until the store answers" in log  # the workers' claims pause
@@ -128,10 +132,7 @@ def test_file_removed_or_replaced(faulty, how):
 def test_read_only_file_for_two_seconds(faulty):
     """``chattr +i`` on the SQLite files for 2 s as the worker writes (lease 10 s): the write
     is retried, the run completes and is never failed."""
-    if not can_chattr():
-        if os.environ.get("CI"):
-            pytest.fail("CI: this test needs root and chattr (chmod does not stop root)")
-        pytest.skip("needs root and chattr: chmod does not stop root, nor open descriptors")
+    _need_chattr()
     service = faulty()
     server = service.start("--workers", "1", "--lease", "10")
     client = server.client(max_retries=5)
@@ -146,3 +147,45 @@ def test_read_only_file_for_two_seconds(faulty):
     report = audit(service.store, service.record, [run.id])
     assert report["problems"] == []
     client.close()
+
+
+def _need_chattr() -> None:
+    if not can_chattr():
+        if os.environ.get("CI"):
+            pytest.fail("CI: this test needs root and chattr (chmod does not stop root)")
+        pytest.skip("needs root and chattr: chmod does not stop root, nor open descriptors")
+
+
+def test_connections_opened_while_read_only_are_not_kept(tmp_path):
+    """SQLite opens a connection read-only when the file is not writable at that moment, and
+    such a connection stays read-only. Those opened during a read-only window are dropped,
+    so every write after it succeeds (before the fix, about a third kept failing with
+    ``attempt to write a readonly database`` until the process restarted)."""
+    _need_chattr()
+    with open_store(f"sqlite:///{tmp_path}/runs.db?timeout=0.5", pool_size=4) as store:
+        store.create(id="run_1", assistant_id="a", thread_id="t", model="m")
+        files = read_only_files(tmp_path)
+        immutable(files, on=True)
+        try:
+            errors: list[str] = []
+
+            def write() -> None:  # four at once: the pool opens connections meanwhile
+                try:
+                    store.update_metadata("run_1", {"k": "v"})
+                except StoreError as exc:
+                    errors.append(str(exc))
+
+            in_threads(4, lambda _: write(), 30)
+            assert errors  # the files were read-only
+        finally:
+            immutable(files, on=False)
+        after: list[int] = []
+        in_threads(
+            4,
+            lambda _: after.extend(
+                store.update_metadata("run_1", {"k": str(n)}).version for n in range(5)
+            ),
+            30,
+        )
+        assert len(after) == 20
+        assert store.version("run_1") == 20
