@@ -3,7 +3,7 @@ each backend. Each answer is checked as a client sees it, so each test holds on 
 of the code behind it (the unit tests of ``runlife.serve`` and the store prove the parts).
 
 Case 4 (caps), 6 (deep JSON), 7 (lone surrogates), 8 (NUL in ids and cursors), 9 (a stored
-row that cannot be loaded), 11 (two ``Authorization`` headers, UTF-16 and BOM bodies, 405
+row that cannot be loaded), 10 (the loader refuses what ``to_json`` could not write), 11 (two ``Authorization`` headers, UTF-16 and BOM bodies, 405
 ``Allow``); cases 1-3 are the other modules of this directory.
 """
 
@@ -267,3 +267,24 @@ class TestCase11Shapes:
         answer = api.request("PUT", "/threads/t")
         _error(answer, 405)
         assert set(answer.headers["allow"].split(", ")) == {"GET", "HEAD", "POST", "DELETE"}
+
+
+class TestCase10LoaderRefusesWhatCannotBeWritten:
+    @pytest.mark.parametrize(
+        ("change", "where"),
+        [
+            ({"temperature": float("nan")}, "$.temperature"),
+            ({"top_p": float("inf")}, "$.top_p"),
+            ({"metadata": {"k": object()}}, "$.metadata.k"),
+            ({"response_format": {"type": "json_schema", "x": {1, 2}}}, "$.response_format"),
+        ],
+        ids=["nan", "infinity", "object", "set"],
+    )
+    def test_from_dict_refuses_what_to_json_could_not_write(self, change, where):
+        import runlife
+
+        run = runlife.RunEngine().create(assistant_id="a", thread_id="t", model="m")
+        data = {**runlife.to_dict(run), **change}
+        with pytest.raises(runlife.InvalidRun) as info:
+            runlife.from_dict(data)
+        assert any(path.startswith(where) for path, _ in info.value.errors), info.value.errors
