@@ -234,6 +234,10 @@ class TestCase9DamagedRow:
         from tests.store.conftest import raw_sql
 
         run = api.post("/threads/thread_damaged/runs", {"assistant_id": "a"}).json()
+        for _ in range(500):  # finished first: no worker writes the row after we break it
+            if api.get(f"/threads/thread_damaged/runs/{run['id']}").json()["status"] == "completed":
+                break
+            time.sleep(0.02)
         secret = json.dumps({"id": run["id"], "secret_internal": 1})
         raw_sql(api.store, "UPDATE runlife_runs SET body = ? WHERE id = ?", (secret, run["id"]))
         for path in (f"/threads/thread_damaged/runs/{run['id']}", "/threads/thread_damaged/runs"):
