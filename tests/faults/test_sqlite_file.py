@@ -14,6 +14,7 @@ read-only for a while, removed (``rm runs.db*``), or replaced by another file.
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -189,3 +190,24 @@ def test_connections_opened_while_read_only_are_not_kept(tmp_path):
         )
         assert len(after) == 20
         assert store.version("run_1") == 20
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_worker_started_while_the_file_is_gone_creates_nothing(faulty):
+    """``rm runs.db*``, then a worker dies and is started again: it opens the store without
+    creating it (the server made the schema), so no empty database appears at the path; it
+    fails and is started again until the file is back. (Before, it made a new empty file.)"""
+    service = faulty()
+    server = service.start("--workers", "1")
+    client = server.client()
+    assert client.beta.threads.runs.create_and_poll(thread_id="t", assistant_id="a").status == (
+        "completed"
+    )
+    for name in FILES:
+        (service.directory / name).unlink(missing_ok=True)
+    (victim,) = service.worker_pids()
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: service.stderr().count("starting it again") >= 2, 20, "two restarts")
+    assert "no runlife schema in" in service.stderr()  # the new worker refused to create one
+    assert not (service.directory / "runs.db").exists()
+    client.close()
