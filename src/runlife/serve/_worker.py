@@ -450,10 +450,13 @@ def worker_main(config: WorkerConfig, signals: Signals) -> None:
         level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # create=False: the server made the schema; a worker starting while the SQLite file is
+    # gone must not make an empty database at its path (it fails, and is started again).
     store = open_store(
         config.store_url,
         engine=RunEngine(ttl=config.ttl),
         lease=config.lease,
+        create=False,
         pool_size=config.concurrency + 2,
     )
     worker = Worker(

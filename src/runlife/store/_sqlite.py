@@ -136,11 +136,14 @@ class SQLiteStore(Store):
                     f"no runlife schema in {url.text}: the file does not exist (nothing was "
                     "created): create it with `runlife store init URL`"
                 )
+        # Connections SQLite opened read-only (the file was not writable at that moment):
+        # they would stay read-only after the file is writable again, so they are dropped.
+        self._readonly: set[int] = set()
         self._pool = Pool(
             self._connect,
             size=1 if self._memory else pool_size,
-            healthy=lambda conn: not conn.in_transaction,
-            dispose=lambda conn: conn.close(),
+            healthy=lambda conn: not conn.in_transaction and id(conn) not in self._readonly,
+            dispose=self._dispose,
         )
         try:
             self._setup(create=create, upgrade=upgrade)
@@ -190,12 +193,21 @@ class SQLiteStore(Store):
             raise StoreError(f"cannot open the SQLite store {self.url}: {exc}") from exc
         return conn
 
+    def _dispose(self, conn: sqlite3.Connection) -> None:
+        self._readonly.discard(id(conn))
+        conn.close()
+
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
         self._check_file()
         try:
             with self._pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                except sqlite3.Error as exc:
+                    if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_READONLY:
+                        self._readonly.add(id(conn))  # not given out again
+                    raise
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.url}: {exc}") from exc
 

@@ -1,0 +1,160 @@
+"""Fixtures of the fault suite: real ``runlife serve`` processes, real PostgreSQL, real files.
+
+Servers run the executor ``tests.faults.executor:recording`` (which writes down every tool
+call it issues); PostgreSQL is the server of ``scripts/pg-test-server.sh`` (without
+``RUNLIFE_TEST_POSTGRES_URL`` its cases are left out, except under CI, where they fail).
+A test that restarts PostgreSQL uses the ``pg_restarts`` fixture, whose finalizer starts
+the server again whatever happened, so the tests after it find it up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.executor import DELAY_ENV, DIR_ENV, RECORD_ENV
+from tests.faults.faults import PG_DIR_ENV, pg_ensure_up
+from tests.pg import deselect_postgres, fresh_store_url, params_of, report_not_run
+from tests.pg import postgres_url as _postgres_url
+from tests.serve.conftest import KEY, Server
+
+BACKENDS = ("sqlite", "postgresql")
+EXECUTOR = "tests.faults.executor:recording"
+ROOT = Path(__file__).parents[2]
+
+_NOT_RUN = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
+    deselect_postgres(
+        config,
+        items,
+        _NOT_RUN,
+        lambda item: (
+            Path(str(item.path)).parent == Path(__file__).parent
+            and params_of(item).get("backend") == "postgresql"
+        ),
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The one line that says why PostgreSQL cases did not run, and how to run them."""
+    report_not_run(terminalreporter, config, _NOT_RUN, "faults")
+
+
+@pytest.fixture(name="backend", params=BACKENDS)
+def _backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    if backend == "postgresql":
+        _postgres_url("faults")
+    return backend
+
+
+class Faulty:
+    """One test's service: its store, its executor's record, its ``runlife serve``."""
+
+    def __init__(self, backend: str, directory: Path, store: str) -> None:
+        self.backend = backend
+        self.directory = directory
+        self.store = store
+        self.record = directory / "issued.jsonl"
+        self.log = directory / "server.log"
+        self.server: Server | None = None
+        self.others: list[Server] = []
+
+    def start(self, *options: str) -> Server:
+        """``runlife serve`` on this store with the recording executor (and *options*)."""
+        self.server = Server(
+            self.store,
+            "--executor",
+            EXECUTOR,
+            "--api-key",
+            KEY,
+            *options,
+            log=self.log,
+        ).start()
+        return self.server
+
+    def start_another(self, *options: str) -> Server:
+        """A second ``runlife serve`` on the same store (killed at teardown too)."""
+        server = Server(
+            self.store,
+            "--executor",
+            EXECUTOR,
+            "--api-key",
+            KEY,
+            *options,
+            log=self.directory / "other.log",
+        ).start()
+        self.others.append(server)
+        return server
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the server's worker processes (its ``spawn`` children)."""
+        server = self.server
+        if server is None or server.proc is None:
+            return []
+        pid = server.proc.pid
+        children: set[int] = set()  # each thread's children (restarts come from a thread)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                children.update(map(int, (task / "children").read_text().split()))
+        found = []
+        for child in children:
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(child)
+        return sorted(found)
+
+    def stderr(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(name="faulty")
+def _faulty(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Faulty]]:
+    """``faulty(delay_ms="lo-hi")``: a fresh store of *backend* and a service to start on it."""
+    made: list[Faulty] = []
+    stack = contextlib.ExitStack()
+
+    def make(delay_ms: str = "0-0") -> Faulty:
+        directory = tmp_path / f"service{len(made)}"
+        directory.mkdir()
+        store = stack.enter_context(
+            contextlib.contextmanager(fresh_store_url)(backend, directory, "faults")
+        )
+        monkeypatch.setenv(RECORD_ENV, str(directory / "issued.jsonl"))
+        monkeypatch.setenv(DIR_ENV, str(directory))
+        monkeypatch.setenv(DELAY_ENV, delay_ms)
+        monkeypatch.setenv(
+            "PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+        )
+        service = Faulty(backend, directory, store)
+        made.append(service)
+        return service
+
+    with stack:
+        yield make
+        for service in made:
+            for server in [service.server, *service.others]:
+                if server is not None:
+                    server.kill()
+
+
+@pytest.fixture(name="pg_restarts")
+def _pg_restarts() -> Iterator[None]:
+    """For a test that restarts the PostgreSQL server: it is up again afterwards, always."""
+    _postgres_url("faults")
+    if not os.environ.get(PG_DIR_ENV):
+        pytest.fail(f"restarting PostgreSQL needs {PG_DIR_ENV} (set by scripts/pg-test-server.sh)")
+    try:
+        yield
+    finally:
+        pg_ensure_up()
