@@ -169,7 +169,7 @@ class Worker:
             self._pool.shutdown(wait=True)
             beat.join(timeout=5)
 
-    def _store_failed(self, what: str, exc: StoreError) -> None:
+    def _store_failed(self, what: str, exc: Exception) -> None:
         """Log a failing claim or sweep once per outage; wait before the next try."""
         if not self._outage:
             self._outage = True
@@ -194,6 +194,13 @@ class Worker:
         except RunlifeError:
             _log.exception("worker %s: claim failed; trying again shortly", self.id)
             self._stop.wait(self.idle)
+            return []
+        except Exception as exc:  # noqa: BLE001 - logged with its traceback, then paused
+            # An error the store did not name (a database file half put back, say): the
+            # worker logs it with its traceback and pauses as for a store error, rather than
+            # dying with runs in flight whose leases it would stop renewing.
+            _log.exception("worker %s: claim failed unexpectedly", self.id)
+            self._store_failed("claim", exc)
             return []
         self._store_answered()
         if not runs:
