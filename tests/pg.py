@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +50,39 @@ def report_not_run(
         terminalreporter.write_line(
             f"{not_run} PostgreSQL {suite} tests not run (no {PG_ENV}): {HOW_TO_START}"
         )
+
+
+def postgres_hooks(
+    suite: str, is_postgres: Callable[[pytest.Item], bool]
+) -> tuple[
+    Callable[[pytest.Config, list[pytest.Item]], None], Callable[[Any, pytest.Config], None]
+]:
+    """A suite's two conftest hooks: leave its PostgreSQL cases (*is_postgres*) out without a
+    server and outside CI, and say so in one line. A conftest binds them by their hook names:
+    ``pytest_collection_modifyitems, pytest_terminal_summary = postgres_hooks(...)``.
+    """
+    key = pytest.StashKey[int]()
+
+    def modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+        deselect_postgres(config, items, key, is_postgres)
+
+    def summary(terminalreporter: Any, config: pytest.Config) -> None:
+        report_not_run(terminalreporter, config, key, suite)
+
+    return modifyitems, summary
+
+
+def in_directory_with_backend(here: str) -> Callable[[pytest.Item], bool]:
+    """Picks the ``backend="postgresql"`` cases of the tests in *here*'s directory."""
+    directory = Path(here).parent
+
+    def pick(item: pytest.Item) -> bool:
+        return (
+            Path(str(item.path)).parent == directory
+            and params_of(item).get("backend") == "postgresql"
+        )
+
+    return pick
 
 
 def postgres_url(suite: str) -> str:

@@ -13,13 +13,12 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.faults.executor import DELAY_ENV, DIR_ENV, RECORD_ENV
 from tests.faults.faults import PG_DIR_ENV, pg_ensure_up
-from tests.pg import deselect_postgres, fresh_store_url, params_of, report_not_run
+from tests.pg import fresh_store_url, in_directory_with_backend, postgres_hooks
 from tests.pg import postgres_url as _postgres_url
 from tests.serve.conftest import KEY, Server
 
@@ -27,25 +26,10 @@ BACKENDS = ("sqlite", "postgresql")
 EXECUTOR = "tests.faults.executor:recording"
 ROOT = Path(__file__).parents[2]
 
-_NOT_RUN = pytest.StashKey[int]()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
-    deselect_postgres(
-        config,
-        items,
-        _NOT_RUN,
-        lambda item: (
-            Path(str(item.path)).parent == Path(__file__).parent
-            and params_of(item).get("backend") == "postgresql"
-        ),
-    )
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """The one line that says why PostgreSQL cases did not run, and how to run them."""
-    report_not_run(terminalreporter, config, _NOT_RUN, "faults")
+#: Without a server (and outside CI) the PostgreSQL cases are left out, said in one line.
+pytest_collection_modifyitems, pytest_terminal_summary = postgres_hooks(
+    "faults", in_directory_with_backend(__file__)
+)
 
 
 @pytest.fixture(name="backend", params=BACKENDS)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from tests.pg import deselect_postgres, fresh_store_url, params_of, report_not_run
+from tests.pg import fresh_store_url, in_directory_with_backend, postgres_hooks
 from tests.pg import postgres_url as _postgres_url
 
 BACKENDS = ("sqlite", "postgresql")
@@ -33,25 +33,10 @@ KEY = "sk-runlife-test"
 T = TypeVar("T")
 
 
-_NOT_RUN = pytest.StashKey[int]()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
-    deselect_postgres(
-        config,
-        items,
-        _NOT_RUN,
-        lambda item: (
-            Path(str(item.path)).parent == Path(__file__).parent
-            and params_of(item).get("backend") == "postgresql"
-        ),
-    )
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """The one line that says why PostgreSQL cases did not run, and how to run them."""
-    report_not_run(terminalreporter, config, _NOT_RUN, "serve")
+#: Without a server (and outside CI) the PostgreSQL cases are left out, said in one line.
+pytest_collection_modifyitems, pytest_terminal_summary = postgres_hooks(
+    "serve", in_directory_with_backend(__file__)
+)
 
 
 def postgres_url() -> str:

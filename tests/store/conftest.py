@@ -15,29 +15,17 @@ import pytest
 
 from runlife import ManualClock, RunEngine
 from runlife.store import Store, open_store
-from tests.pg import deselect_postgres, fresh_store_url, params_of, report_not_run
+from tests.pg import fresh_store_url, params_of, postgres_hooks
 from tests.pg import postgres_url as _postgres_url
 from tests.support import T0
 
 BACKENDS = ("sqlite", "postgresql")
 
 
-_NOT_RUN = pytest.StashKey[int]()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without a server (and outside CI), leave the PostgreSQL cases out, said in one line."""
-    deselect_postgres(
-        config,
-        items,
-        _NOT_RUN,
-        lambda item: params_of(item).get("store_url") == "postgresql",
-    )
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """The one line that says why PostgreSQL cases did not run, and how to run them."""
-    report_not_run(terminalreporter, config, _NOT_RUN, "store")
+#: Without a server (and outside CI) the PostgreSQL cases are left out, said in one line.
+pytest_collection_modifyitems, pytest_terminal_summary = postgres_hooks(
+    "store", lambda item: params_of(item).get("store_url") == "postgresql"
+)
 
 
 def postgres_url() -> str:
