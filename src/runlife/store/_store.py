@@ -666,21 +666,34 @@ class Store:
             held.body, held.version = row.body, row.version
             if worker is not None:
                 self._check_lease(row, worker, self._now())
-            self.engine.reset(run, self._load(row), version=row.version, keep_history=held.hist_len)
             version = row.version
-            with self.engine.collect() as again:
-                try:
-                    for move in moves:
-                        self.engine.fire(run, move.trigger, move.args)
-                except RunlifeError as exc:
-                    exc.add_note(
-                        f"run {run.id} was moved by another writer first (now version "
-                        f"{row.version}, {row.status}); the move was tried again on that state"
-                    )
-                    raise
-            events = again
+            events = self._fire_again(held, row, moves, locked=False)
             moves = run.history[held.hist_len :]
         return self._locked_commit(held, moves, worker)
+
+    def _fire_again(
+        self, held: _Held, row: Row, moves: Sequence[Move], *, locked: bool
+    ) -> list[RunEvent]:
+        """Reset the run to what *row* holds and fire *moves* on it again; their events.
+
+        What a write does after another writer moved the run first (``locked``: under the
+        row's lock, the last try). A move that no longer applies is raised with a note
+        that says so.
+        """
+        run = held.run
+        self.engine.reset(run, self._load(row), version=row.version, keep_history=held.hist_len)
+        with self.engine.collect() as events:
+            try:
+                for move in moves:
+                    self.engine.fire(run, move.trigger, move.args)
+            except RunlifeError as exc:
+                exc.add_note(
+                    f"run {run.id} was moved by another writer first (now version "
+                    f"{row.version}, {row.status}); the move was tried again on that state"
+                    + (", under the row's lock" if locked else "")
+                )
+                raise
+        return events
 
     def _locked_commit(
         self, held: _Held, moves: Sequence[Move], worker: str | None
@@ -705,20 +718,7 @@ class Store:
                 now = self._now()
                 if worker is not None:
                     self._check_lease(row, worker, now)
-                self.engine.reset(
-                    run, self._load(row), version=row.version, keep_history=held.hist_len
-                )
-                with self.engine.collect() as events:
-                    try:
-                        for move in moves:
-                            self.engine.fire(run, move.trigger, move.args)
-                    except RunlifeError as exc:
-                        exc.add_note(
-                            f"run {run.id} was moved by another writer first (now version "
-                            f"{row.version}, {row.status}); the move was tried again on that "
-                            "state, under the row's lock"
-                        )
-                        raise
+                events = self._fire_again(held, row, moves, locked=True)
                 fresh = run.history[held.hist_len :]
                 write, rows = self._plan(
                     run.id, (row.version, row.body), fresh, events, worker=worker, now=now
