@@ -78,6 +78,9 @@ class Database:
                 conn.execute(f"CREATE SCHEMA {self.schema}")
             sep = "&" if "?" in pg_url else "?"
             self.url = f"{pg_url}{sep}options=-csearch_path%3D{self.schema}"
+        self.create_schema()
+
+    def create_schema(self) -> None:
         open_store(self.url).close()  # the schema, created by runlife
 
     def drop(self) -> None:
@@ -463,29 +466,19 @@ METADATA_UPDATES = 50
 GROWTH_RUNS = 10  # creations and moves are measured over this many runs
 
 
-class GrowthDB:
+class GrowthDB(Database):
     """A fresh database of schema 1 (the v1 DDL, rows written by hand) or 2 (runlife)."""
 
     def __init__(self, backend: str, pg_url: str | None, tmp: Path, schema: int) -> None:
-        self.backend = backend
-        if backend == "sqlite":
-            self.path = tmp / f"{uuid.uuid4().hex}.db"
-            self.url = f"sqlite:///{self.path}"
-        else:
-            assert pg_url is not None
-            import psycopg
+        self.version = schema
+        super().__init__(backend, pg_url, tmp)
 
-            self.base = pg_url
-            self.schema_name = f"bench_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(pg_url, autocommit=True) as conn:
-                conn.execute(f"CREATE SCHEMA {self.schema_name}")
-            sep = "&" if "?" in pg_url else "?"
-            self.url = f"{pg_url}{sep}options=-csearch_path%3D{self.schema_name}"
-        if schema == 2:
+    def create_schema(self) -> None:
+        if self.version == 2:
             open_store(self.url).close()
         else:
             conn = self.connect()
-            for statement in sql.ddl_v1("INTEGER" if backend == "sqlite" else "BIGINT"):
+            for statement in sql.ddl_v1("INTEGER" if self.backend == "sqlite" else "BIGINT"):
                 conn.execute(statement)
             conn.close()
 
@@ -528,17 +521,6 @@ class GrowthDB:
             return int(events), int(events + runs)
         finally:
             conn.close()
-
-    def drop(self) -> None:
-        if self.backend == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    Path(f"{self.path}{suffix}").unlink()
-        else:
-            import psycopg
-
-            with psycopg.connect(self.base, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {self.schema_name} CASCADE")
 
 
 def _big_run(size: int, n: int) -> dict[str, Any]:
