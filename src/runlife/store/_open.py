@@ -53,21 +53,16 @@ def open_store(
         upgrade = create
     if type(create) is not bool or type(upgrade) is not bool:
         raise TypeError(f"create, upgrade: expected bools, got {create!r}, {upgrade!r}")
+    kind: type[Store]
     if parsed.backend == "sqlite":
         from ._sqlite import SQLiteStore  # noqa: PLC0415
 
-        return SQLiteStore(
-            parsed,
-            engine=engine,
-            lease=lease,
-            retries=retries,
-            create=create,
-            upgrade=upgrade,
-            pool_size=pool_size,
-        )
-    from ._postgres import PostgresStore  # noqa: PLC0415
+        kind = SQLiteStore
+    else:
+        from ._postgres import PostgresStore  # noqa: PLC0415
 
-    return PostgresStore(
+        kind = PostgresStore
+    return kind(
         parsed,
         engine=engine,
         lease=lease,
