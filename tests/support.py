@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 from runlife import ManualClock, Run, RunEngine, RunStatus
@@ -65,9 +67,15 @@ PATHS: dict[RunStatus, tuple[str, ...]] = {
 }
 
 
+def step_ids() -> Callable[[], str]:
+    """Step ids ``step_1``, ``step_2``, ...: what two engines make the same of."""
+    count = itertools.count(1)
+    return lambda: f"step_{next(count)}"
+
+
 def new_engine(start: int = T0, ttl: int = 600) -> tuple[RunEngine, ManualClock]:
     clock = ManualClock(start)
-    return RunEngine(clock=clock, ttl=ttl), clock
+    return RunEngine(clock=clock, ttl=ttl, step_id_factory=step_ids()), clock
 
 
 def new_run(engine: RunEngine, **fields: Any) -> Run:

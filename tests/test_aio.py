@@ -23,7 +23,7 @@ from runlife import (
     to_dict,
 )
 from runlife.aio import AsyncRunEngine
-from tests.support import CALL, T0, USAGE, VALID_ARGS, new_run
+from tests.support import CALL, T0, USAGE, VALID_ARGS, new_run, step_ids
 
 T = TypeVar("T")
 OUTPUTS = VALID_ARGS["submit_tool_outputs"]["tool_outputs"]
@@ -49,7 +49,7 @@ def run_async(make: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
 
 def new_async(**options: Any) -> tuple[AsyncRunEngine, ManualClock]:
     clock = ManualClock(T0)
-    return AsyncRunEngine(RunEngine(clock=clock, **options)), clock
+    return AsyncRunEngine(RunEngine(clock=clock, step_id_factory=step_ids(), **options)), clock
 
 
 def assert_sound(run: Run) -> None:
@@ -79,7 +79,7 @@ class TestBasics:
             return run
 
         run = run_async(life)
-        sync_engine = RunEngine(clock=ManualClock(T0))
+        sync_engine = RunEngine(clock=ManualClock(T0), step_id_factory=step_ids())
         twin = sync_engine.create(id="run_a", **FIELDS)
         clock2 = sync_engine.clock
         assert isinstance(clock2, ManualClock)

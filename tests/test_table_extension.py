@@ -109,8 +109,12 @@ def test_the_engine_fires_it_by_name_and_plans_it_from_the_row() -> None:
     assert run.expires_at is None
     assert run.last_error is not None
     assert (run.last_error.code, run.last_error.message) == (ARGS["code"], ARGS["message"])
-    assert run.history[-1] == Move("give_up", "requires_action", "failed", clock(), ARGS)
+    (step,) = run.steps  # the tool_calls step of requires_action fails with the run
+    assert (step.status.value, step.failed_at) == ("failed", clock())
+    steps = ({"step_id": step.id, "trigger": "fail"},)
+    assert run.history[-1] == Move("give_up", "requires_action", "failed", clock(), ARGS, steps)
     assert [(e.event, e.trigger) for e in heard] == [("thread.run.failed", "give_up")]
+    assert [e.event for e in heard[0].step_events] == ["thread.run.step.failed"]
     assert check(run) == []
 
 

@@ -27,7 +27,7 @@ from ._errors import (
     RunNotFound,
     ThreadBusy,
 )
-from ._events import RunEvent
+from ._events import RunEvent, StepEvent
 from ._events import sse_encode as _sse_encode
 from ._extras import EXTRAS, Extra, install_command, missing_extra
 from ._findings import Finding
@@ -56,18 +56,36 @@ from ._record import (
     Usage,
 )
 from ._snapshot import dump, expect_version, initial_wire, rebuild, restore
-from ._status import ACTIVE, HELD, TERMINAL, WAITING, RunStatus
+from ._status import ACTIVE, HELD, STEP_TERMINAL, TERMINAL, WAITING, RunStatus, StepStatus
+from ._step_check import steps_problems as _steps_problems
+from ._step_record import (
+    MessageCreation,
+    MessageCreationDetails,
+    RunStep,
+    StepDetails,
+    StepFunction,
+    StepToolCall,
+    ToolCallsDetails,
+    UnknownStepDetails,
+)
+from ._step_table import COUPLING, STEP_OPS, STEP_TABLE, Coupling, StepOp, StepRow, StepTable
+from ._step_wire import step_from_dict, step_from_json, step_to_dict, step_to_json
+from ._steps import step_usage_sum
 from ._table import TABLE, TRANSITIONS, TRIGGERS, Param, Table, TableRow
 from ._wire import configure_converter, from_dict, from_json, make_converter, to_dict, to_json
 from ._wire import with_missing_filled as _with_missing_filled
 
 __all__ = [
     "ACTIVE",
+    "COUPLING",
     "ERROR_CODES",
     "EXTRAS",
     "HELD",
     "INCOMPLETE_REASONS",
     "MAX_JSON_DEPTH",
+    "STEP_OPS",
+    "STEP_TABLE",
+    "STEP_TERMINAL",
     "TABLE",
     "TERMINAL",
     "TRANSITIONS",
@@ -77,6 +95,7 @@ __all__ = [
     "Clock",
     "CodeInterpreterTool",
     "Conflict",
+    "Coupling",
     "Extra",
     "FileSearchTool",
     "Finding",
@@ -89,6 +108,8 @@ __all__ = [
     "InvalidRun",
     "LastError",
     "ManualClock",
+    "MessageCreation",
+    "MessageCreationDetails",
     "Move",
     "Param",
     "RequiredAction",
@@ -98,7 +119,16 @@ __all__ = [
     "RunEvent",
     "RunNotFound",
     "RunStatus",
+    "RunStep",
     "RunlifeError",
+    "StepDetails",
+    "StepEvent",
+    "StepFunction",
+    "StepOp",
+    "StepRow",
+    "StepStatus",
+    "StepTable",
+    "StepToolCall",
     "SubmitToolOutputs",
     "SystemClock",
     "Table",
@@ -106,9 +136,11 @@ __all__ = [
     "ThreadBusy",
     "Tool",
     "ToolCall",
+    "ToolCallsDetails",
     "ToolChoice",
     "ToolChoiceFunction",
     "TruncationStrategy",
+    "UnknownStepDetails",
     "UnknownTool",
     "Unset",
     "Usage",
@@ -126,12 +158,17 @@ __all__ = [
     "missing_extra",
     "rebuild",
     "restore",
+    "step_from_dict",
+    "step_from_json",
+    "step_to_dict",
+    "step_to_json",
+    "step_usage_sum",
     "to_dict",
     "to_json",
 ]
 
 
-def check(run_or_dict: _Any, *, fill_missing: bool = False) -> list[Finding]:
+def check(run_or_dict: _Any, *, fill_missing: bool = False, steps: _Any = None) -> list[Finding]:
     """Every problem with a run or any JSON value, as ``Finding``s; empty when sound.
 
     Never raises: structure problems (what would make loading fail), broken invariants
@@ -142,13 +179,34 @@ def check(run_or_dict: _Any, *, fill_missing: bool = False) -> list[Finding]:
     A run loaded with ``from_dict(..., fill_missing=True)`` has a ``filled-missing-field``
     rule finding for each field it was given; *fill_missing* judges a dict the same way
     (what ``from_dict(d, fill_missing=True)`` would load).
+
+    The run's steps are checked with it: a ``Run``'s own (``run.steps``), or for a dict
+    the *steps* given (a list of step wire dicts or ``RunStep``s, as the API lists them).
+    Their findings come after the run's, with paths under ``$.steps[i]``: each step's
+    structure, stamps and error, and the run with its steps (at most one open step, none
+    on a terminal run, the usage sum, an output for every call of a completed
+    ``tool_calls`` step).
     """
     if isinstance(run_or_dict, Run):
-        return _inspect(to_dict(run_or_dict), filled=run_or_dict.filled)
-    if fill_missing:
+        data = to_dict(run_or_dict)
+        found = _inspect(data, filled=run_or_dict.filled)
+        held = run_or_dict.steps if steps is None else steps
+    elif fill_missing:
         data, filled = _with_missing_filled(run_or_dict)
-        return _inspect(data, filled=filled)
-    return _inspect(run_or_dict)
+        found = _inspect(data, filled=filled)
+        held = steps
+    else:
+        data = run_or_dict
+        found = _inspect(data)
+        held = steps
+    if held is not None and (not isinstance(held, (list, tuple)) or held):
+        wire = (
+            [step_to_dict(s) if isinstance(s, RunStep) else s for s in held]
+            if isinstance(held, (list, tuple))
+            else held
+        )
+        found.extend(_steps_problems(data, wire))
+    return found
 
 
 # Errors show under the name users import them by (``runlife.InvalidRun: ...`` in a

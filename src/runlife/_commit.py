@@ -19,32 +19,44 @@ if TYPE_CHECKING:
     from ._history import Move
     from ._state import Mover
 
-__all__ = ["bind", "commit", "reset", "set_history", "set_metadata", "set_version"]
+__all__ = [
+    "bind",
+    "commit",
+    "reset",
+    "set_history",
+    "set_metadata",
+    "set_steps",
+    "set_version",
+]
 
 #: The slots' own setters, by field name.
 _SETTERS: Final = {name: Run.__dict__[name].__set__ for name in WIRE_FIELDS}
 _LIFE_SETTERS: Final = tuple(_SETTERS[name] for name in LIFECYCLE)
 
 
-def commit(
+def commit(  # noqa: PLR0917 - on every move: positional is cheaper
     run: Run,
     changes: dict[str, Any],
     version: int,
     move: Move | None,
     origin: tuple[Any, ...] | None,
+    steps: tuple[Any, ...] | None = None,
 ) -> None:
-    """Write a move: all of *changes* (lifecycle fields), *version*, and *move*, or none.
+    """Write a move: all of *changes* (lifecycle fields), *version*, *move* and *steps*, or none.
 
     *origin* (the lifecycle fields before the first recorded move) is kept with the first
-    move. Call it under the run's lock.
+    move; *steps* (``None``: as they are) are the run's steps after the move. Call it under
+    the run's lock.
     """
     state = run._state
     before = tuple([getattr(run, name) for name in LIFECYCLE])
-    old_version = state.version
+    old_version, old_steps = state.version, state.steps
     try:
         for name, value in changes.items():
             _SETTERS[name](run, value)
         state.version = version
+        if steps is not None:
+            state.steps = steps
         if move is not None:
             history = state.history
             if history is None:
@@ -55,7 +67,7 @@ def commit(
     except BaseException:
         for setter, value in zip(_LIFE_SETTERS, before, strict=True):
             setter(run, value)
-        state.version = old_version
+        state.version, state.steps = old_version, old_steps
         raise
 
 
@@ -98,6 +110,11 @@ def set_history(
     """Give *run* a stored *history*, *origin* and *version* (restoring a document)."""
     state = run._state
     state.history, state.origin, state.version = history or None, origin, version
+
+
+def set_steps(run: Run, steps: tuple[Any, ...]) -> None:
+    """Give *run* its stored *steps* (a store reading a run back, restoring a document)."""
+    run._state.steps = steps
 
 
 def bind(run: Run, engine: Mover | None) -> None:

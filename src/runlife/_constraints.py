@@ -25,11 +25,14 @@ __all__ = [
     "MISSING_DEFAULTS",
     "NAME_CHARS",
     "REPORTED_ONLY",
+    "STEP_ERROR_CODES",
     "USAGE_COUNTS",
 ]
 
 #: ``last_error.code`` values the API documents.
 ERROR_CODES: Final[tuple[str, ...]] = ("server_error", "rate_limit_exceeded", "invalid_prompt")
+#: A run step's ``last_error.code`` values (the reference lists no ``invalid_prompt`` for steps).
+STEP_ERROR_CODES: Final[tuple[str, ...]] = ("server_error", "rate_limit_exceeded")
 #: ``incomplete_details.reason`` values: the token limit that ended the run.
 INCOMPLETE_REASONS: Final[tuple[str, ...]] = ("max_prompt_tokens", "max_completion_tokens")
 #: At most this many tools on a run.

@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from ._clock import Clock, SystemClock
-from ._commit import bind, commit, reset, set_metadata, set_version
+from ._commit import bind, commit, reset, set_metadata, set_steps, set_version
 from ._create import checked_fields, new_run
 from ._encode import life_of
 from ._errors import GuardRejected, IllegalTransition, InvalidRun, RunlifeError
-from ._events import Listeners, RunEvent
+from ._events import Listeners, RunEvent, StepEvent
 from ._guards import planners
 from ._history import Move
-from ._ids import new_id
+from ._ids import new_id, new_step_id
 from ._json import freeze, thaw
 from ._live import LiveRuns
 from ._machine import MACHINE, Model, build_machine, events_of
@@ -38,6 +38,9 @@ from ._record import NO_ARGS, Run
 from ._snapshot import restore
 from ._state import bind_default_engine
 from ._status import TERMINAL, RunStatus
+from ._step_record import RunStep
+from ._step_table import STEP_OPS
+from ._steps import StepChange, plan_move, plan_op
 from ._structure import field_problems
 from ._table import TABLE, Table
 from ._wire import from_dict
@@ -92,6 +95,10 @@ class RunEngine:
         one_active_run_per_thread: refuse to create (or load) a run while another run of
             the same ``thread_id`` is active, as the API does (``ThreadBusy``).
         table: the transition table (``runlife.TABLE``, the lifecycle's, by default).
+        steps: keep each run's steps (``run.steps``), moved by the run's moves as the
+            coupling table says (``runlife.COUPLING``); on by default. Off, a move does no
+            step work at all, and ``run.steps`` stays empty.
+        step_id_factory: makes step ids (``"step_" + 24 URL-safe characters`` by default).
 
     Both indexes hold the active runs this engine created, loaded, adopted or restored, and
     forget each run in the commit of its terminal move. Runs bound to the engine by
@@ -111,6 +118,8 @@ class RunEngine:
         "id_factory",
         "on_listener_error",
         "record_history",
+        "step_id_factory",
+        "steps",
         "table",
         "ttl",
     )
@@ -126,6 +135,8 @@ class RunEngine:
         index_deadlines: bool = False,
         one_active_run_per_thread: bool = False,
         table: Table = TABLE,
+        steps: bool = True,
+        step_id_factory: Callable[[], str] | None = None,
     ) -> None:
         if type(ttl) is not int or ttl <= 0:
             raise InvalidRun([("ttl", f"expected an int of seconds > 0, got {ttl!r}")])
@@ -138,6 +149,12 @@ class RunEngine:
         self.record_history = record_history
         self.on_listener_error = on_listener_error
         self.table = table
+        if type(steps) is not bool:
+            raise TypeError(f"steps: expected True or False, got {steps!r}")
+        #: Whether runs keep their steps.
+        self.steps = steps
+        #: Makes step ids.
+        self.step_id_factory: Callable[[], str] = step_id_factory or new_step_id
         events = events_of(MACHINE if table is TABLE else build_machine(table))
         plans = planners(table)
         self._triggers = {
@@ -219,12 +236,20 @@ class RunEngine:
         self.adopt(run, action="load")
         return run
 
-    def adopt(self, run: Run, *, version: int | None = None, action: str = "adopt") -> None:
+    def adopt(
+        self,
+        run: Run,
+        *,
+        version: int | None = None,
+        action: str = "adopt",
+        steps: Iterable[RunStep] | None = None,
+    ) -> None:
         """Bind *run* to this engine and add it to the indexes; with *version*, set its version.
 
         What a store does with a run it read back (at the version its row holds), and
         restore and replay with the runs they rebuild. *action* names the operation in a
-        ``ThreadBusy`` message.
+        ``ThreadBusy`` message. *steps* (``None``: as they are) become the run's steps: the
+        ones the store read back with it, oldest first.
 
         Raises:
             ThreadBusy: with ``one_active_run_per_thread``, another run is active on the
@@ -233,12 +258,15 @@ class RunEngine:
         """
         if version is not None and (type(version) is not int or version < 0):
             raise ValueError(f"version: expected an int >= 0, got {version!r}")
+        held = None if steps is None else _checked_steps(run, steps)
         with run._state.lock:
             if self._live is not None:
                 self._live.adopt(run, action)
             bind(run, self)
             if version is not None:
                 set_version(run, version)
+            if held is not None:
+                set_steps(run, held)
 
     def restore(self, doc: Any, *, verify: bool = False) -> Run:
         """Resume a run from a ``runlife.dump`` document: status, stamps, history and version.
@@ -248,7 +276,7 @@ class RunEngine:
         return restore(doc, engine=self, verify=verify)
 
     def derive(self, **changes: Any) -> RunEngine:
-        """A new engine with this one's settings (clock, ttl, ids, history, table), *changes* applied.
+        """A new engine with this one's settings (clock, ttl, ids, history, table, steps), *changes* applied.
 
         It shares no listeners and no indexes with this one: what replay moves runs on
         (``record_history=True``), and what a store may use for work of its own.
@@ -260,6 +288,8 @@ class RunEngine:
             "record_history": self.record_history,
             "on_listener_error": self.on_listener_error,
             "table": self.table,
+            "steps": self.steps,
+            "step_id_factory": self.step_id_factory,
         }
         settings.update(changes)
         return RunEngine(**settings)
@@ -463,25 +493,133 @@ class RunEngine:
         with state.lock:
             source = run.status
             changes, record, now = self._plan(run, found, args, at, keep)
+            stepped = self._plan_steps(run, found, changes, record, now) if self.steps else None
             found.event.trigger(Model(source, changes))
             dest = changes["status"]
             version = state.version + 1
             move = origin = None
             if keep:
-                move = Move(found.row.trigger, source._value_, dest._value_, now, record)
+                move = Move(
+                    found.row.trigger,
+                    source._value_,
+                    dest._value_,
+                    now,
+                    record,
+                    () if stepped is None else stepped.moves,
+                )
                 if state.history is None:
                     origin = life_of(run)
             live = self._live
             expires_at = run.expires_at
-            commit(run, changes, version, move, origin)
+            commit(run, changes, version, move, origin, None if stepped is None else stepped.steps)
             if live is not None and dest in TERMINAL:
                 live.forget(run, expires_at)
             if self._listeners.listeners or _COLLECTING.get() is not None:
-                made = RunEvent.of_move(
-                    _EVENT_NAMES[dest], run, found.row.trigger, source._value_, now, version
+                if stepped is None:
+                    made = RunEvent.of_move(
+                        _EVENT_NAMES[dest], run, found.row.trigger, source._value_, now, version
+                    )
+                else:
+                    made = RunEvent.of_steps(
+                        _EVENT_NAMES[dest],
+                        run,
+                        found.row.trigger,
+                        source._value_,
+                        now,
+                        version,
+                        _step_events(stepped),
+                    )
+        if made is not None:
+            self._deliver(made)
+
+    def _plan_steps(
+        self, run: Run, found: _Trigger, changes: dict[str, Any], record: dict[str, Any], now: int
+    ) -> StepChange | None:
+        """What the move does to the run's steps (the coupling table), or raise. Changes nothing."""
+        problems: list[tuple[str, str]] = []
+        trigger = found.row.trigger
+        stepped = plan_move(
+            run,
+            run._state.steps,
+            trigger,
+            found.row.dest,
+            changes,
+            record.get("tool_outputs"),
+            now,
+            self.step_id_factory,
+            problems,
+        )
+        if problems:
+            raise GuardRejected(run.id, trigger, problems)
+        return stepped
+
+    def fire_step(
+        self, run: Run, op: str, args: Mapping[str, Any] = NO_ARGS, /, *, at: int | None = None
+    ) -> RunStep:
+        """Make the driver's step move *op* on *run*; all of it, or nothing. Returns the step.
+
+        *op* is ``open_message_step`` (``{"message_id": ...}``: a ``message_creation`` step
+        opens, ``in_progress``; the run must be ``in_progress`` with no open step) or
+        ``complete_message_step`` (``{"usage": ...}``, optional: the open
+        ``message_creation`` step completes with it; the run ``in_progress`` or
+        ``cancelling``). A new version, a history entry and an event, as a move; no field
+        of the run changes. The run's methods ``open_message_step`` and
+        ``complete_message_step`` call this.
+
+        Raises:
+            IllegalTransition: the run is in a status the step move is not made from.
+            GuardRejected: another step is open (opening), no message step is open
+                (completing), or an argument is malformed.
+            TypeError: *op* is not a step move, or *args* names an unknown argument.
+            RunlifeError: the engine keeps no steps (``RunEngine(steps=False)``).
+        """
+        spec = STEP_OPS.get(op) if isinstance(op, str) else None
+        if spec is None:
+            raise TypeError(f"unknown step move {op!r}; the step moves: {', '.join(STEP_OPS)}")
+        unknown = [name for name in args if name not in spec.params]
+        if unknown or (op == "open_message_step" and "message_id" not in args):
+            what = f"unknown {', '.join(unknown)}" if unknown else "missing message_id"
+            raise TypeError(f"{op}() takes {', '.join(spec.params)}: {what}")
+        if not self.steps:
+            raise RunlifeError(f"{op}: this engine keeps no steps (RunEngine(steps=False))")
+        state = run._state
+        keep = self.record_history
+        made: RunEvent | None = None
+        with state.lock:
+            status = run.status
+            if status not in spec.sources:
+                raise IllegalTransition(
+                    run.id,
+                    op,
+                    status.value,
+                    [s.value for s in spec.sources],
+                    self.table.triggers_from(status),
+                )
+            now = self.clock() if at is None else at
+            if type(now) is not int or now < 0:
+                raise _bad_clock(op, now)
+            problems: list[tuple[str, str]] = []
+            stepped, record = plan_op(
+                run, state.steps, op, args, now, self.step_id_factory, problems
+            )
+            if problems or stepped is None:
+                raise GuardRejected(run.id, op, problems)
+            version = state.version + 1
+            move = origin = None
+            if keep:
+                move = Move(op, status._value_, status._value_, now, record, stepped.moves)
+                if state.history is None:
+                    origin = life_of(run)
+            commit(run, {}, version, move, origin, stepped.steps)
+            if self._listeners.listeners or _COLLECTING.get() is not None:
+                events = _step_events(stepped)
+                made = RunEvent.of_steps(
+                    events[-1].event, run, op, status._value_, now, version, events
                 )
         if made is not None:
             self._deliver(made)
+        step: RunStep = stepped.emits[-1][1]
+        return step
 
     def may(
         self, run: Run, trigger: str, args: Mapping[str, Any] = NO_ARGS, /, *, at: int | None = None
@@ -490,20 +628,31 @@ class RunEngine:
         found, args = self._trigger(trigger, args)
         with run._state.lock:
             try:
-                self._plan(run, found, args, at, keep=False)
+                changes, record, now = self._plan(run, found, args, at, keep=False)
+                if self.steps:
+                    self._plan_steps(run, found, changes, record, now)
             except (IllegalTransition, GuardRejected):
                 return False
         return True
 
     # --- resetting and updating -------------------------------------------------------------
 
-    def reset(self, run: Run, to: Run, *, version: int, keep_history: int | None = None) -> None:
+    def reset(
+        self,
+        run: Run,
+        to: Run,
+        *,
+        version: int,
+        keep_history: int | None = None,
+        steps: Iterable[RunStep] | None = None,
+    ) -> None:
         """Put *run* back to the state of *to* (another run of the same id) at *version*.
 
         A store does this when a move it wrote is lost, or when the caller's copy is behind
         the stored one: *run* keeps its identity (the caller holds it) and takes *to*'s wire
-        fields; its history is cut to its first *keep_history* moves (``None``: kept). No
-        event: nothing moved. Binds *run* to this engine.
+        fields; its history is cut to its first *keep_history* moves (``None``: kept), and its
+        steps become *steps* (``None``: *to*'s). No event: nothing moved. Binds *run* to this
+        engine.
 
         Raises:
             ValueError: *to* is another run (another id), or *version* is not an int >= 0.
@@ -512,8 +661,10 @@ class RunEngine:
             raise ValueError(f"reset() needs the same run: {run.id} is not {to.id}")
         if type(version) is not int or version < 0:
             raise ValueError(f"version: expected an int >= 0, got {version!r}")
+        held = to.steps if steps is None else _checked_steps(run, steps)
         with run._state.lock:
             reset(run, to, version=version, keep=keep_history)
+            set_steps(run, held)
             bind(run, self)
 
     def update(self, run: Run, *, metadata: Mapping[str, Any]) -> None:
@@ -536,6 +687,21 @@ class RunEngine:
         state = run._state
         with state.lock:
             set_metadata(run, frozen, state.version + 1)
+
+
+def _step_events(stepped: StepChange) -> tuple[StepEvent, ...]:
+    return tuple(StepEvent(name, step, delta) for name, step, delta in stepped.emits)
+
+
+def _checked_steps(run: Run, steps: Iterable[RunStep]) -> tuple[RunStep, ...]:
+    """*steps* as a tuple, each a ``RunStep`` of *run* (else ``TypeError``, ``ValueError``)."""
+    held = tuple(steps)
+    for i, step in enumerate(held):
+        if not isinstance(step, RunStep):
+            raise TypeError(f"steps[{i}]: expected a runlife.RunStep, got {type(step).__name__}")
+        if step.run_id != run.id:
+            raise ValueError(f"steps[{i}]: step {step.id} is of run {step.run_id}, not {run.id}")
+    return held
 
 
 _default: RunEngine | None = None

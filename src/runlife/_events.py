@@ -8,11 +8,70 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._encode import encode_run, life_of
+from ._json import thaw
+from ._step_wire import step_to_dict
 
 if TYPE_CHECKING:
     from ._record import Run
 
-__all__ = ["Listeners", "RunEvent", "sse_encode"]
+__all__ = ["Listeners", "RunEvent", "StepEvent", "sse_encode"]
+
+
+class StepEvent:
+    """One ``thread.run.step.*`` event of a move: *event*, the step's id and *data*.
+
+    *data* is the step's wire object after the event (``created``, ``in_progress``,
+    ``completed``, ``cancelled``, ``failed``, ``expired``), or for
+    ``thread.run.step.delta`` the API's delta object (``{"id", "object", "delta"}``). It
+    is built when first read. Read-only.
+    """
+
+    __slots__ = ("_data", "_delta", "_step", "event", "step_id")
+
+    event: str
+    step_id: str
+    _data: dict[str, Any] | None
+    _delta: dict[str, Any] | None
+    _step: Any
+
+    def __init__(self, event: str, step: Any, delta: dict[str, Any] | None = None) -> None:
+        object.__setattr__(self, "event", event)
+        object.__setattr__(self, "step_id", step.id)
+        object.__setattr__(self, "_step", step)
+        object.__setattr__(self, "_delta", delta)
+        object.__setattr__(self, "_data", None)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The step's wire object (or the delta object) of this event."""
+        data: dict[str, Any] | None = self._data
+        if data is None:
+            delta = self._delta
+            data = thaw(delta) if delta is not None else step_to_dict(self._step)
+            object.__setattr__(self, "_data", data)
+        return data
+
+    @property
+    def step(self) -> Any:
+        """The ``RunStep`` after the event (for a delta: the step the delta belongs to)."""
+        return self._step
+
+    def to_stream_event(self) -> dict[str, Any]:
+        """``{"event": ..., "data": ...}``: what the SDK's ``AssistantStreamEvent`` accepts."""
+        return {"event": self.event, "data": self.data}
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"StepEvent is read-only: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not StepEvent:
+            return NotImplemented
+        return (self.event, self.data) == (other.event, other.data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StepEvent(event={self.event!r}, step_id={self.step_id!r})"
 
 
 class RunEvent:
@@ -25,12 +84,31 @@ class RunEvent:
     ``version`` after the move (``0`` for ``created``): the moves of one run are numbered
     1, 2, 3 ..., so a listener that hears several threads move one run can order them.
 
+    *step_events* are the move's ``thread.run.step.*`` events (``StepEvent``), in the API's
+    order; the API streams them *before* the run's own event (a ``tool_calls`` step's
+    created, in_progress and deltas, then ``thread.run.requires_action``).
+    ``stream_events()`` gives the move's whole stream in that order. A step move of the
+    driver's (``trigger`` ``open_message_step`` or ``complete_message_step``) changes no
+    field of the run: its ``event`` is its last step event's name, and its stream is its
+    step events alone.
+
     The engine's events build *data* when it is first read, from a snapshot of the run's
     lifecycle fields taken in the move (the only fields a move changes): the same dict as
     building it in the move, at no cost to a listener that does not read it. Read-only.
     """
 
-    __slots__ = ("_data", "_life", "_run", "at", "event", "run_id", "source", "trigger", "version")
+    __slots__ = (
+        "_data",
+        "_life",
+        "_run",
+        "at",
+        "event",
+        "run_id",
+        "source",
+        "step_events",
+        "trigger",
+        "version",
+    )
 
     event: str
     trigger: str | None
@@ -41,6 +119,7 @@ class RunEvent:
     _data: dict[str, Any] | None
     _run: Run | None
     _life: tuple[Any, ...] | None
+    step_events: tuple[StepEvent, ...]
 
     def __init__(  # noqa: PLR0917 - the attrs class's positional order, kept
         self,
@@ -51,8 +130,10 @@ class RunEvent:
         at: int,
         run_id: str,
         version: int = 0,
+        step_events: tuple[StepEvent, ...] = (),
     ) -> None:
         _fill(self, event, data, None, None, trigger, source, at, run_id, version)
+        _set_step_events(self, step_events)
 
     @classmethod
     def of_move(  # noqa: PLR0917 - on every move with a listener: positional is cheaper
@@ -67,7 +148,39 @@ class RunEvent:
         """The event of a move *run* has just made (call it under the run's lock)."""
         self = _new(cls)
         _fill(self, event, None, run, life_of(run), trigger, source, at, run.id, version)
+        _set_step_events(self, ())
         return self
+
+    @classmethod
+    def of_steps(  # noqa: PLR0917 - as of_move
+        cls,
+        event: str,
+        run: Run,
+        trigger: str | None,
+        source: str | None,
+        at: int,
+        version: int,
+        step_events: tuple[StepEvent, ...],
+    ) -> RunEvent:
+        """The event of a move with step events (call it under the run's lock)."""
+        self = cls.of_move(event, run, trigger, source, at, version)
+        _set_step_events(self, step_events)
+        return self
+
+    @property
+    def is_step_move(self) -> bool:
+        """Whether this is a step move of the driver's (the run's fields did not change)."""
+        return self.event.startswith(_STEP_PREFIX)
+
+    def stream_events(self) -> list[dict[str, Any]]:
+        """The move's stream in the API's order: its step events, then the run's event.
+
+        A step move of the driver's streams its step events only.
+        """
+        out = [e.to_stream_event() for e in self.step_events]
+        if not self.is_step_move:
+            out.append(self.to_stream_event())
+        return out
 
     @property
     def data(self) -> dict[str, Any]:
@@ -96,6 +209,7 @@ class RunEvent:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         event, data, trigger, source, at, run_id, version = state
         _fill(self, event, data, None, None, trigger, source, at, run_id, version)
+        _set_step_events(self, ())
 
     def _key(self) -> tuple[Any, ...]:
         return (
@@ -126,6 +240,9 @@ class RunEvent:
     @property
     def dest(self) -> str:
         """The status the run moved to: the end of the event's name (``queued`` for ``created``)."""
+        if self.is_step_move:
+            assert self.source is not None  # noqa: S101 - a step move has its run's status
+            return self.source
         name = self.event.removeprefix("thread.run.")
         return "queued" if name == "created" else name
 
@@ -153,6 +270,8 @@ _set_source = RunEvent.__dict__["source"].__set__
 _set_at = RunEvent.__dict__["at"].__set__
 _set_run_id = RunEvent.__dict__["run_id"].__set__
 _set_version = RunEvent.__dict__["version"].__set__
+_set_step_events = RunEvent.__dict__["step_events"].__set__
+_STEP_PREFIX = "thread.run.step."
 
 
 def _fill(  # noqa: PLR0917 - every slot, positionally: on every move with a listener

@@ -1,4 +1,4 @@
-"""Run ids: ``"run_"`` and 24 URL-safe random characters, as the API makes them.
+"""Run and step ids: ``"run_"`` or ``"step_"`` and 24 URL-safe random characters, as the API makes them.
 
 The characters are 18 bytes of ``os.urandom`` (what ``secrets.token_urlsafe(18)`` uses),
 drawn 256 ids at a time: one system call and one base64 pass per batch instead of per id,
@@ -12,7 +12,7 @@ import base64
 import os
 from collections import deque
 
-__all__ = ["new_id"]
+__all__ = ["new_id", "new_step_id"]
 
 #: Ids drawn per batch.
 _BATCH = 256
@@ -25,14 +25,23 @@ _ready: deque[str] = deque()
 
 def _draw() -> None:
     text = base64.urlsafe_b64encode(os.urandom(_BYTES * _BATCH)).decode("ascii")
-    _ready.extend(["run_" + text[i : i + _CHARS] for i in range(0, len(text), _CHARS)])
+    _ready.extend([text[i : i + _CHARS] for i in range(0, len(text), _CHARS)])
 
 
 def new_id() -> str:
     """A fresh run id (thread-safe: ``deque.popleft`` is atomic)."""
     while True:
         try:
-            return _ready.popleft()
+            return "run_" + _ready.popleft()
+        except IndexError:
+            _draw()
+
+
+def new_step_id() -> str:
+    """A fresh run step id, ``"step_"`` and 24 characters (thread-safe, as ``new_id``)."""
+    while True:
+        try:
+            return "step_" + _ready.popleft()
         except IndexError:
             _draw()
 

@@ -353,7 +353,7 @@ class Run:
         with self._state.lock:
             values = {name: getattr(self, name) for name in WIRE_FIELDS}
             state = self._state
-            saved = (state.version, tuple(state.history or ()), state.origin)
+            saved = (state.version, tuple(state.history or ()), state.origin, state.steps)
         return (_unpickle_run, (values, *saved))
 
     @property
@@ -371,6 +371,38 @@ class Run:
         state = self._state
         with state.lock:
             return tuple(state.history) if state.history else ()
+
+    @property
+    def steps(self) -> tuple[Any, ...]:
+        """The run's steps (``runlife.RunStep``), oldest first: empty until its first step.
+
+        The run's moves move them as ``runlife.COUPLING`` says, in the same commit; the
+        driver opens and completes ``message_creation`` steps with ``open_message_step``
+        and ``complete_message_step``. Empty when the engine keeps no steps. Not part of
+        ``to_dict`` (the API serves steps apart: ``runlife.step_to_dict``); kept by
+        ``runlife.dump`` and by the store.
+        """
+        return self._state.steps
+
+    def open_message_step(self, message_id: str) -> Any:
+        """Open a ``message_creation`` step for the message *message_id*; returns the step.
+
+        The run must be ``in_progress`` with no open step (``RunEngine.fire_step``).
+
+        Raises:
+            IllegalTransition: the run is not ``in_progress``.
+            GuardRejected: a step is open, or *message_id* is not a non-empty string.
+        """
+        return self.engine.fire_step(self, "open_message_step", {"message_id": message_id})
+
+    def complete_message_step(self, usage: Usage | Mapping[str, Any] | None = None) -> Any:
+        """Complete the open ``message_creation`` step with its *usage*; returns the step.
+
+        Raises:
+            IllegalTransition: the run is not ``in_progress`` or ``cancelling``.
+            GuardRejected: no ``message_creation`` step is open, or *usage* is malformed.
+        """
+        return self.engine.fire_step(self, "complete_message_step", {"usage": usage})
 
     @property
     def version(self) -> int:
@@ -607,13 +639,18 @@ def _copy_run(run: Run) -> Run:
 
 
 def _unpickle_run(
-    values: dict[str, Any], version: int, history: tuple[Move, ...], origin: tuple[Any, ...] | None
+    values: dict[str, Any],
+    version: int,
+    history: tuple[Move, ...],
+    origin: tuple[Any, ...] | None,
+    steps: tuple[Any, ...] = (),
 ) -> Run:
     run: Run = make_run(**values)
     state = run._state
     state.version = version
     state.history = list(history) if history else None
     state.origin = origin
+    state.steps = steps
     return run
 
 

@@ -9,7 +9,8 @@ history must not leak into it. ``dump`` wraps that object in an envelope::
       "version": 4,                # run.version: how many moves the run has made
       "history": [{"trigger": "start", "source": "queued", "dest": "in_progress",
                    "at": 1700000001, "args": {}}, ...],
-      "origin": {"status": "queued", "expires_at": 1700000600, "started_at": null, ...}
+      "origin": {"status": "queued", "expires_at": 1700000600, "started_at": null, ...},
+      "steps": [{"id": "step_...", "object": "thread.run.step", ...}, ...]
     }
 
 *origin* holds the ten lifecycle fields (the only ones a move writes) as they were before
@@ -17,6 +18,9 @@ the first move of *history*, or ``null`` when the history is empty; ``run`` with
 laid over it is the wire the history starts from (``initial_wire``), so a document can be
 replayed and checked on its own. ``restore`` reads the envelope back, and ``rebuild``
 replays a history onto the wire it starts from (``restore(verify=True)`` is one).
+*steps* (written when the run has any; older documents have none) are the run's steps'
+wire objects, oldest first; a replay makes the steps again, with the ids its history
+recorded.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._commit import bind, set_history
+from ._commit import bind, set_history, set_steps
 from ._decode import decode_run
 from ._encode import (
     encode_last_error,
@@ -35,8 +39,11 @@ from ._encode import (
 )
 from ._errors import Conflict, GuardRejected, IllegalTransition, InvalidRun
 from ._history import Move, chain_problems
+from ._ids import new_step_id
 from ._record import Run
 from ._state import Engine, default_engine
+from ._step_table import STEP_OPS
+from ._step_wire import step_from_dict, step_structure_problems, step_to_dict
 from ._structure import structure_problems
 from ._table import LIFECYCLE, TABLE, Table
 from ._wire import structure_run
@@ -45,7 +52,7 @@ __all__ = ["FORMAT", "dump", "expect_version", "initial_wire", "rebuild", "resto
 
 #: The format number ``dump`` writes under ``"runlife"``.
 FORMAT = 1
-_KEYS = ("runlife", "run", "version", "history", "origin")
+_KEYS = ("runlife", "run", "version", "history", "origin", "steps")
 
 
 def _origin_wire(origin: tuple[Any, ...]) -> dict[str, Any]:
@@ -75,13 +82,17 @@ def dump(run: Run) -> dict[str, Any]:
         history = [m.to_dict() for m in state.history or ()]
         version = state.version
         origin = state.origin
-    return {
+        steps = state.steps
+    doc = {
         "runlife": FORMAT,
         "run": wire,
         "version": version,
         "history": history,
         "origin": _origin_wire(origin) if history and origin is not None else None,
     }
+    if steps:
+        doc["steps"] = [step_to_dict(step) for step in steps]
+    return doc
 
 
 def restore(doc: Any, *, engine: Engine | None = None, verify: bool = False) -> Run:
@@ -125,6 +136,7 @@ def restore(doc: Any, *, engine: Engine | None = None, verify: bool = False) -> 
     origin_doc = doc.get("origin")
     if origin_doc is not None and type(origin_doc) is not dict:
         errors.append(("$.origin", f"expected an object or null, got {type(origin_doc).__name__}"))
+    steps = _steps(doc.get("steps", []), errors)
     origin: tuple[Any, ...] | None = None
     if moves and not errors:
         origin = _origin(doc["run"], origin_doc, errors)
@@ -137,6 +149,8 @@ def restore(doc: Any, *, engine: Engine | None = None, verify: bool = False) -> 
     wire = doc["run"]
     run: Run = decode_run(wire)
     set_history(run, moves, origin, version)
+    if steps:
+        set_steps(run, steps)
     if verify and moves:
         _verify(run, wire, engine)
     if engine is not None:
@@ -155,6 +169,20 @@ def _moves(history: Any, errors: list[tuple[str, str]], table: Table) -> list[Mo
         except InvalidRun as exc:
             errors.extend(exc.errors)
     return moves
+
+
+def _steps(steps: Any, errors: list[tuple[str, str]]) -> tuple[Any, ...]:
+    if type(steps) is not list:
+        errors.append(("$.steps", f"expected an array of run steps, got {type(steps).__name__}"))
+        return ()
+    found = []
+    for i, item in enumerate(steps):
+        problems = step_structure_problems(item)
+        if problems:
+            errors.extend((f"$.steps[{i}]{p.path[1:]}", p.message) for p in problems)
+        else:
+            found.append(step_from_dict(item))
+    return tuple(found)
 
 
 def _origin(
@@ -185,8 +213,18 @@ def _origin(
 
 
 def _verify(run: Run, wire: dict[str, Any], engine: Engine | None) -> None:
-    made = encode_run(rebuild(initial_wire(run), list(run.history), engine=engine))
+    rebuilt = rebuild(initial_wire(run), list(run.history), engine=engine)
+    made = encode_run(rebuilt)
     differ = [key for key in {**wire, **made} if wire.get(key, ...) != made.get(key, ...)]
+    opened = {s["step_id"] for m in run.history for s in m.steps if s["trigger"] == "open"}
+    if all(step.id in opened for step in run.steps):
+        stored = [step_to_dict(s) for s in run.steps]
+        replayed = [step_to_dict(s) for s in rebuilt.steps]
+        if stored != replayed:
+            raise InvalidRun(
+                [("$.steps", f"the history makes the steps {replayed!r}, stored {stored!r}")],
+                run_id=run.id,
+            )
     if differ:
         raise InvalidRun(
             [
@@ -267,13 +305,19 @@ def rebuild(
             the move: ``$.history[3]``).
         ThreadBusy: *engine* keeps one active run per thread and another holds this one's.
     """
-    mover = (engine or default_engine()).derive(record_history=True)
+    ids: list[str] = []
+    mover = (engine or default_engine()).derive(
+        record_history=True, step_id_factory=lambda: ids.pop(0) if ids else new_step_id()
+    )
     if isinstance(initial, Mapping) and (
         "runlife" in initial or ("run" in initial and "object" not in initial)
     ):
         run = restore(initial)
     else:
         run = structure_run(initial)
+    # A plain wire taken after creation has no steps: the step moves of its history cannot
+    # be made again, and are not compared.
+    steps_known = bool(run.steps) or (run.status.value == "queued" and run.started_at is None)
     offset = len(run.history)
     for i, item in enumerate(history):
         path = f"$.history[{offset + i}]"
@@ -286,19 +330,36 @@ def rebuild(
                 [(f"{path}.source", f"the run is {status!r} here, not {move.source!r}")],
                 run_id=run.id,
             )
-        params = mover.table.row(move.trigger).params
-        missing = [p.name for p in params if not p.optional and p.name not in move.args]
+        op = STEP_OPS.get(move.trigger)
+        names = op.params if op is not None else mover.table.row(move.trigger).param_names
+        required = (
+            ("message_id",)
+            if move.trigger == "open_message_step"
+            else ()
+            if op is not None
+            else tuple(p.name for p in mover.table.row(move.trigger).params if not p.optional)
+        )
+        missing = [name for name in required if name not in move.args]
         if missing:
             raise InvalidRun(
                 [(f"{path}.args.{name}", "missing") for name in missing], run_id=run.id
             )
-        args = {p.name: move.args.get(p.name) for p in params}
+        args = {name: move.args.get(name) for name in names}
+        ids[:] = [s["step_id"] for s in move.steps if s["trigger"] == "open"]
         try:
-            mover.fire(run, move.trigger, args, at=move.at)
+            if op is not None:
+                if not steps_known:
+                    raise InvalidRun([(path, "a step move needs the run's steps")])  # noqa: TRY301
+                mover.fire_step(run, move.trigger, args, at=move.at)
+            else:
+                mover.fire(run, move.trigger, args, at=move.at)
         except (IllegalTransition, GuardRejected, InvalidRun) as exc:
             raise InvalidRun([(path, f"does not replay: {exc}")], run_id=run.id) from exc
         made = run.history[-1].to_dict()
         recorded = move.to_dict()
+        if not steps_known:
+            made.pop("steps", None)
+            recorded.pop("steps", None)
         if made != recorded:
             raise InvalidRun(
                 [

@@ -55,6 +55,12 @@ class Mover(Protocol):
         """Whether ``fire(run, trigger, args)`` would succeed now."""
         ...
 
+    def fire_step(
+        self, run: Run, op: str, args: Mapping[str, Any] = ..., /, *, at: int | None = None
+    ) -> object:
+        """Make the driver's step move *op* (``open_message_step``, ``complete_message_step``)."""
+        ...
+
 
 class Engine(Mover, Protocol):
     """What snapshots and replay ask of an engine (``RunEngine`` is one)."""
@@ -80,13 +86,14 @@ class RunState:
     *engine* is the engine the run is bound to (``None``: the default engine, bound on
     first use); *lock* serialises the run's moves; *version* counts its moves and updates;
     *history* holds its recorded moves (``None`` until the first); *origin* the lifecycle
-    fields before the first recorded move; *claimed* is set once a record holds the state
+    fields before the first recorded move; *steps* the run's steps (a tuple of frozen
+    ``RunStep`` records, replaced whole by each commit); *claimed* is set once a record holds the state
     (a second record offered the same state was made by ``attrs.evolve``).
 
     Written only by ``runlife._commit`` once the run is shared.
     """
 
-    __slots__ = ("claimed", "engine", "history", "lock", "origin", "version")
+    __slots__ = ("claimed", "engine", "history", "lock", "origin", "steps", "version")
 
     def __init__(self) -> None:
         self.engine: Mover | None = None
@@ -94,6 +101,8 @@ class RunState:
         self.version = 0
         self.history: list[Move] | None = None
         self.origin: tuple[Any, ...] | None = None
+        #: The run's steps (``runlife.RunStep``), oldest first: a tuple, replaced by each commit.
+        self.steps: tuple[Any, ...] = ()
         self.claimed = True
 
     def detached(self) -> RunState:
@@ -102,6 +111,7 @@ class RunState:
         state.version = self.version
         state.history = None if self.history is None else list(self.history)
         state.origin = self.origin
+        state.steps = self.steps
         return state
 
 

@@ -1,4 +1,4 @@
-"""The nine statuses of a run, and which of them are active or terminal."""
+"""The nine statuses of a run, the five of a run step, and which of them are active or terminal."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ __all__ = [
     "HELD",
     "RAN",
     "STATUS_BY_VALUE",
+    "STEP_STATUS_BY_VALUE",
+    "STEP_TERMINAL",
     "TERMINAL",
     "WAITING",
     "RunStatus",
+    "StepStatus",
     "suggest_status",
 ]
 
@@ -73,6 +76,26 @@ WAITING: frozenset[RunStatus] = TERMINAL | {RunStatus.REQUIRES_ACTION}
 STATUS_BY_VALUE: dict[str, RunStatus] = {s.value: s for s in RunStatus}
 
 _VALUES = tuple(s.value for s in RunStatus)
+
+
+class StepStatus(enum.StrEnum):
+    """The status of a run step (``thread.run.step``); each member equals its wire string.
+
+    A step is created ``in_progress`` and ends in one of the other four; nothing leaves those.
+    There is no ``incomplete`` step: the step of an ``incomplete`` run ends ``completed``.
+    """
+
+    IN_PROGRESS = "in_progress"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+
+
+#: Step statuses that nothing leaves (every one but ``in_progress``).
+STEP_TERMINAL: frozenset[StepStatus] = frozenset(StepStatus) - {StepStatus.IN_PROGRESS}
+#: Each step status by its wire string.
+STEP_STATUS_BY_VALUE: dict[str, StepStatus] = {s.value: s for s in StepStatus}
 
 
 def suggest_status(value: str) -> str:

@@ -29,6 +29,8 @@ from ._order import arrange, canonical
 from ._record import WIRE_FIELDS, WIRE_ORDER, Run
 from ._state import Mover, bind_validator
 from ._status import STATUS_BY_VALUE, RunStatus, suggest_status
+from ._step_record import RunStep
+from ._step_wire import step_from_dict, step_to_dict
 from ._structure import shape_problems, structure_problems, value_problems
 
 __all__ = [
@@ -79,11 +81,13 @@ def configure_converter(converter: cattrs.Converter) -> None:
 
     After this, ``converter.unstructure(run)`` gives the API's JSON dict and
     ``converter.structure(data, Run)`` loads one (raising ``InvalidRun`` on bad structure),
-    also when a ``Run`` is nested in your own attrs classes.
+    also when a ``Run`` is nested in your own attrs classes; ``RunStep`` likewise.
     """
     # Predicate registration: the hooks are runlife's own, not generated from type hints.
     converter.register_unstructure_hook_func(_is(Run), encode_run)
     converter.register_structure_hook_func(_is(Run), structure_run)
+    converter.register_unstructure_hook_func(_is(RunStep), step_to_dict)
+    converter.register_structure_hook_func(_is(RunStep), lambda d, _: step_from_dict(d))
     for cls, hook in NESTED.items():
         converter.register_unstructure_hook_func(_is(cls), hook)
 

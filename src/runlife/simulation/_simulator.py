@@ -67,7 +67,7 @@ class Simulator:
         self.seed = seed
         self.check = check
         self.clock = _Clock()
-        self.engine = RunEngine(clock=self.clock, ttl=policy.ttl, record_history=False)
+        self.engine = RunEngine(clock=self.clock, ttl=policy.ttl, record_history=False, steps=False)
         self.rng = random.Random()
         codes = [c for c, w in policy.fail_codes if w > 0]
         weights = [w for c, w in policy.fail_codes if w > 0]

@@ -1,0 +1,340 @@
+"""What a move does to a run's steps: planned from the coupling table, changing nothing.
+
+The engine asks :func:`plan_move` (a trigger of the run's table) or :func:`plan_op` (a step
+move of the driver's, ``STEP_OPS``) what the run's steps become, and commits the answer in
+the same commit as the run's own fields, so that a move and its step moves are one atomic
+change: a refusal of either leaves run and steps as they were.
+
+The open step, if any, is always the last one: a step opens only when none is open.
+
+Usage: the step a run move ends gets the part of the run's *usage* that its other steps do
+not account for, when each of them carries usage (so that the run's usage is the sum of its
+steps'); a run usage smaller than what its steps already used, or different from the sum of
+steps that all carry usage, is refused. A ``tool_calls`` step completed by submitted
+outputs has no usage: whoever submits knows no tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ._constraints import STEP_ERROR_CODES
+from ._guards import check_usage
+from ._record import LastError, Usage
+from ._status import RunStatus, StepStatus
+from ._step_record import (
+    MessageCreation,
+    MessageCreationDetails,
+    RunStep,
+    StepFunction,
+    StepToolCall,
+    ToolCallsDetails,
+)
+from ._step_table import MESSAGE_CREATION, STEP_TABLE, TOOL_CALLS, coupling_of
+from ._step_wire import encode_step_tool_call
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ._record import Run
+
+__all__ = [
+    "StepChange",
+    "plan_move",
+    "plan_op",
+    "step_usage_sum",
+]
+
+Problems = list[tuple[str, str]]
+
+#: What a step event carries: ``(event name, the step after it, a delta object or None)``.
+Emitted = tuple[str, RunStep, "dict[str, Any] | None"]
+
+_DELTA: Final = "thread.run.step.delta"
+
+
+class StepChange:
+    """The planned steps of a move.
+
+    *steps*: all of the run's steps after it; *emits*: the step events it emits (API
+    order); *moves*: the step moves its history entry records.
+    """
+
+    __slots__ = ("emits", "moves", "steps")
+
+    def __init__(
+        self,
+        steps: tuple[RunStep, ...],
+        emits: tuple[Emitted, ...],
+        moves: tuple[dict[str, str], ...],
+    ) -> None:
+        self.steps = steps
+        self.emits = emits
+        self.moves = moves
+
+
+def step_usage_sum(steps: Sequence[RunStep]) -> Usage | None:
+    """The sum of *steps*' usage, or ``None`` when a step carries none (or there is none)."""
+    if not steps:
+        return None
+    p = c = 0
+    for step in steps:
+        u = step.usage
+        if u is None:
+            return None
+        p += u.prompt_tokens
+        c += u.completion_tokens
+    return Usage(prompt_tokens=p, completion_tokens=c, total_tokens=p + c)
+
+
+def _show(u: Usage) -> str:
+    return (
+        f"{{prompt_tokens: {u.prompt_tokens}, completion_tokens: {u.completion_tokens}, "
+        f"total_tokens: {u.total_tokens}}}"
+    )
+
+
+def _share(run_usage: Usage, others: Sequence[RunStep], problems: Problems) -> Usage | None:
+    """The part of *run_usage* that *others* (the run's other steps) do not account for."""
+    done = step_usage_sum(others)
+    if done is None:
+        if not others:
+            return run_usage
+        return None  # a step without usage: its share is unknown, and so is this one's
+    p = run_usage.prompt_tokens - done.prompt_tokens
+    c = run_usage.completion_tokens - done.completion_tokens
+    if p < 0 or c < 0:
+        msg = f"the run's usage {_show(run_usage)} is less than its steps used ({_show(done)})"
+        problems.append(("usage", msg))
+        return None
+    return Usage(prompt_tokens=p, completion_tokens=c, total_tokens=p + c)
+
+
+def _error(last_error: LastError) -> LastError:
+    """The run's error as its step's: a code steps do not have is a ``server_error``."""
+    if last_error.code in STEP_ERROR_CODES:
+        return LastError(code=last_error.code, message=last_error.message)
+    return LastError(code="server_error", message=last_error.message)
+
+
+def _end(
+    step: RunStep,
+    trigger: str,
+    now: int,
+    *,
+    usage: Usage | None = None,
+    last_error: LastError | None = None,
+    details: Any = None,
+) -> RunStep:
+    row = STEP_TABLE.row(trigger)
+    changes: dict[str, Any] = {"status": row.dest, row.stamp: max(now, step.created_at)}
+    if usage is not None:
+        changes["usage"] = usage
+    if last_error is not None:
+        changes["last_error"] = last_error
+    if details is not None:
+        changes["step_details"] = details
+    return attrs.evolve(step, **changes)
+
+
+def _answered(step: RunStep) -> bool:
+    details = step.step_details
+    return type(details) is ToolCallsDetails and all(
+        c.function is not None and getattr(c.function, "output", None) is not None
+        for c in details.tool_calls
+    )
+
+
+def _with_outputs(step: RunStep, outputs: Sequence[Mapping[str, Any]]) -> ToolCallsDetails:
+    details = step.step_details
+    assert type(details) is ToolCallsDetails  # noqa: S101 - the open step of requires_action
+    by_id = {o["tool_call_id"]: o["output"] for o in outputs}
+    calls = []
+    for call in details.tool_calls:
+        fn = call.function
+        answered = call
+        if isinstance(fn, StepFunction) and call.id in by_id:
+            answered = attrs.evolve(call, function=attrs.evolve(fn, output=by_id[call.id]))
+        calls.append(answered)
+    return attrs.evolve(details, tool_calls=tuple(calls))
+
+
+def _new(run: Run, step_id: str, kind: str, now: int, details: Any) -> RunStep:
+    return RunStep(
+        id=step_id,
+        created_at=max(now, run.created_at),
+        run_id=run.id,
+        assistant_id=run.assistant_id,
+        thread_id=run.thread_id,
+        type=kind,
+        status=StepStatus.IN_PROGRESS,
+        step_details=details,
+    )
+
+
+def _opened(shown: RunStep) -> list[Emitted]:
+    return [
+        ("thread.run.step.created", shown, None),
+        ("thread.run.step.in_progress", shown, None),
+    ]
+
+
+def _deltas(step: RunStep) -> list[Emitted]:
+    """One ``thread.run.step.delta`` per call, indexed from 0: how the API streams them."""
+    details = step.step_details
+    assert type(details) is ToolCallsDetails  # noqa: S101 - a tool_calls step
+    return [
+        (
+            _DELTA,
+            step,
+            {
+                "id": step.id,
+                "object": _DELTA,
+                "delta": {
+                    "step_details": {
+                        "type": TOOL_CALLS,
+                        "tool_calls": [{"index": i, **encode_step_tool_call(call)}],
+                    }
+                },
+            },
+        )
+        for i, call in enumerate(details.tool_calls)
+    ]
+
+
+def plan_move(  # noqa: PLR0917 - the engine's call, on every move
+    run: Run,
+    steps: tuple[RunStep, ...],
+    trigger: str,
+    dest: RunStatus,
+    changes: Mapping[str, Any],
+    outputs: Sequence[Mapping[str, Any]] | None,
+    now: int,
+    new_step_id: Callable[[], str],
+    problems: Problems,
+) -> StepChange | None:
+    """What the run's move by *trigger* to *dest* (planned as *changes*) does to its *steps*.
+
+    *outputs* are the checked tool outputs of ``submit_tool_outputs``. ``None`` when the
+    steps stay as they are; problems (the usage guard) go to *problems*.
+    """
+    coupling = coupling_of(trigger, dest)
+    if coupling is None:
+        return None
+    open_step = steps[-1] if steps and steps[-1].status is StepStatus.IN_PROGRESS else None
+    closed = steps[:-1] if open_step is not None else steps
+    emits: list[Emitted] = []
+    moves: list[dict[str, str]] = []
+    after = list(closed)
+    run_usage: Usage | None = changes.get("usage")
+    if open_step is not None and coupling.ends is not None:
+        step_trigger: str = coupling.ends
+        unanswered = open_step.type == TOOL_CALLS and not _answered(open_step)
+        if unanswered and trigger != "submit_tool_outputs" and coupling.unanswered is not None:
+            step_trigger = coupling.unanswered
+        usage = None
+        if run_usage is not None and step_trigger in ("complete", "fail"):
+            usage = _share(run_usage, closed, problems)
+        details = None
+        if trigger == "submit_tool_outputs" and outputs is not None:
+            details = _with_outputs(open_step, outputs)
+        error = changes.get("last_error")
+        ended = _end(
+            open_step,
+            step_trigger,
+            now,
+            usage=usage,
+            last_error=_error(error) if step_trigger == "fail" and error is not None else None,
+            details=details,
+        )
+        after.append(ended)
+        emits.append((f"thread.run.step.{ended.status.value}", ended, None))
+        moves.append({"step_id": ended.id, "trigger": step_trigger})
+    elif open_step is not None:
+        after.append(open_step)
+    if run_usage is not None and (open_step is None or coupling.ends is None):
+        total = step_usage_sum(after)
+        if total is not None and total != run_usage:
+            msg = (
+                f"expected the sum of the run's steps' usage {_show(total)}, got {_show(run_usage)}"
+            )
+            problems.append(("usage", msg))
+    if coupling.opens == TOOL_CALLS:
+        calls = changes["required_action"].submit_tool_outputs.tool_calls
+        details = ToolCallsDetails(
+            tool_calls=tuple(
+                StepToolCall(
+                    id=c.id,
+                    type=c.type,
+                    function=StepFunction(name=c.function.name, arguments=c.function.arguments),
+                )
+                for c in calls
+            )
+        )
+        step = _new(run, new_step_id(), TOOL_CALLS, now, details)
+        shown = attrs.evolve(step, step_details=ToolCallsDetails(tool_calls=()))
+        after.append(step)
+        emits.extend(_opened(shown))
+        emits.extend(_deltas(step))
+        moves.append({"step_id": step.id, "trigger": "open"})
+    if not moves:
+        return None
+    return StepChange(tuple(after), tuple(emits), tuple(moves))
+
+
+def plan_op(  # noqa: PLR0917 - as plan_move
+    run: Run,
+    steps: tuple[RunStep, ...],
+    op: str,
+    args: Mapping[str, Any],
+    now: int,
+    new_step_id: Callable[[], str],
+    problems: Problems,
+) -> tuple[StepChange | None, dict[str, Any]]:
+    """What the driver's step move *op* (``STEP_OPS``) with *args* does: (change, record).
+
+    *record* is what the move's history entry keeps of *args*. Problems go to *problems*
+    (then the change is ``None``).
+    """
+    open_step = steps[-1] if steps and steps[-1].status is StepStatus.IN_PROGRESS else None
+    if op == "open_message_step":
+        message_id = args["message_id"]
+        if open_step is not None:
+            msg = (
+                f"step {open_step.id} ({open_step.type}) is still in_progress: at most one is open"
+            )
+            problems.append(("steps", msg))
+        if type(message_id) is not str or not message_id:
+            problems.append(("message_id", f"expected a non-empty string, got {message_id!r}"))
+        if problems:
+            return None, {}
+        details = MessageCreationDetails(message_creation=MessageCreation(message_id=message_id))
+        step = _new(run, new_step_id(), MESSAGE_CREATION, now, details)
+        change = StepChange(
+            (*steps, step), tuple(_opened(step)), ({"step_id": step.id, "trigger": "open"},)
+        )
+        return change, {"message_id": message_id}
+    # complete_message_step
+    usage = check_usage(args.get("usage"), problems)
+    if open_step is None or open_step.type != MESSAGE_CREATION:
+        what = "no step is open" if open_step is None else f"the open step is {open_step.type}"
+        problems.append(("steps", f"expected an open message_creation step; {what}"))
+    if problems or open_step is None:
+        return None, {}
+    ended = _end(open_step, "complete", now, usage=usage)
+    record: dict[str, Any] = {}
+    if usage is not None:
+        record["usage"] = {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        }
+    change = StepChange(
+        (*steps[:-1], ended),
+        (("thread.run.step.completed", ended, None),),
+        ({"step_id": ended.id, "trigger": "complete"},),
+    )
+    return change, record
