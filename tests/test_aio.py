@@ -488,3 +488,38 @@ def test_module_example() -> None:
     result = doctest.testmod(runlife.aio, raise_on_error=False)
     assert result.attempted > 5
     assert result.failed == 0
+
+
+class TestSteps:
+    def test_step_moves_are_awaitable_and_heard(self) -> None:
+        """open_message_step and complete_message_step, with their step events."""
+        engine, _ = new_async()
+        heard: list[RunEvent] = []
+
+        async def hear(event: RunEvent) -> None:
+            heard.append(event)
+
+        engine.subscribe(hear)
+
+        async def life() -> Run:
+            run = await engine.create(id="run_s", **FIELDS)
+            await engine.start(run)
+            step = await engine.open_message_step(run, "msg_1")
+            assert step.status.value == "in_progress"
+            done = await engine.complete_message_step(run, USAGE)
+            assert done.usage is not None
+            await engine.complete(run, USAGE)
+            return run
+
+        run = run_async(life)
+        assert [s.status.value for s in run.steps] == ["completed"]
+        assert [e.trigger for e in heard][-3:] == [
+            "open_message_step",
+            "complete_message_step",
+            "complete",
+        ]
+        assert [e.event for e in heard[-3].step_events] == [
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+        ]
+        assert_sound(run)

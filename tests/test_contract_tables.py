@@ -109,3 +109,30 @@ def test_the_defaults_table_is_what_fill_missing_fills() -> None:
         # expires_at): check names it too, on the same field, and nothing else.
         assert {path for _, path in found} == {f"$.{field}"}
         assert runlife.RunEngine().load(older, fill_missing=True).filled == (field,)
+
+
+COUPLING_ROWS = table("| run trigger | what happens to the run's steps |")
+STEP_ROWS = table("| step trigger | to | stamp |")
+STEP_OP_ROWS = table("| step move | run status | what it does |")
+
+
+def test_the_coupling_table_is_runlife_coupling() -> None:
+    """Row by row: the trigger and its sentence (``Coupling.note``), in the table's order."""
+    assert [(row[0].strip("`"), row[1]) for row in COUPLING_ROWS] == [
+        (trigger, runlife.COUPLING[trigger].note) for trigger in runlife.TRIGGERS
+    ]
+
+
+def test_the_step_table_is_runlife_step_table() -> None:
+    assert [(row[0].strip("`"), row[1], row[2].split()[0].strip("`")) for row in STEP_ROWS] == [
+        (r.trigger, r.dest.value, r.stamp) for r in runlife.STEP_TABLE.rows
+    ]
+
+
+def test_the_step_moves_table_is_runlife_step_ops() -> None:
+    assert [
+        (row[0].split("(")[0].removeprefix("`run."), row[1], row[2]) for row in STEP_OP_ROWS
+    ] == [
+        (op.name, ", ".join(s.value for s in op.sources), op.note)
+        for op in runlife.STEP_OPS.values()
+    ]

@@ -50,7 +50,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from . import Run, RunEngine, RunEvent, ToolCall, Usage
+from . import Run, RunEngine, RunEvent, RunStep, ToolCall, Usage
 
 __all__ = ["AsyncListener", "AsyncRunEngine"]
 
@@ -160,6 +160,34 @@ class AsyncRunEngine:
         with self.engine.collect() as events:
             self.engine.fire(run, trigger, args or {})
         await self._dispatch(events)
+
+    async def fire_step(self, run: Run, op: str, args: Mapping[str, Any] | None = None) -> RunStep:
+        """``RunEngine.fire_step(run, op, args)`` (a driver's step move), then await the listeners.
+
+        Raises:
+            ValueError: *run* is bound to another engine.
+        """
+        if run.engine is not self.engine:
+            raise ValueError(
+                f"run {run.id} is bound to another engine; load it with this one "
+                "(AsyncRunEngine.engine.load or .restore)"
+            )
+        if not self._listeners:
+            return self.engine.fire_step(run, op, args or {})
+        with self.engine.collect() as events:
+            step = self.engine.fire_step(run, op, args or {})
+        await self._dispatch(events)
+        return step
+
+    async def open_message_step(self, run: Run, message_id: str) -> RunStep:
+        """``run.open_message_step(message_id)``, then await the listeners."""
+        return await self.fire_step(run, "open_message_step", {"message_id": message_id})
+
+    async def complete_message_step(
+        self, run: Run, usage: Usage | Mapping[str, Any] | None = None
+    ) -> RunStep:
+        """``run.complete_message_step(usage)``, then await the listeners."""
+        return await self.fire_step(run, "complete_message_step", {"usage": usage})
 
     # --- creating -----------------------------------------------------------------------------
 
