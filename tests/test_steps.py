@@ -421,3 +421,14 @@ def test_copies_and_pickles_keep_the_steps() -> None:
     for twin in (copy.copy(run), copy.deepcopy(run), pickled):
         assert twin.steps == run.steps
     assert attrs.evolve(run.steps[0], status=StepStatus.COMPLETED) != run.steps[0]
+
+
+def test_check_of_a_step_alone() -> None:
+    """check() takes a step (a RunStep, or a dict of object thread.run.step) on its own."""
+    assert check(RECORDED_STEP) == []
+    assert check(step_from_dict(RECORDED_STEP)) == []
+    failed = {**RECORDED_STEP, "status": "failed", "completed_at": None, "failed_at": 1699063295}
+    codes = [(f.code, f.path) for f in check(failed)]
+    assert codes == [("step-last-error", "$.last_error")]
+    odd = {**RECORDED_STEP, "last_error": {"code": "invalid_prompt", "message": "x"}}
+    assert ("unknown-error-code", "$.last_error.code") in [(f.code, f.path) for f in check(odd)]

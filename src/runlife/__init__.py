@@ -57,6 +57,7 @@ from ._record import (
 )
 from ._snapshot import dump, expect_version, initial_wire, rebuild, restore
 from ._status import ACTIVE, HELD, STEP_TERMINAL, TERMINAL, WAITING, RunStatus, StepStatus
+from ._step_check import step_problems as _step_problems
 from ._step_check import steps_problems as _steps_problems
 from ._step_record import (
     MessageCreation,
@@ -186,7 +187,14 @@ def check(run_or_dict: _Any, *, fill_missing: bool = False, steps: _Any = None) 
     structure, stamps and error, and the run with its steps (at most one open step, none
     on a terminal run, the usage sum, an output for every call of a completed
     ``tool_calls`` step).
+
+    A step on its own (a ``RunStep``, or a dict whose ``object`` is ``"thread.run.step"``)
+    is checked as a step: its structure, stamps, error and rules, paths from ``$``.
     """
+    if isinstance(run_or_dict, RunStep):
+        return _step_problems(step_to_dict(run_or_dict))
+    if isinstance(run_or_dict, dict) and run_or_dict.get("object") == "thread.run.step":
+        return _step_problems(run_or_dict)
     if isinstance(run_or_dict, Run):
         data = to_dict(run_or_dict)
         found = _inspect(data, filled=run_or_dict.filled)

@@ -36,7 +36,7 @@ from ._json import describe
 from ._status import TERMINAL
 from ._step_wire import step_structure_problems
 
-__all__ = ["steps_problems"]
+__all__ = ["step_problems", "steps_problems"]
 
 #: Each end status of a step and its stamp.
 _STAMPS: Final = (
@@ -100,6 +100,14 @@ def _usage_sum(run: dict[str, Any], steps: list[dict[str, Any]], out: list[Findi
             f"total_tokens {p + c}), got {describe(usage)}"
         )
         out.append(Finding(INVARIANT, "steps-usage-sum", "$.usage", msg))
+
+
+def step_problems(step: object) -> list[Finding]:
+    """Every finding of one step's wire dict on its own (paths from ``$``, the step). Never raises."""
+    found = step_structure_problems(step)
+    if not found and isinstance(step, dict):
+        _one_step(step, "$", found)
+    return found
 
 
 def steps_problems(run: object, steps: object) -> list[Finding]:

@@ -182,3 +182,22 @@ def test_completed_with_incomplete_details_is_a_warning(tmp_path: Path, capsys):
     assert code == 0
     assert "warning: $.incomplete_details: " in out
     assert "[rule/incomplete-details-set]" in out
+
+
+def test_steps_and_list_pages(tmp_path: Path, capsys):
+    """A step is checked as a step, a list page ({"object": "list"}) as its items."""
+    from tests.test_steps import RECORDED_STEP
+
+    bad = dict(RECORDED_STEP, completed_at=None)
+    page = {"object": "list", "data": [RECORDED_STEP, bad], "has_more": False}
+    (tmp_path / "steps.json").write_text(json.dumps(page))
+    (tmp_path / "step.json").write_text(json.dumps(RECORDED_STEP))
+    code, out, _ = run_cli([str(tmp_path / "steps.json"), str(tmp_path / "step.json")], capsys)
+    assert code == 1
+    assert out.splitlines() == [
+        (
+            f"{tmp_path / 'steps.json'}.data[1] $.completed_at: completed_at is null in status "
+            "'completed'; it is set iff the step is completed [invariant/step-end-stamp]"
+        ),
+        "checked 0 runs and 3 steps in 2 files: 1 with errors, 1 error, 0 warnings",
+    ]

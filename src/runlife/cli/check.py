@@ -1,7 +1,9 @@
 """``runlife check FILE...``: validate run payloads, one line per problem.
 
 Each FILE holds a JSON object (one run), a JSON array of runs, or JSON Lines (one run per
-line); ``-`` reads standard input. Problems are printed as ``WHERE PATH: MESSAGE [kind/code]``
+line); ``-`` reads standard input. A run step (``"object": "thread.run.step"``) is checked as
+a step, and a list page (``{"object": "list", "data": [...]}``, as the API lists runs or
+steps) as its items. Problems are printed as ``WHERE PATH: MESSAGE [kind/code]``
 where WHERE is ``file`` (one object), ``file[i]`` (an array's item) or ``file:LINE`` (JSON
 Lines). ``structure`` and ``invariant`` findings and malformed JSON are errors; ``rule``
 findings (real API payloads have them) are warnings that fail only with ``--strict``.
@@ -71,8 +73,19 @@ def _items(name: str, text: str) -> Iterator[tuple[str, Any, str | None]]:
     if isinstance(data, list):
         for index, item in enumerate(data):
             yield f"{name}[{index}]", item, None
+    elif (
+        isinstance(data, dict)
+        and data.get("object") == "list"
+        and isinstance(data.get("data"), list)
+    ):
+        for index, item in enumerate(data["data"]):
+            yield f"{name}.data[{index}]", item, None
     else:
         yield name, data, None
+
+
+def _is_step(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("object") == "thread.run.step"
 
 
 def _read(name: str, stdin: TextIO) -> str:
@@ -111,7 +124,7 @@ def check_files(
     reason, and the next file is checked: the exit code is then 2, else 1 for errors, else 0.
     """
     errors_to = sys.stderr if err is None else err
-    runs = errors = warnings = bad_runs = unreadable = 0
+    runs = steps = errors = warnings = bad_runs = unreadable = 0
     for name in files:
         try:
             text = _read(name, stdin)
@@ -121,7 +134,10 @@ def check_files(
             continue
         shown = "<stdin>" if name == "-" else name
         for where, value, parse_error in _items(shown, text):
-            runs += 1
+            if _is_step(value):
+                steps += 1
+            else:
+                runs += 1
             findings: list[Finding] = [] if parse_error else check(value, fill_missing=fill_missing)
             failed = bool(parse_error)
             if parse_error:
@@ -140,6 +156,8 @@ def check_files(
                     print(f"{where} {prefix}{f.path}: {f.message} [{f.kind}/{f.code}]", file=out)
             bad_runs += failed
     plural = "run" if runs == 1 else "runs"
+    if steps:
+        plural += f" and {steps} step{'s' if steps != 1 else ''}"
     skipped = f" ({unreadable} unreadable)" if unreadable else ""
     print(
         f"checked {runs} {plural} in {len(files)} file{'s' if len(files) != 1 else ''}{skipped}: "
