@@ -432,3 +432,19 @@ def test_check_of_a_step_alone() -> None:
     assert codes == [("step-last-error", "$.last_error")]
     odd = {**RECORDED_STEP, "last_error": {"code": "invalid_prompt", "message": "x"}}
     assert ("unknown-error-code", "$.last_error.code") in [(f.code, f.path) for f in check(odd)]
+
+
+def test_the_engines_fast_made_steps_are_what_attrs_makes() -> None:
+    """The fence of the step makers: each step (and nested value) the engine builds with
+    ``runlife._makers`` equals the one ``attrs`` builds from the same fields."""
+    run = TestCheck().life()
+    run.steps[0].step_details.tool_calls[0]  # noqa: B018 - the answered call exists
+    for step in run.steps:
+        plain = RunStep(**{f.name: getattr(step, f.name) for f in attrs.fields(RunStep)})
+        assert plain == step
+        assert attrs.asdict(plain) == attrs.asdict(step)
+        assert step_to_dict(plain) == step_to_dict(step)
+        details = step.step_details
+        cls = type(details)
+        again = cls(**{f.name: getattr(details, f.name) for f in attrs.fields(cls)})
+        assert again == details

@@ -21,10 +21,12 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from ._json import EMPTY
+from ._makers import maker
 from ._record import UNSET, LastError, Unset, Usage
 from ._status import StepStatus
 
 __all__ = [
+    "STEP_FIELDS",
     "STEP_KEY_ORDERS",
     "STEP_ORDER",
     "MessageCreation",
@@ -35,6 +37,12 @@ __all__ = [
     "StepToolCall",
     "ToolCallsDetails",
     "UnknownStepDetails",
+    "make_message_creation",
+    "make_message_creation_details",
+    "make_run_step",
+    "make_step_function",
+    "make_step_tool_call",
+    "make_tool_calls_details",
 ]
 
 JSON: TypeAlias = Any
@@ -185,3 +193,15 @@ STEP_KEY_ORDERS: Final[Mapping[type, tuple[str, ...]]] = MappingProxyType(
         RunStep: STEP_ORDER,
     }
 )
+
+#: The record's init fields, in order (what a maker takes).
+STEP_FIELDS: Final = tuple(f.name for f in attrs.fields(RunStep))
+
+#: Keyword-only trusted constructors (``runlife._makers``, fenced at import): the engine's
+#: step moves build steps from values it has checked, at a third of ``attrs``' init.
+make_run_step: Any = maker(RunStep)
+make_step_function: Any = maker(StepFunction)
+make_step_tool_call: Any = maker(StepToolCall)
+make_tool_calls_details: Any = maker(ToolCallsDetails)
+make_message_creation: Any = maker(MessageCreation)
+make_message_creation_details: Any = maker(MessageCreationDetails)

@@ -19,19 +19,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-import attrs
-
 from ._constraints import STEP_ERROR_CODES
 from ._guards import check_usage
-from ._record import LastError, Usage
+from ._json import EMPTY
+from ._makers import maker
+from ._record import UNSET, LastError, Usage
 from ._status import RunStatus, StepStatus
 from ._step_record import (
-    MessageCreation,
-    MessageCreationDetails,
+    STEP_FIELDS,
     RunStep,
     StepFunction,
-    StepToolCall,
     ToolCallsDetails,
+    make_message_creation,
+    make_message_creation_details,
+    make_run_step,
+    make_step_function,
+    make_step_tool_call,
+    make_tool_calls_details,
 )
 from ._step_table import MESSAGE_CREATION, STEP_TABLE, TOOL_CALLS, coupling_of
 from ._step_wire import encode_step_tool_call
@@ -49,6 +53,7 @@ __all__ = [
 ]
 
 Problems = list[tuple[str, str]]
+StepToolCallT = Any
 
 #: What a step event carries: ``(event name, the step after it, a delta object or None)``.
 Emitted = tuple[str, RunStep, "dict[str, Any] | None"]
@@ -76,6 +81,24 @@ class StepChange:
         self.moves = moves
 
 
+_make_usage: Any = maker(Usage)
+
+
+def _usage(p: int, c: int) -> Usage:
+    made: Usage = _make_usage(
+        prompt_tokens=p, completion_tokens=c, total_tokens=p + c, extra=EMPTY, key_order=None
+    )
+    return made
+
+
+def _replace(step: RunStep, changes: Mapping[str, Any]) -> RunStep:
+    """*step* with *changes*: ``attrs.evolve`` without the checks (the values are checked)."""
+    values = {name: getattr(step, name) for name in STEP_FIELDS}
+    values.update(changes)
+    made: RunStep = make_run_step(**values)
+    return made
+
+
 def step_usage_sum(steps: Sequence[RunStep]) -> Usage | None:
     """The sum of *steps*' usage, or ``None`` when a step carries none (or there is none)."""
     if not steps:
@@ -87,7 +110,7 @@ def step_usage_sum(steps: Sequence[RunStep]) -> Usage | None:
             return None
         p += u.prompt_tokens
         c += u.completion_tokens
-    return Usage(prompt_tokens=p, completion_tokens=c, total_tokens=p + c)
+    return _usage(p, c)
 
 
 def _show(u: Usage) -> str:
@@ -110,14 +133,13 @@ def _share(run_usage: Usage, others: Sequence[RunStep], problems: Problems) -> U
         msg = f"the run's usage {_show(run_usage)} is less than its steps used ({_show(done)})"
         problems.append(("usage", msg))
         return None
-    return Usage(prompt_tokens=p, completion_tokens=c, total_tokens=p + c)
+    return _usage(p, c)
 
 
 def _error(last_error: LastError) -> LastError:
     """The run's error as its step's: a code steps do not have is a ``server_error``."""
-    if last_error.code in STEP_ERROR_CODES:
-        return LastError(code=last_error.code, message=last_error.message)
-    return LastError(code="server_error", message=last_error.message)
+    code = last_error.code if last_error.code in STEP_ERROR_CODES else "server_error"
+    return LastError(code=code, message=last_error.message)
 
 
 def _end(
@@ -137,7 +159,7 @@ def _end(
         changes["last_error"] = last_error
     if details is not None:
         changes["step_details"] = details
-    return attrs.evolve(step, **changes)
+    return _replace(step, changes)
 
 
 def _answered(step: RunStep) -> bool:
@@ -157,13 +179,29 @@ def _with_outputs(step: RunStep, outputs: Sequence[Mapping[str, Any]]) -> ToolCa
         fn = call.function
         answered = call
         if isinstance(fn, StepFunction) and call.id in by_id:
-            answered = attrs.evolve(call, function=attrs.evolve(fn, output=by_id[call.id]))
+            output = make_step_function(
+                name=fn.name,
+                arguments=fn.arguments,
+                output=by_id[call.id],
+                extra=fn.extra,
+                key_order=fn.key_order,
+            )
+            answered = make_step_tool_call(
+                id=call.id,
+                type=call.type,
+                function=output,
+                extra=call.extra,
+                key_order=call.key_order,
+            )
         calls.append(answered)
-    return attrs.evolve(details, tool_calls=tuple(calls))
+    made: ToolCallsDetails = make_tool_calls_details(
+        tool_calls=tuple(calls), type=details.type, extra=details.extra, key_order=details.key_order
+    )
+    return made
 
 
 def _new(run: Run, step_id: str, kind: str, now: int, details: Any) -> RunStep:
-    return RunStep(
+    made: RunStep = make_run_step(
         id=step_id,
         created_at=max(now, run.created_at),
         run_id=run.id,
@@ -172,7 +210,25 @@ def _new(run: Run, step_id: str, kind: str, now: int, details: Any) -> RunStep:
         type=kind,
         status=StepStatus.IN_PROGRESS,
         step_details=details,
+        object="thread.run.step",
+        cancelled_at=None,
+        completed_at=None,
+        expired_at=None,
+        failed_at=None,
+        last_error=None,
+        usage=None,
+        metadata=UNSET,
+        extra=EMPTY,
+        key_order=None,
     )
+    return made
+
+
+def _tool_calls(calls: tuple[StepToolCallT, ...]) -> ToolCallsDetails:
+    made: ToolCallsDetails = make_tool_calls_details(
+        tool_calls=calls, type=TOOL_CALLS, extra=EMPTY, key_order=None
+    )
+    return made
 
 
 def _opened(shown: RunStep) -> list[Emitted]:
@@ -225,6 +281,12 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
     if coupling is None:
         return None
     open_step = steps[-1] if steps and steps[-1].status is StepStatus.IN_PROGRESS else None
+    if (
+        coupling.opens is None
+        and (open_step is None or coupling.ends is None)
+        and (not steps or "usage" not in changes)
+    ):
+        return None  # nothing to end, open or check: the usual start, cancel, a stepless end
     closed = steps[:-1] if open_step is not None else steps
     emits: list[Emitted] = []
     moves: list[dict[str, str]] = []
@@ -264,18 +326,26 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
             problems.append(("usage", msg))
     if coupling.opens == TOOL_CALLS:
         calls = changes["required_action"].submit_tool_outputs.tool_calls
-        details = ToolCallsDetails(
-            tool_calls=tuple(
-                StepToolCall(
+        details = _tool_calls(
+            tuple(
+                make_step_tool_call(
                     id=c.id,
                     type=c.type,
-                    function=StepFunction(name=c.function.name, arguments=c.function.arguments),
+                    function=make_step_function(
+                        name=c.function.name,
+                        arguments=c.function.arguments,
+                        output=None,
+                        extra=EMPTY,
+                        key_order=None,
+                    ),
+                    extra=EMPTY,
+                    key_order=None,
                 )
                 for c in calls
             )
         )
         step = _new(run, new_step_id(), TOOL_CALLS, now, details)
-        shown = attrs.evolve(step, step_details=ToolCallsDetails(tool_calls=()))
+        shown = _replace(step, {"step_details": _tool_calls(())})
         after.append(step)
         emits.extend(_opened(shown))
         emits.extend(_deltas(step))
@@ -311,7 +381,14 @@ def plan_op(  # noqa: PLR0917 - as plan_move
             problems.append(("message_id", f"expected a non-empty string, got {message_id!r}"))
         if problems:
             return None, {}
-        details = MessageCreationDetails(message_creation=MessageCreation(message_id=message_id))
+        details = make_message_creation_details(
+            message_creation=make_message_creation(
+                message_id=message_id, extra=EMPTY, key_order=None
+            ),
+            type=MESSAGE_CREATION,
+            extra=EMPTY,
+            key_order=None,
+        )
         step = _new(run, new_step_id(), MESSAGE_CREATION, now, details)
         change = StepChange(
             (*steps, step), tuple(_opened(step)), ({"step_id": step.id, "trigger": "open"},)
