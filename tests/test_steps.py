@@ -447,3 +447,15 @@ def test_the_engines_fast_made_steps_are_what_attrs_makes() -> None:
         cls = type(details)
         again = cls(**{f.name: getattr(details, f.name) for f in attrs.fields(cls)})
         assert again == details
+
+
+def test_events_with_steps_pickle_and_compare() -> None:
+    run, engine, _ = running()
+    heard: list[runlife.RunEvent] = []
+    engine.subscribe(heard.append)
+    run.require_action([CALL])
+    (event,) = heard
+    again = pickle.loads(pickle.dumps(event))  # noqa: S301 - our own bytes
+    assert again == event
+    assert [e.data for e in again.step_events] == [e.data for e in event.step_events]
+    assert again.stream_events() == event.stream_events()

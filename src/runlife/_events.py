@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["Listeners", "RunEvent", "StepEvent", "sse_encode"]
 
 
+def _step_event(event: str, step: Any, delta: dict[str, Any] | None) -> StepEvent:
+    return StepEvent(event, step, delta)
+
+
 class StepEvent:
     """One ``thread.run.step.*`` event of a move: *event*, the step's id and *data*.
 
@@ -62,6 +66,9 @@ class StepEvent:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"StepEvent is read-only: cannot set {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_step_event, (self.event, self._step, self._delta))
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not StepEvent:
@@ -204,12 +211,12 @@ class RunEvent:
         raise AttributeError(f"RunEvent is read-only: cannot delete {name!r}")
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return self._key()
+        return (*self._key(), self.step_events)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        event, data, trigger, source, at, run_id, version = state
+        event, data, trigger, source, at, run_id, version, *rest = state
         _fill(self, event, data, None, None, trigger, source, at, run_id, version)
-        _set_step_events(self, ())
+        _set_step_events(self, rest[0] if rest else ())
 
     def _key(self) -> tuple[Any, ...]:
         return (
@@ -225,7 +232,7 @@ class RunEvent:
     def __eq__(self, other: object) -> bool:
         if type(other) is not RunEvent:
             return NotImplemented
-        return self._key() == other._key()
+        return self._key() == other._key() and self.step_events == other.step_events
 
     # Unhashable, as the attrs class it was: *data* is a dict.
     __hash__ = None  # type: ignore[assignment]
