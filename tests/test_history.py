@@ -137,6 +137,7 @@ class TestStoredDocument:
             "at": T0 + 3,
             "args": {},
         }
+        assert doc["origin"].pop("steps") == []  # the run had no steps before its first move
         assert doc["origin"] == {name: created[name] for name in doc["origin"]}
         assert doc["origin"]["status"] == "queued"
         assert doc["origin"]["expires_at"] == T0 + 600
@@ -259,7 +260,7 @@ class TestStoredDocument:
             (
                 "$.origin: unknown keys 'colour'; allowed: status, expires_at, started_at, "
                 "cancelled_at, failed_at, completed_at, required_action, last_error, "
-                "incomplete_details, usage"
+                "incomplete_details, usage, steps"
             ),
         ]
 

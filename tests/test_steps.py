@@ -459,3 +459,152 @@ def test_events_with_steps_pickle_and_compare() -> None:
     assert again == event
     assert [e.data for e in again.step_events] == [e.data for e in event.step_events]
     assert again.stream_events() == event.stream_events()
+
+
+class TestRedTeam:
+    """Each case a review found, held here."""
+
+    def test_verify_catches_tampered_steps_and_steps_of_another_run(self) -> None:
+        run, _, _ = running()
+        run.require_action([CALL])
+        run.submit_tool_outputs(OUTPUTS)
+        doc = json.loads(json.dumps(dump(run)))
+        assert restore(doc, verify=True).steps == run.steps
+        tampered = json.loads(json.dumps(doc))
+        tampered["steps"][0]["step_details"]["tool_calls"][0]["function"]["output"] = "x"
+        tampered["steps"].append({**doc["steps"][0], "id": "step_extra"})
+        with pytest.raises(runlife.InvalidRun, match=r"\$\.steps"):
+            restore(tampered, verify=True)
+        other = json.loads(json.dumps(doc))
+        other["steps"][0]["run_id"] = "run_other"
+        with pytest.raises(runlife.InvalidRun, match=r"\$\.steps\[0\]\.run_id"):
+            restore(other)
+
+    def test_a_run_loaded_mid_life_verifies(self) -> None:
+        src, engine, _ = running()
+        run = engine.load(runlife.to_dict(src))
+        run.open_message_step("msg_1")
+        run.complete_message_step(USAGE)
+        run.complete(USAGE)
+        again = restore(json.loads(json.dumps(dump(run))), verify=True)
+        assert [step_to_dict(s) for s in again.steps] == [step_to_dict(s) for s in run.steps]
+
+    def test_an_engine_without_steps_holds_none(self) -> None:
+        run, _, _ = running()
+        run.open_message_step("msg_1")
+        off = RunEngine(clock=runlife.ManualClock(T0 + 5), steps=False)
+        held = restore(dump(run), engine=off)
+        assert held.steps == ()
+        held.cancel()
+        held.finish_cancel()
+        assert check(held) == []
+        with pytest.raises(runlife.InvalidRun, match=r"does not replay.*keeps no steps"):
+            runlife.rebuild(runlife.initial_wire(run), run.history, engine=off)
+
+    def test_a_call_without_output_round_trips(self) -> None:
+        step = json.loads(json.dumps(RECORDED_STEP))
+        del step["step_details"]["tool_calls"][0]["function"]["output"]
+        assert json.dumps(step_to_dict(step_from_dict(step))) == json.dumps(step)
+
+    def test_a_step_moves_stream_event_is_its_step_event(self) -> None:
+        run, engine, _ = running()
+        heard: list[runlife.RunEvent] = []
+        engine.subscribe(heard.append)
+        run.open_message_step("msg_1")
+        (event,) = heard
+        assert event.is_step_move
+        assert event.dest == "in_progress"
+        assert event.to_stream_event()["data"]["object"] == "thread.run.step"
+        assert [e["event"] for e in event.stream_events()] == [
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+        ]
+
+    def test_a_step_built_by_hand_is_checked(self) -> None:
+        fields: dict[str, Any] = {
+            "id": "step_1",
+            "created_at": T0,
+            "run_id": "run_1",
+            "assistant_id": "asst_1",
+            "thread_id": "thread_1",
+            "type": "message_creation",
+            "status": "completed",
+            "completed_at": T0,
+            "step_details": runlife.MessageCreationDetails(
+                message_creation=runlife.MessageCreation(message_id="msg_1")
+            ),
+        }
+        step = RunStep(**fields)
+        assert step.status is StepStatus.COMPLETED
+        with pytest.raises(runlife.InvalidRun, match=r"\$\.status"):
+            RunStep(**{**fields, "status": "done"})
+        with pytest.raises(runlife.InvalidRun):
+            attrs.evolve(step, usage=5)  # type: ignore[arg-type]
+        with pytest.raises(runlife.InvalidRun, match=r"\$\.created_at"):
+            attrs.evolve(step, created_at="now")  # type: ignore[arg-type]
+
+    def test_the_live_apis_expired_step_is_no_stamp_finding(self) -> None:
+        expired = {**RECORDED_STEP, "status": "expired", "completed_at": None, "expires_at": T0}
+        assert check(expired) == []
+
+    @pytest.mark.parametrize("made", [42, "", "step_1"])
+    def test_step_ids_are_checked_before_the_move(self, made: object) -> None:
+        ids = iter(["step_1", made])
+        engine = RunEngine(clock=runlife.ManualClock(T0), step_id_factory=lambda: next(ids))  # type: ignore[arg-type, return-value]
+        run = new_run(engine)
+        run.start()
+        run.open_message_step("msg_1")
+        run.complete_message_step()
+        before = state(run)
+        with pytest.raises(runlife.InvalidRun, match="step_id_factory returned"):
+            run.require_action([CALL])
+        assert state(run) == before
+
+    def test_duplicate_step_ids_are_found(self) -> None:
+        run = TestCheck().life()
+        tools, message = (step_to_dict(s) for s in run.steps)
+        found = {
+            f.code
+            for f in check(runlife.to_dict(run), steps=[tools, {**message, "id": tools["id"]}])
+        }
+        assert "step-duplicate-id" in found
+
+    def test_a_requires_action_run_without_its_tool_calls_step_is_found(self) -> None:
+        run, _, _ = running()
+        run.require_action([CALL])
+        (tools,) = (step_to_dict(s) for s in run.steps)
+        done = {**tools, "status": "completed", "completed_at": T0 + 1}
+        found = {f.code for f in check(runlife.to_dict(run), steps=[done])}
+        assert "steps-waiting-without-tool-calls" in found
+
+    def test_may_draws_no_step_id(self) -> None:
+        run, engine, _ = running()
+        for _ in range(3):
+            assert run.may_require_action([CALL])
+        run.require_action([CALL])
+        assert run.steps[0].id == "step_1"
+        assert engine.may(run, "cancel")
+
+    def test_a_run_ended_without_usage_gets_its_steps_sum(self) -> None:
+        run, _, _ = running()
+        run.open_message_step("msg_1")
+        run.complete_message_step(USAGE)
+        run.complete()
+        assert run.usage == runlife.Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15)
+        assert check(run) == []
+
+    def test_an_unanswered_step_of_a_table_of_ones_own_is_cancelled(self) -> None:
+        back = runlife.TableRow(
+            "resume",
+            (RunStatus.REQUIRES_ACTION,),
+            RunStatus.IN_PROGRESS,
+            clears=("required_action",),
+        )
+        engine = RunEngine(clock=runlife.ManualClock(T0), table=runlife.TABLE.with_row(back))
+        run = new_run(engine)
+        run.start()
+        run.require_action([CALL])
+        engine.fire(run, "resume")
+        run.require_action([CALL])
+        assert [s.status.value for s in run.steps] == ["cancelled", "in_progress"]
+        assert check(run) == []

@@ -62,6 +62,7 @@ def commit(  # noqa: PLR0917 - on every move: positional is cheaper
             if history is None:
                 state.history = [move]
                 state.origin = origin
+                state.origin_steps = old_steps
             else:
                 history.append(move)
     except BaseException:
@@ -105,11 +106,16 @@ def reset(run: Run, source: Run, *, version: int, keep: int | None) -> None:
 
 
 def set_history(
-    run: Run, history: list[Move] | None, origin: tuple[Any, ...] | None, version: int
+    run: Run,
+    history: list[Move] | None,
+    origin: tuple[Any, ...] | None,
+    version: int,
+    origin_steps: tuple[Any, ...] = (),
 ) -> None:
-    """Give *run* a stored *history*, *origin* and *version* (restoring a document)."""
+    """Give *run* a stored *history*, *origin* (and its steps) and *version* (a document's)."""
     state = run._state
     state.history, state.origin, state.version = history or None, origin, version
+    state.origin_steps = origin_steps
 
 
 def set_steps(run: Run, steps: tuple[Any, ...]) -> None:

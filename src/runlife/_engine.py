@@ -249,7 +249,8 @@ class RunEngine:
         What a store does with a run it read back (at the version its row holds), and
         restore and replay with the runs they rebuild. *action* names the operation in a
         ``ThreadBusy`` message. *steps* (``None``: as they are) become the run's steps: the
-        ones the store read back with it, oldest first.
+        ones the store read back with it, oldest first. An engine that keeps no steps
+        (``steps=False``) drops the run's: its moves would leave them stranded.
 
         Raises:
             ThreadBusy: with ``one_active_run_per_thread``, another run is active on the
@@ -259,6 +260,8 @@ class RunEngine:
         if version is not None and (type(version) is not int or version < 0):
             raise ValueError(f"version: expected an int >= 0, got {version!r}")
         held = None if steps is None else _checked_steps(run, steps)
+        if not self.steps:
+            held = ()  # an engine that keeps no steps holds none: its moves would strand them
         with run._state.lock:
             if self._live is not None:
                 self._live.adopt(run, action)
@@ -494,6 +497,8 @@ class RunEngine:
             source = run.status
             changes, record, now = self._plan(run, found, args, at, keep)
             stepped = self._plan_steps(run, found, changes, record, now) if self.steps else None
+            if stepped is not None and stepped.usage is not None:
+                changes["usage"] = stepped.usage  # ended without usage: its steps' sum
             found.event.trigger(Model(source, changes))
             dest = changes["status"]
             version = state.version + 1
@@ -533,7 +538,14 @@ class RunEngine:
             self._deliver(made)
 
     def _plan_steps(
-        self, run: Run, found: _Trigger, changes: dict[str, Any], record: dict[str, Any], now: int
+        self,
+        run: Run,
+        found: _Trigger,
+        changes: dict[str, Any],
+        record: dict[str, Any],
+        now: int,
+        *,
+        new_step_id: Callable[[], str] | None = None,
     ) -> StepChange | None:
         """What the move does to the run's steps (the coupling table), or raise. Changes nothing."""
         problems: list[tuple[str, str]] = []
@@ -546,7 +558,7 @@ class RunEngine:
             changes,
             record.get("tool_outputs"),
             now,
-            self.step_id_factory,
+            self.step_id_factory if new_step_id is None else new_step_id,
             problems,
         )
         if problems:
@@ -629,8 +641,8 @@ class RunEngine:
         with run._state.lock:
             try:
                 changes, record, now = self._plan(run, found, args, at, keep=False)
-                if self.steps:
-                    self._plan_steps(run, found, changes, record, now)
+                if self.steps:  # an id that is never used: may() draws none of the factory's
+                    self._plan_steps(run, found, changes, record, now, new_step_id=_no_step_id)
             except (IllegalTransition, GuardRejected):
                 return False
         return True
@@ -662,6 +674,8 @@ class RunEngine:
         if type(version) is not int or version < 0:
             raise ValueError(f"version: expected an int >= 0, got {version!r}")
         held = to.steps if steps is None else _checked_steps(run, steps)
+        if not self.steps:
+            held = ()  # as adopt: an engine that keeps no steps holds none
         with run._state.lock:
             reset(run, to, version=version, keep=keep_history)
             set_steps(run, held)
@@ -687,6 +701,10 @@ class RunEngine:
         state = run._state
         with state.lock:
             set_metadata(run, frozen, state.version + 1)
+
+
+def _no_step_id() -> str:
+    return "step_may"
 
 
 def _step_events(stepped: StepChange) -> tuple[StepEvent, ...]:

@@ -254,7 +254,12 @@ class RunEvent:
         return "queued" if name == "created" else name
 
     def to_stream_event(self) -> dict[str, Any]:
-        """``{"event": ..., "data": ...}``: what the SDK's ``AssistantStreamEvent`` accepts."""
+        """``{"event": ..., "data": ...}``: what the SDK's ``AssistantStreamEvent`` accepts.
+
+        For a step move of the driver's, its last step event (the run did not move).
+        """
+        if self.is_step_move and self.step_events:
+            return self.step_events[-1].to_stream_event()
         return {"event": self.event, "data": self.data}
 
     def to_sse(self) -> str:

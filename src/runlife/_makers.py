@@ -43,6 +43,10 @@ MAKERS_SKIP: Final[dict[tuple[str, str], str]] = {
         "Run's post-init checks the structure of a run built by hand and claims its state; "
         "a maker's caller has checked the values, and a maker makes a fresh state"
     ),
+    ("runlife._step_record.RunStep", "__attrs_post_init__"): (
+        "RunStep's post-init checks the structure of a step built by hand (or evolved); "
+        "a maker's caller (the engine's step moves, the decoder) has checked the values"
+    ),
 }
 
 

@@ -353,7 +353,13 @@ class Run:
         with self._state.lock:
             values = {name: getattr(self, name) for name in WIRE_FIELDS}
             state = self._state
-            saved = (state.version, tuple(state.history or ()), state.origin, state.steps)
+            saved = (
+                state.version,
+                tuple(state.history or ()),
+                state.origin,
+                state.steps,
+                state.origin_steps,
+            )
         return (_unpickle_run, (values, *saved))
 
     @property
@@ -638,12 +644,13 @@ def _copy_run(run: Run) -> Run:
     return copy
 
 
-def _unpickle_run(
+def _unpickle_run(  # noqa: PLR0917 - pickle's call: positional
     values: dict[str, Any],
     version: int,
     history: tuple[Move, ...],
     origin: tuple[Any, ...] | None,
     steps: tuple[Any, ...] = (),
+    origin_steps: tuple[Any, ...] = (),
 ) -> Run:
     run: Run = make_run(**values)
     state = run._state
@@ -651,6 +658,7 @@ def _unpickle_run(
     state.history = list(history) if history else None
     state.origin = origin
     state.steps = steps
+    state.origin_steps = origin_steps
     return run
 
 

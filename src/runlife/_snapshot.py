@@ -19,8 +19,9 @@ laid over it is the wire the history starts from (``initial_wire``), so a docume
 replayed and checked on its own. ``restore`` reads the envelope back, and ``rebuild``
 replays a history onto the wire it starts from (``restore(verify=True)`` is one).
 *steps* (written when the run has any; older documents have none) are the run's steps'
-wire objects, oldest first; a replay makes the steps again, with the ids its history
-recorded.
+wire objects, oldest first, and *origin* then holds ``"steps"`` too: the steps before the
+first move of *history* (a run loaded mid-life may have had some); a replay starts from
+those and makes the others again, with the ids its history recorded.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ._encode import (
     encode_simple,
     encode_usage,
 )
-from ._errors import Conflict, GuardRejected, IllegalTransition, InvalidRun
+from ._errors import Conflict, GuardRejected, IllegalTransition, InvalidRun, RunlifeError
 from ._history import Move, chain_problems
 from ._ids import new_step_id
 from ._record import Run
@@ -82,16 +83,19 @@ def dump(run: Run) -> dict[str, Any]:
         history = [m.to_dict() for m in state.history or ()]
         version = state.version
         origin = state.origin
-        steps = state.steps
-    doc = {
+        steps, origin_steps = state.steps, state.origin_steps
+    origin_doc = _origin_wire(origin) if history and origin is not None else None
+    doc: dict[str, Any] = {
         "runlife": FORMAT,
         "run": wire,
         "version": version,
         "history": history,
-        "origin": _origin_wire(origin) if history and origin is not None else None,
+        "origin": origin_doc,
     }
-    if steps:
+    if steps or origin_steps:
         doc["steps"] = [step_to_dict(step) for step in steps]
+        if origin_doc is not None:
+            origin_doc["steps"] = [step_to_dict(step) for step in origin_steps]
     return doc
 
 
@@ -136,19 +140,23 @@ def restore(doc: Any, *, engine: Engine | None = None, verify: bool = False) -> 
     origin_doc = doc.get("origin")
     if origin_doc is not None and type(origin_doc) is not dict:
         errors.append(("$.origin", f"expected an object or null, got {type(origin_doc).__name__}"))
-    steps = _steps(doc.get("steps", []), errors)
+    wire_id = doc["run"].get("id") if isinstance(doc.get("run"), dict) else None
+    steps = _steps(doc.get("steps", []), errors, wire_id, "$.steps")
     origin: tuple[Any, ...] | None = None
+    origin_steps: tuple[Any, ...] = ()
     if moves and not errors:
         origin = _origin(doc["run"], origin_doc, errors)
         if origin is not None:
             errors.extend(chain_problems(moves, origin[0].value, doc["run"]["status"]))
+            assert origin_doc is not None  # noqa: S101 - _origin refuses a missing origin
+            origin_steps = _steps(origin_doc.get("steps", []), errors, wire_id, "$.origin.steps")
     if errors:
         wire = doc.get("run")
         run_id = wire.get("id") if type(wire) is dict else None
         raise InvalidRun(errors, run_id=run_id if isinstance(run_id, str) else None)
     wire = doc["run"]
     run: Run = decode_run(wire)
-    set_history(run, moves, origin, version)
+    set_history(run, moves, origin, version, origin_steps)
     if steps:
         set_steps(run, steps)
     if verify and moves:
@@ -171,15 +179,19 @@ def _moves(history: Any, errors: list[tuple[str, str]], table: Table) -> list[Mo
     return moves
 
 
-def _steps(steps: Any, errors: list[tuple[str, str]]) -> tuple[Any, ...]:
+def _steps(steps: Any, errors: list[tuple[str, str]], run_id: object, path: str) -> tuple[Any, ...]:
     if type(steps) is not list:
-        errors.append(("$.steps", f"expected an array of run steps, got {type(steps).__name__}"))
+        errors.append((path, f"expected an array of run steps, got {type(steps).__name__}"))
         return ()
     found = []
     for i, item in enumerate(steps):
         problems = step_structure_problems(item)
         if problems:
-            errors.extend((f"$.steps[{i}]{p.path[1:]}", p.message) for p in problems)
+            errors.extend((f"{path}[{i}]{p.path[1:]}", p.message) for p in problems)
+        elif item["run_id"] != run_id:
+            errors.append(
+                (f"{path}[{i}].run_id", f"a step of run {item['run_id']!r}, not {run_id!r}")
+            )
         else:
             found.append(step_from_dict(item))
     return tuple(found)
@@ -192,18 +204,21 @@ def _origin(
         errors.append(("$.origin", "missing: the history needs the lifecycle fields before it"))
         return None
     missing = [f"$.origin.{name}" for name in LIFECYCLE if name not in origin]
-    unknown = [name for name in origin if name not in LIFECYCLE]
+    unknown = [name for name in origin if name not in LIFECYCLE and name != "steps"]
     errors.extend((path, "missing") for path in missing)
     if unknown:
         errors.append(
             (
                 "$.origin",
-                f"unknown keys {', '.join(map(repr, unknown))}; allowed: {', '.join(LIFECYCLE)}",
+                (
+                    f"unknown keys {', '.join(map(repr, unknown))}; allowed: "
+                    f"{', '.join(LIFECYCLE)}, steps"
+                ),
             )
         )
     if missing or unknown:
         return None
-    base = {**wire, **origin}
+    base = {**wire, **{k: v for k, v in origin.items() if k != "steps"}}
     problems = structure_problems(base)
     if problems:
         errors.extend(("$.origin" + p.path[1:], p.message) for p in problems)
@@ -213,18 +228,18 @@ def _origin(
 
 
 def _verify(run: Run, wire: dict[str, Any], engine: Engine | None) -> None:
-    rebuilt = rebuild(initial_wire(run), list(run.history), engine=engine)
+    start = structure_run(initial_wire(run))
+    set_steps(start, run._state.origin_steps)
+    rebuilt = _replay(start, list(run.history), engine, steps_known=True)
     made = encode_run(rebuilt)
     differ = [key for key in {**wire, **made} if wire.get(key, ...) != made.get(key, ...)]
-    opened = {s["step_id"] for m in run.history for s in m.steps if s["trigger"] == "open"}
-    if all(step.id in opened for step in run.steps):
-        stored = [step_to_dict(s) for s in run.steps]
-        replayed = [step_to_dict(s) for s in rebuilt.steps]
-        if stored != replayed:
-            raise InvalidRun(
-                [("$.steps", f"the history makes the steps {replayed!r}, stored {stored!r}")],
-                run_id=run.id,
-            )
+    stored = [step_to_dict(s) for s in run.steps]
+    replayed = [step_to_dict(s) for s in rebuilt.steps]
+    if stored != replayed:
+        raise InvalidRun(
+            [("$.steps", f"the history makes the steps {replayed!r}, stored {stored!r}")],
+            run_id=run.id,
+        )
     if differ:
         raise InvalidRun(
             [
@@ -305,19 +320,39 @@ def rebuild(
             the move: ``$.history[3]``).
         ThreadBusy: *engine* keeps one active run per thread and another holds this one's.
     """
-    ids: list[str] = []
-    mover = (engine or default_engine()).derive(
-        record_history=True, step_id_factory=lambda: ids.pop(0) if ids else new_step_id()
-    )
     if isinstance(initial, Mapping) and (
         "runlife" in initial or ("run" in initial and "object" not in initial)
     ):
         run = restore(initial)
+        steps_known = True  # a document holds its steps (none written: it had none)
     else:
         run = structure_run(initial)
-    # A plain wire taken after creation has no steps: the step moves of its history cannot
-    # be made again, and are not compared.
-    steps_known = bool(run.steps) or (run.status.value == "queued" and run.started_at is None)
+        # A plain wire holds no steps: only the run as created is known to have none.
+        steps_known = run.status.value == "queued" and run.started_at is None
+    _replay(run, history, engine, steps_known=steps_known)
+    if engine is None:
+        bind(run, None)  # the default engine, bound on first use
+    else:
+        engine.adopt(run, action="replay")
+    return run
+
+
+def _replay(
+    run: Run,
+    history: Iterable[Move | Mapping[str, Any]],
+    engine: Engine | None,
+    *,
+    steps_known: bool,
+) -> Run:
+    """Fire each move of *history* on *run* again (see ``rebuild``), checking each one.
+
+    Without *steps_known* (a plain wire taken after creation: its steps are unknown) the
+    step moves of the history are not made again, and not compared.
+    """
+    ids: list[str] = []
+    mover = (engine or default_engine()).derive(
+        record_history=True, step_id_factory=lambda: ids.pop(0) if ids else new_step_id()
+    )
     offset = len(run.history)
     for i, item in enumerate(history):
         path = f"$.history[{offset + i}]"
@@ -331,14 +366,12 @@ def rebuild(
                 run_id=run.id,
             )
         op = STEP_OPS.get(move.trigger)
-        names = op.params if op is not None else mover.table.row(move.trigger).param_names
-        required = (
-            ("message_id",)
-            if move.trigger == "open_message_step"
-            else ()
-            if op is not None
-            else tuple(p.name for p in mover.table.row(move.trigger).params if not p.optional)
-        )
+        if op is not None:
+            names, required = op.params, op.params[:1] if op.name == "open_message_step" else ()
+        else:
+            params = mover.table.row(move.trigger).params
+            names = tuple(p.name for p in params)
+            required = tuple(p.name for p in params if not p.optional)
         missing = [name for name in required if name not in move.args]
         if missing:
             raise InvalidRun(
@@ -353,7 +386,7 @@ def rebuild(
                 mover.fire_step(run, move.trigger, args, at=move.at)
             else:
                 mover.fire(run, move.trigger, args, at=move.at)
-        except (IllegalTransition, GuardRejected, InvalidRun) as exc:
+        except (IllegalTransition, GuardRejected, InvalidRun, RunlifeError) as exc:
             raise InvalidRun([(path, f"does not replay: {exc}")], run_id=run.id) from exc
         made = run.history[-1].to_dict()
         recorded = move.to_dict()
@@ -372,8 +405,4 @@ def rebuild(
                 ],
                 run_id=run.id,
             )
-    if engine is None:
-        bind(run, None)  # the default engine, bound on first use
-    else:
-        engine.adopt(run, action="replay")
     return run

@@ -86,14 +86,23 @@ class RunState:
     *engine* is the engine the run is bound to (``None``: the default engine, bound on
     first use); *lock* serialises the run's moves; *version* counts its moves and updates;
     *history* holds its recorded moves (``None`` until the first); *origin* the lifecycle
-    fields before the first recorded move; *steps* the run's steps (a tuple of frozen
+    fields before the first recorded move (*origin_steps* its steps then); *steps* the run's steps (a tuple of frozen
     ``RunStep`` records, replaced whole by each commit); *claimed* is set once a record holds the state
     (a second record offered the same state was made by ``attrs.evolve``).
 
     Written only by ``runlife._commit`` once the run is shared.
     """
 
-    __slots__ = ("claimed", "engine", "history", "lock", "origin", "steps", "version")
+    __slots__ = (
+        "claimed",
+        "engine",
+        "history",
+        "lock",
+        "origin",
+        "origin_steps",
+        "steps",
+        "version",
+    )
 
     def __init__(self) -> None:
         self.engine: Mover | None = None
@@ -103,6 +112,8 @@ class RunState:
         self.origin: tuple[Any, ...] | None = None
         #: The run's steps (``runlife.RunStep``), oldest first: a tuple, replaced by each commit.
         self.steps: tuple[Any, ...] = ()
+        #: The steps before the first recorded move (what a replay of the history starts from).
+        self.origin_steps: tuple[Any, ...] = ()
         self.claimed = True
 
     def detached(self) -> RunState:
@@ -112,6 +123,7 @@ class RunState:
         state.history = None if self.history is None else list(self.history)
         state.origin = self.origin
         state.steps = self.steps
+        state.origin_steps = self.origin_steps
         return state
 
 

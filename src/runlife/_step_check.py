@@ -10,7 +10,8 @@ code                              kind       meaning
                                              ``wrong-object``, ``unknown-status``, ...
 ``step-end-stamp``                invariant  ``completed_at`` iff ``completed``, ``cancelled_at``
                                              iff ``cancelled``, ``failed_at`` iff ``failed``,
-                                             ``expired_at`` iff ``expired``
+                                             ``expired_at`` iff ``expired`` (when the payload
+                                             has it: the live API writes ``expires_at``)
 ``step-last-error``               invariant  ``last_error`` set iff the step ``failed``
 ``step-usage``                    invariant  ``usage`` set while the step is ``in_progress``
 ``steps-one-open``                invariant  more than one step ``in_progress``
@@ -20,6 +21,9 @@ code                              kind       meaning
 ``steps-output-missing``          invariant  a completed ``tool_calls`` step with a function
                                              call that has no ``output``
 ``step-other-run``                invariant  a step whose ``run_id`` is not the run's
+``step-duplicate-id``             invariant  two steps of the run have one id
+``steps-waiting-without-tool-``   invariant  a ``requires_action`` run whose last step is not an
+``calls``                                    open ``tool_calls`` step
 ``step-details-type``             rule       ``step_details.type`` is not the step's ``type``
 ``unknown-error-code``            rule       a step's ``last_error.code`` is not
                                              ``server_error`` or ``rate_limit_exceeded``
@@ -51,6 +55,8 @@ _TERMINAL_VALUES: Final = frozenset(s.value for s in TERMINAL)
 def _one_step(step: dict[str, Any], at: str, out: list[Finding]) -> None:
     status = step["status"]
     for end, stamp in _STAMPS:
+        if stamp not in step:
+            continue  # ``expired_at``, absent from the live API's payloads: nothing to judge
         is_set = step.get(stamp) is not None
         if is_set != (status == end):
             state = "set" if is_set else "null"
@@ -147,6 +153,19 @@ def steps_problems(run: object, steps: object) -> list[Finding]:
         msg = f"{len(open_at)} steps are in_progress (steps {open_at}); a run has at most one"
         out.append(Finding(INVARIANT, "steps-one-open", "$.steps", msg))
     status = run.get("status") if isinstance(run, dict) else None
+    ids = [s["id"] for s in sound]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        msg = f"step ids {twice} appear more than once; each step has its own id"
+        out.append(Finding(INVARIANT, "step-duplicate-id", "$.steps", msg))
+    if status == "requires_action" and sound and len(sound) == len(steps):
+        last = sound[-1]
+        if last["status"] != "in_progress" or last["type"] != "tool_calls":
+            msg = (
+                "a run waiting in requires_action has its tool_calls step open (the last); "
+                f"its last step is {last['type']} {last['status']}"
+            )
+            out.append(Finding(INVARIANT, "steps-waiting-without-tool-calls", "$.steps", msg))
     if open_at and status in _TERMINAL_VALUES:
         msg = f"the run is {status}, and its step {open_at[0]} is still in_progress"
         out.append(

@@ -14,7 +14,7 @@ plain frozen value, and a step move makes a new one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
@@ -37,6 +37,7 @@ __all__ = [
     "StepToolCall",
     "ToolCallsDetails",
     "UnknownStepDetails",
+    "bind_step_validator",
     "make_message_creation",
     "make_message_creation_details",
     "make_run_step",
@@ -59,11 +60,14 @@ def _key_order() -> Any:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class StepFunction:
-    """The ``function`` of a step's tool call: *name*, *arguments*, and *output* once submitted."""
+    """The ``function`` of a step's tool call: *name*, *arguments*, and *output* once submitted.
+
+    *output* is null until the outputs are submitted (``UNSET`` when a payload left it out).
+    """
 
     name: str
     arguments: str
-    output: str | None = None
+    output: str | Unset | None = None
     extra: Mapping[str, JSON] = _extra()
     key_order: tuple[str, ...] | None = _key_order()
 
@@ -133,6 +137,10 @@ class RunStep:
     ``expired_at``); a failed step has the run's *last_error*; *usage* is null while the
     step is in progress. *metadata* is absent (``UNSET``) unless a payload had it: the API
     writes none.
+
+    Built by hand (or by ``attrs.evolve``), a step is checked as ``step_from_dict`` checks
+    one (``InvalidRun``, every problem with its path); a status string becomes a
+    ``StepStatus``.
     """
 
     id: str
@@ -154,10 +162,25 @@ class RunStep:
     extra: Mapping[str, JSON] = _extra()
     key_order: tuple[str, ...] | None = _key_order()
 
+    def __attrs_post_init__(self) -> None:
+        # A step built by hand (or by attrs.evolve) is checked as loading checks one: the
+        # validator is the wire's (``runlife._step_wire`` binds it at import).
+        if _validator is not None:
+            _validator(self)
+
     @property
     def is_open(self) -> bool:
         """Whether the step is still ``in_progress``."""
         return self.status is StepStatus.IN_PROGRESS
+
+
+_validator: Callable[[RunStep], None] | None = None
+
+
+def bind_step_validator(validator: Callable[[RunStep], None]) -> None:
+    """Set the structure check of steps built by hand (``runlife._step_wire`` does, at import)."""
+    global _validator  # noqa: PLW0603 - bound once, at import
+    _validator = validator
 
 
 #: The keys of a step's wire object in the order the API writes them (its recorded step

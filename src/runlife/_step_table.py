@@ -146,6 +146,7 @@ COUPLING: Final = _couplings(
         Coupling(
             "require_action",
             "complete",
+            unanswered="cancel",
             opens=TOOL_CALLS,
             note=(
                 "an open `message_creation` step completes; a `tool_calls` step opens "

@@ -23,10 +23,12 @@ from ._encode import encode_last_error, encode_usage
 from ._errors import InvalidRun
 from ._findings import STRUCTURE, Finding, key_path
 from ._json import FrozenDict, NotJSON, describe, freeze, thaw
+from ._makers import refill
 from ._order import arrange, key_order
 from ._record import KEY_ORDERS, UNSET, LastError, Usage
-from ._status import STEP_STATUS_BY_VALUE
+from ._status import STEP_STATUS_BY_VALUE, StepStatus
 from ._step_record import (
+    STEP_FIELDS,
     STEP_KEY_ORDERS,
     STEP_ORDER,
     MessageCreation,
@@ -37,6 +39,8 @@ from ._step_record import (
     StepToolCall,
     ToolCallsDetails,
     UnknownStepDetails,
+    bind_step_validator,
+    make_run_step,
 )
 from ._structure import value_problems
 
@@ -50,6 +54,7 @@ __all__ = [
     "step_structure_problems",
     "step_to_dict",
     "step_to_json",
+    "validate_step",
 ]
 
 Obj = dict[str, Any]
@@ -81,9 +86,10 @@ def encode_step_tool_call(call: StepToolCall) -> Obj:
     d: Obj = {"id": call.id, "type": call.type}
     fn = call.function
     if fn is not UNSET:
-        d["function"] = _finish(
-            {"name": fn.name, "arguments": fn.arguments, "output": fn.output}, fn
-        )
+        f: Obj = {"name": fn.name, "arguments": fn.arguments}
+        if fn.output is not UNSET:
+            f["output"] = fn.output
+        d["function"] = _finish(f, fn)
     return _finish(d, call)
 
 
@@ -297,7 +303,7 @@ def decode_step_tool_call(d: Obj) -> StepToolCall:
         function = StepFunction(
             name=fn["name"],
             arguments=fn["arguments"],
-            output=fn.get("output"),
+            output=fn.get("output", UNSET),
             extra=unknown_keys(fn, frozenset(_O_FUNCTION), 5),
             key_order=key_order(fn, _O_FUNCTION),
         )
@@ -356,7 +362,7 @@ def _decode(d: Obj) -> RunStep:
     metadata = d.get("metadata", UNSET)
     if isinstance(metadata, dict):
         metadata = FrozenDict(**{k: freeze(v, 3) for k, v in metadata.items()})
-    return RunStep(
+    made: RunStep = make_run_step(
         id=d["id"],
         object=d["object"],
         created_at=d["created_at"],
@@ -376,6 +382,39 @@ def _decode(d: Obj) -> RunStep:
         extra=unknown_keys(d, _KNOWN, 1),
         key_order=key_order(d, STEP_ORDER),
     )
+    return made
+
+
+def validate_step(step: RunStep) -> None:
+    """Check a step built by hand for structure, and make its values the record's.
+
+    A status string becomes a ``StepStatus``; the other values must be what loading the
+    step's own wire dict would give.
+
+    Raises:
+        InvalidRun: the record's values do not have the wire object's structure.
+    """
+    status = step.status
+    if not isinstance(status, StepStatus):
+        if not isinstance(status, str) or status not in STEP_STATUS_BY_VALUE:
+            allowed = ", ".join(STEP_STATUS_BY_VALUE)
+            raise InvalidRun([("$.status", f"expected a step status ({allowed}), got {status!r}")])
+        refill(step, "status", STEP_STATUS_BY_VALUE[status])
+    try:
+        data = step_to_dict(step)
+    except (AttributeError, TypeError) as exc:
+        raise InvalidRun(
+            [("$", f"a nested value is not one of the step record's classes ({exc})")]
+        ) from None
+    problems = step_structure_problems(data)
+    if problems:
+        raise InvalidRun([(p.path, p.message) for p in problems])
+    built = _decode(data)
+    for name in STEP_FIELDS:
+        refill(step, name, getattr(built, name))
+
+
+bind_step_validator(validate_step)
 
 
 def step_from_dict(data: Any) -> RunStep:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ._constraints import STEP_ERROR_CODES
+from ._errors import InvalidRun
 from ._guards import check_usage
 from ._json import EMPTY
 from ._makers import maker
@@ -59,26 +60,31 @@ StepToolCallT = Any
 Emitted = tuple[str, RunStep, "dict[str, Any] | None"]
 
 _DELTA: Final = "thread.run.step.delta"
+#: The statuses whose moves carry the run's usage.
+_USAGE_ENDS: Final = frozenset({RunStatus.COMPLETED, RunStatus.INCOMPLETE, RunStatus.FAILED})
 
 
 class StepChange:
     """The planned steps of a move.
 
     *steps*: all of the run's steps after it; *emits*: the step events it emits (API
-    order); *moves*: the step moves its history entry records.
+    order); *moves*: the step moves its history entry records; *usage*: the run's usage
+    when the move ends it without one and every step carries usage (their sum).
     """
 
-    __slots__ = ("emits", "moves", "steps")
+    __slots__ = ("emits", "moves", "steps", "usage")
 
     def __init__(
         self,
         steps: tuple[RunStep, ...],
         emits: tuple[Emitted, ...],
         moves: tuple[dict[str, str], ...],
+        usage: Usage | None = None,
     ) -> None:
         self.steps = steps
         self.emits = emits
         self.moves = moves
+        self.usage = usage
 
 
 _make_usage: Any = maker(Usage)
@@ -165,7 +171,7 @@ def _end(
 def _answered(step: RunStep) -> bool:
     details = step.step_details
     return type(details) is ToolCallsDetails and all(
-        c.function is not None and getattr(c.function, "output", None) is not None
+        isinstance(c.function, StepFunction) and isinstance(c.function.output, str)
         for c in details.tool_calls
     )
 
@@ -200,7 +206,19 @@ def _with_outputs(step: RunStep, outputs: Sequence[Mapping[str, Any]]) -> ToolCa
     return made
 
 
-def _new(run: Run, step_id: str, kind: str, now: int, details: Any) -> RunStep:
+def _new(  # noqa: PLR0917 - internal, two callers
+    run: Run, steps: tuple[RunStep, ...], step_id: object, kind: str, now: int, details: Any
+) -> RunStep:
+    if type(step_id) is not str or not step_id:
+        raise InvalidRun(
+            [("$.steps", f"step_id_factory returned {step_id!r}; expected a non-empty string")],
+            run_id=run.id,
+        )
+    if any(s.id == step_id for s in steps):
+        raise InvalidRun(
+            [("$.steps", f"step_id_factory returned {step_id!r}, the id of a step of the run")],
+            run_id=run.id,
+        )
     made: RunStep = make_run_step(
         id=step_id,
         created_at=max(now, run.created_at),
@@ -284,7 +302,7 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
     if (
         coupling.opens is None
         and (open_step is None or coupling.ends is None)
-        and (not steps or "usage" not in changes)
+        and (not steps or dest not in _USAGE_ENDS)
     ):
         return None  # nothing to end, open or check: the usual start, cancel, a stepless end
     closed = steps[:-1] if open_step is not None else steps
@@ -301,7 +319,11 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
         if run_usage is not None and step_trigger in ("complete", "fail"):
             usage = _share(run_usage, closed, problems)
         details = None
-        if trigger == "submit_tool_outputs" and outputs is not None:
+        if (
+            trigger == "submit_tool_outputs"
+            and outputs is not None
+            and open_step.type == TOOL_CALLS
+        ):
             details = _with_outputs(open_step, outputs)
         error = changes.get("last_error")
         ended = _end(
@@ -317,6 +339,9 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
         moves.append({"step_id": ended.id, "trigger": step_trigger})
     elif open_step is not None:
         after.append(open_step)
+    fills: Usage | None = None
+    if run_usage is None and dest in _USAGE_ENDS:
+        fills = step_usage_sum(after)  # each step carries usage: the run's is their sum
     if run_usage is not None and (open_step is None or coupling.ends is None):
         total = step_usage_sum(after)
         if total is not None and total != run_usage:
@@ -344,15 +369,15 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
                 for c in calls
             )
         )
-        step = _new(run, new_step_id(), TOOL_CALLS, now, details)
+        step = _new(run, steps, new_step_id(), TOOL_CALLS, now, details)
         shown = _replace(step, {"step_details": _tool_calls(())})
         after.append(step)
         emits.extend(_opened(shown))
         emits.extend(_deltas(step))
         moves.append({"step_id": step.id, "trigger": "open"})
-    if not moves:
+    if not moves and fills is None:
         return None
-    return StepChange(tuple(after), tuple(emits), tuple(moves))
+    return StepChange(tuple(after), tuple(emits), tuple(moves), fills)
 
 
 def plan_op(  # noqa: PLR0917 - as plan_move
@@ -389,7 +414,7 @@ def plan_op(  # noqa: PLR0917 - as plan_move
             extra=EMPTY,
             key_order=None,
         )
-        step = _new(run, new_step_id(), MESSAGE_CREATION, now, details)
+        step = _new(run, steps, new_step_id(), MESSAGE_CREATION, now, details)
         change = StepChange(
             (*steps, step), tuple(_opened(step)), ({"step_id": step.id, "trigger": "open"},)
         )
