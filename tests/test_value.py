@@ -2,8 +2,8 @@
 
 Runs come from ``runlife.testing.strategies.runs`` and are moved further by random legal
 moves (arguments from ``runlife.paths.arguments_for``). A run's state is compared whole and
-byte for byte: its wire (``to_json``) and its ``dump`` document (wire, version, history,
-origin).
+byte for byte: its ``dump`` document as JSON text (its wire, which is ``to_dict(run)``,
+version, history, origin).
 """
 
 from __future__ import annotations
@@ -47,9 +47,10 @@ COPIES: dict[str, Callable[[Run], Run]] = {
 }
 
 
-def snapshot(run: Run) -> tuple[str, str]:
-    """Everything a run holds, as text: its wire, and its dump (version, history, origin)."""
-    return to_json(run), json.dumps(dump(run))
+def snapshot(run: Run) -> str:
+    """Everything a run holds, as text: its dump, which is its wire (``to_dict(run)``, the
+    dict ``to_json`` writes), version, history and origin."""
+    return json.dumps(dump(run))
 
 
 def legal_moves(run: Run) -> list[str]:

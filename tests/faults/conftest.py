@@ -5,6 +5,11 @@ call it issues); PostgreSQL is the server of ``scripts/pg-test-server.sh`` (with
 ``RUNLIFE_TEST_POSTGRES_URL`` its cases are left out, except under CI, where they fail).
 A test that restarts PostgreSQL uses the ``pg_restarts`` fixture, whose finalizer starts
 the server again whatever happened, so the tests after it find it up.
+
+Every test here is marked ``serial``: a PostgreSQL restart cuts every connection, other
+suites' included, and the loads here count on the machine's cores. The test command runs
+the rest with ``-n 2 -m "not serial"``, then these alone with ``-m serial``; a fault test
+started beside other xdist workers fails at once instead of breaking them.
 """
 
 from __future__ import annotations
@@ -25,11 +30,34 @@ from tests.serve.conftest import KEY, Server
 BACKENDS = ("sqlite", "postgresql")
 EXECUTOR = "tests.faults.executor:recording"
 ROOT = Path(__file__).parents[2]
+HERE = Path(__file__).parent
 
 #: Without a server (and outside CI) the PostgreSQL cases are left out, said in one line.
-pytest_collection_modifyitems, pytest_terminal_summary = postgres_hooks(
+_leave_out_postgres, pytest_terminal_summary = postgres_hooks(
     "faults", in_directory_with_backend(__file__)
 )
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test of this directory ``serial``; leave out its PostgreSQL cases without a
+    server (outside CI)."""
+    for item in items:
+        if Path(str(item.path)).is_relative_to(HERE):
+            item.add_marker(pytest.mark.serial)
+    _leave_out_postgres(config, items)
+
+
+def _alone() -> None:
+    """Fail when other xdist workers run beside this test (``-n`` without ``-m serial``)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        pytest.fail(
+            f"a fault test runs beside {workers - 1} other xdist worker(s): it kills processes "
+            'and restarts PostgreSQL under them; run `-n 2 -m "not serial"`, then `-m serial` '
+            "without -n",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(name="backend", params=BACKENDS)
@@ -105,6 +133,7 @@ def _faulty(
     backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., Faulty]]:
     """``faulty(delay_ms="lo-hi")``: a fresh store of *backend* and a service to start on it."""
+    _alone()
     made: list[Faulty] = []
     stack = contextlib.ExitStack()
 
@@ -135,6 +164,7 @@ def _faulty(
 @pytest.fixture(name="pg_restarts")
 def _pg_restarts() -> Iterator[None]:
     """For a test that restarts the PostgreSQL server: it is up again afterwards, always."""
+    _alone()
     _postgres_url("faults")
     if not os.environ.get(PG_DIR_ENV):
         pytest.fail(f"restarting PostgreSQL needs {PG_DIR_ENV} (set by scripts/pg-test-server.sh)")

@@ -5,7 +5,6 @@ store objects and several processes. The order is the store's sequence, not a cl
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,8 @@ from tests.support import T0
 
 BACKENDS = ("sqlite", "postgresql")
 
-#: hypothesis runs many examples on one pytest case: each opens its own fresh store.
+#: hypothesis runs many examples on one pytest case: they share its database and its two store
+#: objects, each example on threads of its own (a prefix of its own in every thread id).
 FIXTURES_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -40,19 +40,22 @@ def _store_url(backend: str, tmp_path: Path) -> Iterator[str]:
     yield from fresh_store_url(backend, tmp_path, "store")
 
 
-@contextlib.contextmanager
-def fresh_stores(backend: str, tmp_path: Path, count: int) -> Iterator[list[Store]]:
-    """*count* store objects (each its own pool) on one fresh database, one fixed clock."""
-    directory = tmp_path / uuid.uuid4().hex[:8]
-    directory.mkdir()
-    with contextlib.contextmanager(fresh_store_url)(backend, directory, "store") as url:
-        clock = ManualClock(T0)  # every run in the same second
-        stores = [open_store(url, engine=RunEngine(clock=clock)) for _ in range(count)]
-        try:
-            yield stores
-        finally:
-            for store in stores:
-                store.close()
+@pytest.fixture(name="stores")
+def _stores(store_url: str) -> Iterator[list[Store]]:
+    """Two store objects (each its own pool) on the test's fresh database, one fixed clock:
+    every run of every example is created in the same second."""
+    clock = ManualClock(T0)
+    stores = [open_store(store_url, engine=RunEngine(clock=clock)) for _ in range(2)]
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            store.close()
+
+
+def thread_prefix() -> str:
+    """A prefix no other example's thread ids have."""
+    return f"thread_{uuid.uuid4().hex[:12]}_"
 
 
 def create(store: Store, thread_id: str) -> str:
@@ -87,29 +90,28 @@ def pages(store: Store, thread_id: str, order: Any, limit: int, *, backwards: bo
     limit=st.integers(1, 4),
 )
 def test_lists_in_creation_order(
-    store_url: str, backend: str, tmp_path: Path, writers: list[tuple[int, int]], limit: int
+    stores: list[Store], writers: list[tuple[int, int]], limit: int
 ) -> None:
     """Runs created in one second, in any interleaving of two store objects and three
     threads, list in creation order: whole, and page by page in both directions."""
-    del store_url  # the fixture selects the backend (and skips PostgreSQL without a server)
-    with fresh_stores(backend, tmp_path, 2) as stores:
-        created: dict[str, list[str]] = {}
-        for who, thread in writers:
-            thread_id = f"thread_{thread}"
-            run_id = create(stores[who], thread_id)
-            with stores[1 - who].move(run_id) as run:
-                run.fail("server_error", "done")  # ended: the thread takes the next run
-            created.setdefault(thread_id, []).append(run_id)
-        reader = stores[0]
-        for thread_id, ids in created.items():
-            asc = reader.list_runs(thread_id, order="asc", limit=100)
-            assert [r.id for r in asc.data] == ids
-            desc = reader.list_runs(thread_id, limit=100)
-            assert [r.id for r in desc.data] == ids[::-1]
-            assert pages(reader, thread_id, "asc", limit, backwards=False) == ids
-            assert pages(reader, thread_id, "desc", limit, backwards=False) == ids[::-1]
-            assert pages(reader, thread_id, "asc", limit, backwards=True) == ids
-            assert pages(reader, thread_id, "desc", limit, backwards=True) == ids[::-1]
+    prefix = thread_prefix()
+    created: dict[str, list[str]] = {}
+    for who, thread in writers:
+        thread_id = f"{prefix}{thread}"
+        run_id = create(stores[who], thread_id)
+        with stores[1 - who].move(run_id) as run:
+            run.fail("server_error", "done")  # ended: the thread takes the next run
+        created.setdefault(thread_id, []).append(run_id)
+    reader = stores[0]
+    for thread_id, ids in created.items():
+        asc = reader.list_runs(thread_id, order="asc", limit=100)
+        assert [r.id for r in asc.data] == ids
+        desc = reader.list_runs(thread_id, limit=100)
+        assert [r.id for r in desc.data] == ids[::-1]
+        assert pages(reader, thread_id, "asc", limit, backwards=False) == ids
+        assert pages(reader, thread_id, "desc", limit, backwards=False) == ids[::-1]
+        assert pages(reader, thread_id, "asc", limit, backwards=True) == ids
+        assert pages(reader, thread_id, "desc", limit, backwards=True) == ids[::-1]
 
 
 @FIXTURES_OK
@@ -120,23 +122,21 @@ def test_lists_in_creation_order(
         max_size=20,
     )
 )
-def test_claims_first_in_first_out(
-    store_url: str, backend: str, tmp_path: Path, steps: list[tuple[str, int] | int]
-) -> None:
+def test_claims_first_in_first_out(stores: list[Store], steps: list[tuple[str, int] | int]) -> None:
     """Creates (by either of two store objects, all in one second) interleaved with claims
     of 1 to 3 runs: the runs are claimed exactly in the order they were created."""
-    del store_url
-    with fresh_stores(backend, tmp_path, 2) as stores:
-        created: list[str] = []
-        claimed: list[str] = []
-        for n, step in enumerate(steps):
-            if isinstance(step, tuple):
-                created.append(create(stores[step[1]], f"thread_{n}"))
-            else:
-                claimed += [r.id for r in stores[n % 2].claim(step, worker="w")]
-                assert claimed == created[: len(claimed)]
-        claimed += [r.id for r in stores[0].claim(100, worker="w")]
-        assert claimed == created
+    stores[0].claim(10_000, worker="w")  # nothing queued by an earlier example (one that failed)
+    prefix = thread_prefix()
+    created: list[str] = []
+    claimed: list[str] = []
+    for n, step in enumerate(steps):
+        if isinstance(step, tuple):
+            created.append(create(stores[step[1]], f"{prefix}{n}"))
+        else:
+            claimed += [r.id for r in stores[n % 2].claim(step, worker="w")]
+            assert claimed == created[: len(claimed)]
+    claimed += [r.id for r in stores[0].claim(100, worker="w")]
+    assert claimed == created
 
 
 def test_creation_order_across_processes(store_url: str, tmp_path: Path) -> None:
