@@ -2,7 +2,7 @@
 
 Run with runlife at commit 5e3cf03 (schema version 2, the last before version 3, whose
 store keeps no steps): ``mkdir /tmp/v2 && git archive 5e3cf03 src | tar -x -C /tmp/v2 &&
-PYTHONPATH=/tmp/v2/src python tests/data/store-v2/generate.py``. It fills a SQLite store
+PYTHONPATH=/tmp/v2/src python tests/data/store-v2/generate_v2.py``. It fills a SQLite store
 through the v2 ``Store`` (creations in one second with random ids, claims, tool rounds,
 metadata updates, cancels, failures, a run left waiting for tool outputs, one left in
 progress) and writes every row of ``runlife_runs`` and ``runlife_events`` in ``seq`` /
