@@ -9,7 +9,9 @@ Prints three tables:
    (start) -> require_action -> submit_tool_outputs (by the client) -> claim (start) ->
    complete, 5 moves. *runlife* uses ``runlife.store``; the *floor* runs the same
    statements, written by hand, on bodies it edits as plain dicts (no runlife code in the
-   loop, same schema). Ratio = floor / runlife (target: <= 1.5).
+   loop, same schema). Ratio = floor / runlife (target: <= 1.5). The floor writes no run
+   steps (schema 3: runlife also stores the tool-calls step each tool round opens and
+   completes, and each move's step events): the gap includes them.
 2. **expire_due** for one second's worth of deadlines among N stored runs (1,000,000 by
    default; seeded with COPY / executemany of prebuilt JSON, not through the engine):
    milliseconds per sweep (target on PostgreSQL: < 50 ms).
@@ -244,7 +246,7 @@ class Floor:
                 done += self.conn.execute(statement, params).rowcount
             self.conn.executemany(sql.INSERT_EVENT, events)
             return done
-        params: list[Any] = [DUMPS(writes), *(fence or ()), DUMPS(events)]
+        params: list[Any] = [DUMPS(writes), *(fence or ()), DUMPS([]), DUMPS(events)]
         return len(self.conn.execute(self.pg_write[bool(fence)], params).fetchall())
 
     def _move(
@@ -286,6 +288,7 @@ class Floor:
             DUMPS(args),
             changes,
             None,
+            None,
         )
         self.held[run_id] = (version + 1, data)
         return write, event
@@ -305,7 +308,7 @@ class Floor:
 
     def _claim_rows(self, rows: list[tuple[Any, ...]]) -> None:
         writes, events = [], []
-        for run_id, _thread, _status, version, _w, _l, body in rows:
+        for run_id, _thread, _status, version, _w, _l, body, _k in rows:
             data = json.loads(body)
             data["status"], data["started_at"] = "in_progress", T0
             self.held[run_id] = (version, data)
