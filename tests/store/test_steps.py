@@ -25,7 +25,7 @@ from runlife import (
     check,
     step_to_dict,
 )
-from runlife.store import StepNotFound, Store, open_store
+from runlife.store import LeaseLost, StepNotFound, Store, open_store
 from tests.store.conftest import raw_sql
 from tests.support import T0, USAGE, WEATHER_TOOL
 
@@ -145,6 +145,8 @@ def test_missing_runs_steps_and_cursors_are_named(store: Store) -> None:
     run_id = _tool_run(store, rounds=1)
     with pytest.raises(RunNotFound, match="no run run_nope"):
         store.list_steps("run_nope")
+    with pytest.raises(RunNotFound, match="no run run_nope"):
+        store.list_steps("run_nope", before="step_1")
     with pytest.raises(RunNotFound):
         store.get_step("run_nope", "step_1")
     with pytest.raises(StepNotFound, match=f"no step step_nope in run {run_id}") as caught:
@@ -308,3 +310,22 @@ def test_a_step_row_that_does_not_load_is_named_and_quarantined(
     store.create(id="run_ok", assistant_id="asst_1", thread_id="t_ok", model="gpt-4o")
     assert [r.id for r in store.claim(5, worker="w")] == ["run_ok"]
     assert [run_id for run_id, _ in store.quarantined()] == ["run_bad"]
+
+
+def test_a_lease_lost_after_a_lost_race_puts_back_the_fresh_steps(
+    store: Store, store_url: str, clock: ManualClock
+) -> None:
+    """A worker whose write lost a race and then its lease gets LeaseLost; its run object is
+    put back to what it read last: the other writer's version, with that version's steps."""
+    store.create(id="run_l", assistant_id="asst_1", thread_id="t_l", model="gpt-4o")
+    (run,) = store.claim(1, worker="w")
+    with open_store(store_url, engine=RunEngine(clock=clock)) as other:
+        with other.move(run.id) as moving:
+            moving.open_message_step("msg_1")
+        clock.advance(store.lease + 1)
+        with pytest.raises(LeaseLost), store.move(run, worker="w") as moving:
+            moving.complete()
+        stored = other.get(run.id)
+    assert run.version == stored.version
+    assert [s.id for s in run.steps] == [s.id for s in stored.steps]
+    assert run.steps[0].status.value == "in_progress"
