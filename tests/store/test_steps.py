@@ -9,6 +9,8 @@ left byte-identical by a refused move, kept right by a lost race, and purged wit
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -26,6 +28,7 @@ from runlife import (
     step_to_dict,
 )
 from runlife.store import LeaseLost, StepNotFound, Store, open_store
+from tests.store import _procs
 from tests.store.conftest import raw_sql
 from tests.support import T0, USAGE, WEATHER_TOOL
 
@@ -329,3 +332,26 @@ def test_a_lease_lost_after_a_lost_race_puts_back_the_fresh_steps(
     assert run.version == stored.version
     assert [s.id for s in run.steps] == [s.id for s in stored.steps]
     assert run.steps[0].status.value == "in_progress"
+
+
+def test_steps_follow_across_processes(store: Store, store_url: str, tmp_path: Path) -> None:
+    """A worker in another process works a run with steps; this process, reading only the
+    database, streams what the worker's engine streamed, and lists the run's steps."""
+    clock = _procs.FileClock(str(tmp_path / "clock"))
+    clock.set(T0)
+    run = store.create(
+        assistant_id="asst_1", thread_id="t_proc", model="gpt-4o", tools=[WEATHER_TOOL]
+    )
+    out = tmp_path / "heard"
+    proc = _procs.start(_procs.step_worker, store_url, clock.path, str(out))
+    heard = json.loads(_procs.wait_for(out, 60))
+    proc.join(30)
+    streamed = [e["event"] for row in store.events_since(run.id, 0) for e in row.stream_events()]
+    assert streamed == heard
+    assert "thread.run.step.delta" in streamed
+    stored = store.get(run.id)
+    assert [(s.type, s.status.value) for s in stored.steps] == [
+        ("tool_calls", "completed"),
+        ("message_creation", "completed"),
+    ]
+    assert [s.id for s in store.list_steps(run.id, order="asc")] == [s.id for s in stored.steps]
