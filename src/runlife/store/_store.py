@@ -1133,7 +1133,9 @@ class Store:
         ``events_since(run_id, last_version_seen)`` and misses no state: every creation,
         move and metadata update wrote its row, with what it changed, in the same
         transaction. Each row's ``data`` is the wire object after it, rebuilt from the
-        creation's body and the rows' changes (schema version 2), exactly as stored.
+        creation's body and the rows' changes (schema version 2), exactly as stored; each
+        move's row has its step events (``step_events``, schema version 3: what the stream
+        sends before the run's own event; ``StoredEvent.stream_events()``).
         *limit*: at most this many rows.
 
         Raises:
@@ -1211,7 +1213,7 @@ class Store:
     # --- maintenance ------------------------------------------------------------------------
 
     def purge(self, before: int, *, batch: int = 500) -> int:
-        """Delete terminal runs created before *before* (Unix seconds), with their history.
+        """Delete terminal runs created before *before* (Unix seconds), history and steps too.
 
         In batches of *batch*, each one transaction; never an active run. Returns how
         many runs were deleted.
