@@ -355,3 +355,31 @@ def test_steps_follow_across_processes(store: Store, store_url: str, tmp_path: P
         ("message_creation", "completed"),
     ]
     assert [s.id for s in store.list_steps(run.id, order="asc")] == [s.id for s in stored.steps]
+
+
+def test_a_move_under_the_row_lock_writes_its_steps(store_url: str, clock: ManualClock) -> None:
+    """With no optimistic retries left, a lost move is fired again under the row's lock:
+    its step move (and the run move's step) is written from the locked, stored steps."""
+    with (
+        open_store(store_url, engine=RunEngine(clock=clock), retries=0) as store,
+        open_store(store_url, engine=RunEngine(clock=clock)) as other,
+    ):
+        store.create(
+            id="run_k", assistant_id="asst_1", thread_id="t_k", model="gpt-4o", tools=[WEATHER_TOOL]
+        )
+        (run,) = store.claim(1, worker="w")
+        other.update_metadata(run.id, {"k": "1"})
+        with store.move(run, worker="w") as moving:
+            moving.open_message_step("msg_1")
+            moving.complete_message_step(USAGE)
+        other.update_metadata(run.id, {"k": "2"})
+        with store.move(run, worker="w") as moving:
+            moving.require_action([_call(1)])
+        assert store.stats()["locked"] == 2
+        stored = other.get(run.id)
+        assert [(s.type, s.status.value) for s in stored.steps] == [
+            ("message_creation", "completed"),
+            ("tool_calls", "in_progress"),
+        ]
+        assert _wire(run.steps) == _wire(stored.steps)
+        assert stored.metadata == {"k": "2"}
