@@ -268,12 +268,12 @@ class TestMove:
         write_once = store._write_once
         broken = [True]
 
-        def flaky(writes, events, fence):
+        def flaky(writes, events, steps, fence):
             if broken and broken.pop():
                 if landed:
-                    write_once(writes, events, fence)
+                    write_once(writes, events, steps, fence)
                 raise Lost("server closed the connection unexpectedly")
-            return write_once(writes, events, fence)
+            return write_once(writes, events, steps, fence)
 
         monkeypatch.setattr(store, "_write_once", flaky)
         assert move(store, "run_1", "start").status == "in_progress"

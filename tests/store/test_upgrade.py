@@ -1,4 +1,5 @@
-"""Schema version 1 -> 2 on both backends, on the rows a version-1 store really wrote.
+"""Schema version 1 -> 2 (and on to the latest) on both backends, on the rows a version-1
+store really wrote.
 
 ``tests/data/store-v1/rows.json`` holds every row of a v1 store filled by the v1 code (see
 its ``generate.py``): twelve runs created in one second, 23 history rows. Each test builds a
@@ -102,7 +103,7 @@ def test_upgrade_keeps_every_run_and_history_row(v1_url: str) -> None:
     """After the upgrade every run reads back as v1 stored it; every history row too."""
     with upgraded(v1_url) as store:
         assert store.schema_action == "upgraded from version 1"
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         for row in RUNS:
             run = store.get(row["id"])
             assert to_dict(run) == json.loads(row["body"])
@@ -204,12 +205,12 @@ def test_upgrade_is_idempotent_and_status_tells(
     shown = v1_url
     assert out.splitlines()[:4] == [
         (
-            f"runlife store at {shown}: schema version 1, upgrade pending to version 2: "
-            f"run `runlife store upgrade {shown}`"
+            f"runlife store at {shown}: schema version 1, upgrade pending to version "
+            f"{SCHEMA_VERSION}: run `runlife store upgrade {shown}`"
         ),
-        f"runlife store at {shown}: schema version 2 (upgraded from version 1)",
-        f"runlife store at {shown}: schema version 2 (up to date)",
-        f"runlife store at {shown}: schema version 2",
+        f"runlife store at {shown}: schema version {SCHEMA_VERSION} (upgraded from version 1)",
+        f"runlife store at {shown}: schema version {SCHEMA_VERSION} (up to date)",
+        f"runlife store at {shown}: schema version {SCHEMA_VERSION}",
     ]
     assert "  queued: 9" in out.splitlines()
     assert err == ""
@@ -220,7 +221,8 @@ def test_processes_opening_at_once_set_up_once(
     store_url: str, tmp_path: Path, start_at: str
 ) -> None:
     """Four processes open one new (or version-1) store at the same moment: each step is
-    taken once, under the schema lock, and every process ends on version 2 without error."""
+    taken once, under the schema lock, and every process ends on the latest version without
+    error (a process may take a later step than another's: "upgraded from version 2")."""
     if start_at == "v1":
         build_v1(store_url)
     barrier = _procs.SPAWN.Barrier(4)
@@ -234,4 +236,5 @@ def test_processes_opening_at_once_set_up_once(
     actions = sorted(r["action"] for r in reports)
     first = "created" if start_at == "none" else "upgraded from version 1"
     assert actions.count(first) == 1
-    assert all(a in {first, "up to date", "upgraded from version 1"} for a in actions)
+    later = {f"upgraded from version {v}" for v in range(1, SCHEMA_VERSION)}
+    assert all(a in {first, "up to date", *later} for a in actions)

@@ -24,13 +24,14 @@ from ._errors import (
     LeaseLost,
     SchemaTooNew,
     SchemaTooOld,
+    StepNotFound,
     StoreError,
     StoreFileGone,
     StoreURLError,
     ThreadBusy,
 )
 from ._open import open_store
-from ._results import Page, StoredEvent, Sweep
+from ._results import Page, StepPage, StoredEvent, Sweep
 from ._schema import SCHEMA_VERSION
 from ._store import Store
 
@@ -43,6 +44,8 @@ __all__ = [
     "Page",
     "SchemaTooNew",
     "SchemaTooOld",
+    "StepNotFound",
+    "StepPage",
     "Store",
     "StoreError",
     "StoreFileGone",

@@ -7,6 +7,7 @@
     ├── Conflict
     │   └── LeaseLost: a worker wrote to a run it no longer holds (fenced, nothing written)
     ├── ThreadBusy: the thread already has an active run (the database refused a second)
+    ├── StepNotFound (also LookupError): no step with that id in the run
     └── StoreError: the store cannot be used: driver missing, server unreachable, bad schema
         ├── StoreURLError (also ValueError): the URL is malformed or of an unknown scheme
         ├── SchemaTooNew: the database was written by a newer runlife
@@ -27,11 +28,28 @@ __all__ = [
     "LeaseLost",
     "SchemaTooNew",
     "SchemaTooOld",
+    "StepNotFound",
     "StoreError",
     "StoreFileGone",
     "StoreURLError",
     "ThreadBusy",
 ]
+
+
+class StepNotFound(RunlifeError, LookupError):
+    """No step *step_id* in run *run_id* (``Store.get_step``, a ``list_steps`` cursor).
+
+    As ``runlife.RunNotFound`` is for runs: a ``LookupError``; attributes *run_id*, *step_id*.
+    """
+
+    def __init__(self, run_id: str, step_id: str) -> None:
+        self.run_id = run_id
+        self.step_id = step_id
+        super().__init__(f"no step {step_id} in run {run_id}")
+
+    def __str__(self) -> str:
+        # LookupError/KeyError would quote; keep the sentence plain.
+        return str(self.args[0])
 
 
 class StoreError(RunlifeError):

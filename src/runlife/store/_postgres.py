@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import StoreError
 from ._pool import Pool
-from ._rows import Duplicate, HistoryRow, Lost, Tx, Write
+from ._rows import Duplicate, HistoryRow, Lost, StepRow, Tx, Write
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -32,9 +32,10 @@ __all__ = ["PostgresStore"]
 #: pg_advisory_xact_lock key that serialises schema creation and upgrades.
 _SCHEMA_LOCK = 0x72756E6C  # "runl"
 
-# Updates every run of *writes* whose version still matches, and inserts the history rows of
-# exactly those runs; returns the ids of the runs written. {fence} is empty or the lease
-# check. The rows travel as two JSON arrays of arrays, one text parameter each: psycopg
+# Updates every run of *writes* whose version still matches, inserts the history rows of
+# exactly those runs and upserts their steps (each data-modifying CTE runs to completion,
+# read or not); returns the ids of the runs written. {fence} is empty or the lease
+# check. The rows travel as three JSON arrays of arrays, one text parameter each: psycopg
 # sends them as they are, where nineteen arrays of JSON bodies would be escaped element by
 # element in Python; jsonb parses each once, then every field is a lookup (measured: json,
 # which re-parses an element for each ->>, took twice as long).
@@ -51,11 +52,17 @@ _WRITE = """WITH w AS (
                       ELSE w.lease_until END
     FROM w WHERE r.id = w.id AND r.version = w.old_version{fence}
     RETURNING r.id
+), s AS (
+    INSERT INTO runlife_steps (run_id, id, ordinal, status, created_at, body)
+    SELECT x->>0, x->>1, (x->>2)::bigint, x->>3, (x->>4)::bigint, x->>5
+    FROM jsonb_array_elements(%s::jsonb) AS x
+    WHERE x->>0 IN (SELECT id FROM u)
+    ON CONFLICT (run_id, id) DO UPDATE SET status = excluded.status, body = excluded.body
 )
 INSERT INTO runlife_events
-    (run_id, version, kind, trigger, source, dest, at, worker, args, changes, body)
+    (run_id, version, kind, trigger, source, dest, at, worker, args, changes, body, steps)
 SELECT x->>0, (x->>1)::bigint, x->>2, x->>3, x->>4, x->>5, (x->>6)::bigint, x->>7, x->>8, x->>9,
-       x->>10
+       x->>10, x->>11
 FROM jsonb_array_elements(%s::jsonb) AS x
 WHERE x->>0 IN (SELECT id FROM u)
 RETURNING run_id"""
@@ -68,8 +75,9 @@ _INSERT = """WITH r AS (
     VALUES (%s, %s, %s, 0, %s, %s, NULL, NULL, NULL, %s) RETURNING id
 )
 INSERT INTO runlife_events
-    (run_id, version, kind, trigger, source, dest, at, worker, args, changes, body)
-SELECT r.id, %s::bigint, %s, %s::text, %s::text, %s, %s::bigint, %s::text, %s, %s::text, %s
+    (run_id, version, kind, trigger, source, dest, at, worker, args, changes, body, steps)
+SELECT r.id, %s::bigint, %s, %s::text, %s::text, %s, %s::bigint, %s::text, %s, %s::text, %s,
+    %s::text
 FROM r"""
 
 
@@ -93,21 +101,26 @@ class _PgTx(Tx):
         return self.conn.execute(_pg(statement), params).rowcount
 
     def write(
-        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
+        self,
+        writes: Sequence[Write],
+        events: Sequence[HistoryRow],
+        steps: Sequence[StepRow],
+        fence: tuple[str, int] | None,
     ) -> set[str]:
-        return _write(self.conn, writes, events, fence)
+        return _write(self.conn, writes, events, steps, fence)
 
 
 def _write(
     conn: psycopg.Connection[Any],
     writes: Sequence[Write],
     events: Sequence[HistoryRow],
+    steps: Sequence[StepRow],
     fence: tuple[str, int] | None,
 ) -> set[str]:
     params: list[Any] = [_dumps(writes)]
     if fence is not None:
         params += fence
-    params.append(_dumps(events))
+    params += (_dumps(steps), _dumps(events))
     rows = conn.execute(_WRITE_FENCED if fence else _WRITE_PLAIN, params).fetchall()
     return {r[0] for r in rows}
 
@@ -200,11 +213,15 @@ class PostgresStore(Store):
             yield _PgTx(conn)
 
     def _write_once(
-        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
+        self,
+        writes: Sequence[Write],
+        events: Sequence[HistoryRow],
+        steps: Sequence[StepRow],
+        fence: tuple[str, int] | None,
     ) -> set[str]:
         with self._conn() as conn:
             try:
-                return _write(conn, writes, events, fence)
+                return _write(conn, writes, events, steps, fence)
             except self._psycopg.OperationalError as exc:
                 raise Lost(str(exc).strip()) from exc
 

@@ -1,4 +1,4 @@
-"""What the store reads and writes: a run's row, a compare-and-set write, a history row.
+"""What the store reads and writes: a run's row, a compare-and-set write, a history row, a step.
 
 Also the backends' side of a transaction (``Tx``) and the two signals a backend raises to
 the store and never beyond it (``Duplicate``, ``Lost``).
@@ -20,6 +20,7 @@ __all__ = [
     "HistoryRow",
     "Lost",
     "Row",
+    "StepRow",
     "Tx",
     "Write",
     "dumps",
@@ -62,7 +63,8 @@ class HistoryRow(NamedTuple):
     """One history row (see ``_schema.INSERT_EVENT``): *changes* or *body*, never both.
 
     *changes* is what the row's move changed (``_delta.diff``); *body* the whole run after
-    it, kept by the creation and by a row whose changes would not rebuild it exactly.
+    it, kept by the creation and by a row whose changes would not rebuild it exactly;
+    *steps* the move's step events as JSON (``[{"event", "data"}, ...]``), or ``None``.
     """
 
     run_id: str
@@ -76,6 +78,21 @@ class HistoryRow(NamedTuple):
     args: str
     changes: str | None
     body: str | None
+    steps: str | None = None
+
+
+class StepRow(NamedTuple):
+    """A step's row (``runlife_steps``), inserted or updated with its run's write.
+
+    *ordinal* is the step's place among its run's steps (``run.steps``): creation order.
+    """
+
+    run_id: str
+    id: str
+    ordinal: int
+    status: str
+    created_at: int
+    body: str
 
 
 class Duplicate(Exception):
@@ -108,7 +125,14 @@ class Tx:
         raise NotImplementedError
 
     def write(
-        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
+        self,
+        writes: Sequence[Write],
+        events: Sequence[HistoryRow],
+        steps: Sequence[StepRow],
+        fence: tuple[str, int] | None,
     ) -> set[str]:
-        """Compare-and-set *writes*, insert the *events* of the runs written; their ids."""
+        """Compare-and-set *writes*, with the *events* and *steps* of the runs written; their ids.
+
+        History rows are inserted, steps inserted or updated.
+        """
         raise NotImplementedError

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from runlife import RunStatus
+from runlife import RunStatus, StepStatus
 
 __all__ = [
     "ACTIVE_SQL",
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: The version of the schema this runlife writes and reads.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 #: The backends, by the name their migrations are filed under.
 BACKENDS: Final = ("sqlite", "postgresql")
@@ -217,12 +217,39 @@ def _postgresql_1_to_2() -> list[str]:
     ]
 
 
+_STEP_STATUSES: Final = _in(tuple(s.value for s in StepStatus))
+
+
+def _2_to_3(bigint: str) -> list[str]:
+    # Version 3, run steps: a table of their own (the step's wire object, as a run's), and
+    # on each history row the step events of its move. Both backends add them in place;
+    # version-2 rows are kept as they are (a version-2 run has no stored steps).
+    return [
+        # One row per step: `ordinal` its place among its run's steps (0, 1, 2 ...: the
+        # creation order, as `run.steps`), `body` its wire object as exact JSON text.
+        f"""CREATE TABLE runlife_steps (
+            run_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            ordinal {bigint} NOT NULL CHECK (ordinal >= 0),
+            status TEXT NOT NULL CHECK (status IN {_STEP_STATUSES}),
+            created_at {bigint} NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (run_id, id)
+        )""",
+        # list_steps(): a run's steps in creation order, paginated by ordinal.
+        "CREATE UNIQUE INDEX runlife_steps_order ON runlife_steps (run_id, ordinal)",
+        # The step events of a history row's move (JSON: [{"event", "data"}, ...]), or NULL.
+        "ALTER TABLE runlife_events ADD COLUMN steps TEXT",
+        "UPDATE runlife_schema SET version = 3 WHERE id = 1",
+    ]
+
+
 #: Upgrade steps per backend: ``MIGRATIONS[backend][n]`` takes a schema from version
 #: ``n - 1`` to ``n`` and ends by setting ``runlife_schema.version = n``. Each step runs in
 #: its own transaction. Version 1 is created by ``ddl_v1``.
 MIGRATIONS: Final[dict[str, dict[int, list[str]]]] = {
-    "sqlite": {2: _sqlite_1_to_2()},
-    "postgresql": {2: _postgresql_1_to_2()},
+    "sqlite": {2: _sqlite_1_to_2(), 3: _2_to_3(_BIGINT["sqlite"])},
+    "postgresql": {2: _postgresql_1_to_2(), 3: _2_to_3(_BIGINT["postgresql"])},
 }
 
 
@@ -242,16 +269,20 @@ RUN_COLUMNS: Final = "id, thread_id, status, version, worker, lease_until, body"
 
 SELECT_RUN: Final = f"SELECT {RUN_COLUMNS} FROM runlife_runs WHERE id = ?"
 
+# The statements that select runs to load (with their steps: ``_steps.with_steps``) name
+# their sort key ``k``.
+SELECT_RUN_K: Final = f"SELECT {RUN_COLUMNS}, 0 AS k FROM runlife_runs WHERE id = ?"
+
 INSERT_RUN: Final = """INSERT INTO runlife_runs
     (id, thread_id, status, version, created_at, expires_at, worker, lease_until, invalid, body)
     VALUES (?, ?, ?, 0, ?, ?, NULL, NULL, NULL, ?)"""
 
 EVENT_COLUMNS: Final = (
-    "run_id, version, kind, trigger, source, dest, at, worker, args, changes, body"
+    "run_id, version, kind, trigger, source, dest, at, worker, args, changes, body, steps"
 )
 
 INSERT_EVENT: Final = (
-    f"INSERT INTO runlife_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO runlife_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 # A run's history rows from the last one holding a whole body at or before version ?
@@ -269,19 +300,19 @@ UPDATE_RUN: Final = """UPDATE runlife_runs SET status = ?, version = ?, expires_
 
 FENCE: Final = " AND worker = ? AND lease_until >= ?"
 
-CLAIM: Final = f"""SELECT {RUN_COLUMNS} FROM runlife_runs
+CLAIM: Final = f"""SELECT {RUN_COLUMNS}, seq AS k FROM runlife_runs
     WHERE status = 'queued' AND invalid IS NULL AND expires_at > ?
     ORDER BY seq LIMIT ?"""
 
-DUE: Final = f"""SELECT {RUN_COLUMNS} FROM runlife_runs
+DUE: Final = f"""SELECT {RUN_COLUMNS}, expires_at AS k FROM runlife_runs
     WHERE status IN {ACTIVE_SQL} AND invalid IS NULL AND expires_at <= ?
     ORDER BY expires_at LIMIT ?"""
 
-LAPSED: Final = f"""SELECT {RUN_COLUMNS} FROM runlife_runs
+LAPSED: Final = f"""SELECT {RUN_COLUMNS}, lease_until AS k FROM runlife_runs
     WHERE worker IS NOT NULL AND lease_until < ? AND invalid IS NULL
     ORDER BY lease_until LIMIT ?"""
 
-UNHELD_CANCEL: Final = f"""SELECT {RUN_COLUMNS} FROM runlife_runs
+UNHELD_CANCEL: Final = f"""SELECT {RUN_COLUMNS}, seq AS k FROM runlife_runs
     WHERE status = 'cancelling' AND worker IS NULL AND invalid IS NULL LIMIT ?"""
 
 PURGEABLE: Final = f"""SELECT id FROM runlife_runs

@@ -33,7 +33,8 @@ from urllib.parse import quote
 from . import _schema as sql
 from ._errors import StoreError, StoreFileGone
 from ._pool import Pool
-from ._rows import Duplicate, HistoryRow, Tx, Write
+from ._rows import Duplicate, HistoryRow, StepRow, Tx, Write
+from ._steps import UPSERT_STEP
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -63,7 +64,11 @@ class _SQLiteTx(Tx):
         return self.cur.execute(statement, params).rowcount
 
     def write(
-        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
+        self,
+        writes: Sequence[Write],
+        events: Sequence[HistoryRow],
+        steps: Sequence[StepRow],
+        fence: tuple[str, int] | None,
     ) -> set[str]:
         statement = sql.UPDATE_RUN + sql.FENCE if fence is not None else sql.UPDATE_RUN
         tail = fence or ()
@@ -87,6 +92,9 @@ class _SQLiteTx(Tx):
         rows = [e for e in events if e.run_id in written]
         if rows:
             self.cur.executemany(sql.INSERT_EVENT, rows)
+        stepped = [s for s in steps if s.run_id in written]
+        if stepped:
+            self.cur.executemany(UPSERT_STEP, stepped)
         return written
 
 
@@ -265,10 +273,14 @@ class SQLiteStore(Store):
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
 
     def _write_once(
-        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
+        self,
+        writes: Sequence[Write],
+        events: Sequence[HistoryRow],
+        steps: Sequence[StepRow],
+        fence: tuple[str, int] | None,
     ) -> set[str]:
         with self._tx() as tx:
-            return tx.write(writes, events, fence)
+            return tx.write(writes, events, steps, fence)
 
     def _insert_once(self, values: Sequence[Any], event: HistoryRow) -> None:
         with self._tx() as tx:

@@ -10,8 +10,9 @@ How a move is stored (compare-and-set first, a row lock after a lost race):
    the run's history with its arguments, each event held back; nothing touches the
    database yet.
 3. One transaction writes the run's row ``WHERE id = ? AND version = ?`` (plus, for a
-   worker, ``AND worker = ? AND lease_until >= now``: the fence) and one history row per
-   move with its trigger, arguments and the wire object after it.
+   worker, ``AND worker = ? AND lease_until >= now``: the fence), one history row per
+   move with its trigger, arguments, what it changed and its step events, and the run's
+   steps the moves opened or changed (``runlife.store._steps``).
 4. Zero rows updated means someone else wrote first: the run is ``reset`` to the fresh
    row, the same triggers with the same arguments (``Move.args``) are fired on it again
    (the engine decides again: a lost race with another move usually ends in
@@ -33,7 +34,8 @@ outcome: the store reads the run again on a new connection and tells from the st
 version and body (or the history row at the write's version) whether it landed.
 
 The store works through the engine's public hooks only (``collect``, ``publish``,
-``fire``, ``adopt``, ``reset``, ``update``), on the one engine it was opened with.
+``fire``, ``fire_step``, ``adopt``, ``reset``, ``update``), on the one engine it was opened
+with; a run is always read with its stored steps and adopted (or reset) with them.
 
 Connections: a small pool per store (one connection per concurrent caller, never one
 connection shared by two threads at once); a pool notices a fork and never touches the
@@ -57,6 +59,7 @@ import attrs
 
 from runlife import (
     HELD,
+    STEP_OPS,
     Conflict,
     InvalidRun,
     Move,
@@ -66,6 +69,7 @@ from runlife import (
     RunlifeError,
     RunNotFound,
     RunStatus,
+    RunStep,
     from_json,
     to_dict,
 )
@@ -73,9 +77,11 @@ from runlife import (
 from . import _schema as sql
 from ._cache import Versions
 from ._delta import diff, replay
-from ._errors import LeaseLost, SchemaTooNew, SchemaTooOld, StoreError, ThreadBusy
-from ._results import Page, StoredEvent, Sweep
-from ._rows import KEEP, RELEASE, SET, Duplicate, HistoryRow, Lost, Row, Tx, Write, dumps
+from ._errors import LeaseLost, SchemaTooNew, SchemaTooOld, StepNotFound, StoreError, ThreadBusy
+from ._page import window
+from ._results import Page, StepPage, StoredEvent, Sweep
+from ._rows import KEEP, RELEASE, SET, Duplicate, HistoryRow, Lost, Row, StepRow, Tx, Write, dumps
+from ._steps import SELECT_STEP, changed, events_json, load_steps, split, with_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -92,12 +98,13 @@ STATS: Final = ("conflicts", "locked", "lease_lost", "quarantined")
 
 @attrs.define
 class _Held:
-    """A run a ``move`` block holds: its stored version and body, its history's length."""
+    """A run a ``move`` block holds: its stored version, body and steps, its history's length."""
 
     run: Run
     version: int
     body: str
     hist_len: int
+    steps: tuple[RunStep, ...]
 
 
 def _own(events: Iterable[RunEvent], run_id: str) -> tuple[list[RunEvent], list[RunEvent]]:
@@ -125,10 +132,14 @@ def _delta_or_body(
 
 
 def _write_locked(
-    tx: Tx, write: Write, rows: Sequence[HistoryRow], fence: tuple[str, int] | None
+    tx: Tx,
+    write: Write,
+    rows: Sequence[HistoryRow],
+    steps: Sequence[StepRow],
+    fence: tuple[str, int] | None,
 ) -> None:
     """*write* under the row lock its transaction holds: it cannot match no row."""
-    if write.id not in tx.write([write], rows, fence):  # pragma: no cover - the row is locked
+    if write.id not in tx.write([write], rows, steps, fence):  # pragma: no cover - locked
         raise StoreError(f"run {write.id} changed under its row lock")
 
 
@@ -207,7 +218,11 @@ class Store:
         raise NotImplementedError
 
     def _write_once(
-        self, writes: Sequence[Write], events: Sequence[HistoryRow], fence: tuple[str, int] | None
+        self,
+        writes: Sequence[Write],
+        events: Sequence[HistoryRow],
+        steps: Sequence[StepRow],
+        fence: tuple[str, int] | None,
     ) -> set[str]:
         """One atomic compare-and-set write; raises ``Lost`` when its outcome is unknown."""
         raise NotImplementedError
@@ -297,11 +312,23 @@ class Store:
             raise RunNotFound(run_id)
         return Row(*rows[0])
 
-    def _load(self, row: Row) -> Run:
-        """Load a stored row, adopted by the engine at its version; its columns must agree.
+    def _read(self, run_id: str) -> tuple[Row, list[str]]:
+        """The row of *run_id* and its steps' bodies, read in one statement."""
+        if not isinstance(run_id, str):
+            raise TypeError(f"run_id: expected a string, got {type(run_id).__name__}")
+        found = split(self._query(with_steps(sql.SELECT_RUN_K), (run_id,)))
+        if not found:
+            raise RunNotFound(run_id)
+        return found[0]
+
+    def _load(self, row: Row, steps: Sequence[str] = ()) -> Run:
+        """Load a stored row and its *steps* (bodies), adopted by the engine at its version.
+
+        Its columns must agree with its body.
 
         Raises:
-            InvalidRun: bad JSON, a bad run, or columns that disagree; it names the run id.
+            InvalidRun: bad JSON, a bad run or step, or columns that disagree; it names the
+                run id.
         """
         try:
             run = from_json(row.body)
@@ -318,7 +345,7 @@ class Store:
         ]
         if problems:
             raise InvalidRun(problems, run_id=row.id)
-        self.engine.adopt(run, version=row.version, action="load")
+        self.engine.adopt(run, version=row.version, action="load", steps=load_steps(row.id, steps))
         return run
 
     def _settle(self, run: Run, version: int, body: str) -> None:
@@ -327,9 +354,13 @@ class Store:
         self._versions.put(run, version, body)
 
     def _restore(self, run: Run, held: _Held) -> None:
-        """Put *run* back to the stored state of *held* after a failed move."""
+        """Put *run* back to the stored state of *held* (its steps too) after a failed move."""
         self.engine.reset(
-            run, from_json(held.body), version=held.version, keep_history=held.hist_len
+            run,
+            from_json(held.body),
+            version=held.version,
+            keep_history=held.hist_len,
+            steps=held.steps,
         )
 
     def _lease(
@@ -347,14 +378,15 @@ class Store:
         stored: tuple[int, str],
         moves: Sequence[Move],
         events: Sequence[RunEvent],
+        steps: tuple[Sequence[RunStep], Sequence[RunStep]],
         *,
         worker: str | None,
         now: int,
-    ) -> tuple[Write, list[HistoryRow]]:
-        """The row write and history rows for *moves* (with their *events*) on a stored run.
+    ) -> tuple[Write, list[HistoryRow], list[StepRow]]:
+        """The row write, history rows and step rows of *moves* (*events* theirs) on a run.
 
-        *stored* is the run's ``(version, body)`` before them; each row holds what its move
-        changed.
+        *stored* is the run's ``(version, body)`` before them, *steps* its steps before and
+        after them; each row holds what its move changed, and its step events.
         """
         version, before = stored
         prev: dict[str, Any] = json.loads(before)
@@ -375,6 +407,7 @@ class Store:
                     args,
                     changes,
                     body,
+                    events_json(event),
                 )
             )
             prev = event.data
@@ -391,7 +424,7 @@ class Store:
             holder,
             until,
         )
-        return write, rows
+        return write, rows, changed(run_id, *steps)
 
     def _check_lease(self, row: Row, worker: str, now: int) -> None:
         live = row.lease_until is not None and row.lease_until >= now
@@ -479,8 +512,8 @@ class Store:
             RunNotFound: no such run (also a ``LookupError``).
             InvalidRun: the stored row does not load (bad JSON, columns that disagree).
         """
-        row = self._fetch(run_id)
-        run = self._load(row)
+        row, steps = self._read(run_id)
+        run = self._load(row, steps)
         self._versions.put(run, row.version, row.body)
         return run
 
@@ -518,10 +551,6 @@ class Store:
             RunNotFound: a cursor is not a run of this thread.
             InvalidRun: a stored row on the page does not load.
         """
-        if type(limit) is not int or not 1 <= limit <= 100:
-            raise ValueError(f"limit: expected an int from 1 to 100, got {limit!r}")
-        if order not in {"asc", "desc"}:
-            raise ValueError(f"order: expected 'asc' or 'desc', got {order!r}")
         where = ["thread_id = ?"]
         params: list[Any] = [thread_id]
         if status is not None:
@@ -530,33 +559,104 @@ class Store:
             except ValueError:
                 raise ValueError(f"status: {RunStatus.explain(str(status))}") from None
             where.append("status = ?")
-        asc = order == "asc"
-        for cursor, later in ((after, True), (before, False)):
-            if cursor is None:
-                continue
+
+        def seq_of(cursor: str) -> Any | None:
             found = self._query(
-                "SELECT seq FROM runlife_runs WHERE id = ? AND thread_id = ?",
-                (cursor, thread_id),
+                "SELECT seq FROM runlife_runs WHERE id = ? AND thread_id = ?", (cursor, thread_id)
             )
-            if not found:
-                raise RunNotFound(cursor, thread_id=thread_id)
-            op = ">" if later == asc else "<"
-            where.append(f"seq {op} ?")
-            params.append(found[0][0])
-        # Travel away from the cursor: backwards when only `before` is given.
-        backwards = before is not None and after is None
-        direction = "ASC" if asc != backwards else "DESC"
-        rows = self._query(
-            f"SELECT {sql.RUN_COLUMNS} FROM runlife_runs WHERE {' AND '.join(where)} "
-            f"ORDER BY seq {direction} LIMIT ?",
-            (*params, limit + 1),
+            return found[0][0] if found else None
+
+        page = window(
+            "seq",
+            seq_of,
+            lambda cursor: RunNotFound(cursor, thread_id=thread_id),
+            limit=limit,
+            order=order,
+            after=after,
+            before=before,
         )
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        if backwards:
-            rows.reverse()
-        runs = [self._load(Row(*r)) for r in rows]
+        select = (
+            f"SELECT {sql.RUN_COLUMNS}, seq AS k FROM runlife_runs "
+            f"WHERE {' AND '.join(where + page.where)} ORDER BY seq {page.direction} LIMIT ?"
+        )
+        rows = split(
+            self._query(with_steps(select), (*params, *page.params, page.fetch)),
+            descending=page.direction == "DESC",
+        )
+        found, has_more = page.cut(rows)
+        runs = [self._load(row, steps) for row, steps in found]
         return Page(runs, runs[0].id if runs else None, runs[-1].id if runs else None, has_more)
+
+    def list_steps(
+        self,
+        run_id: str,
+        *,
+        limit: int = 20,
+        order: Literal["asc", "desc"] = "desc",
+        after: str | None = None,
+        before: str | None = None,
+    ) -> StepPage:
+        """A page of the steps of *run_id*, in creation order, like the API's list of steps.
+
+        Creation order is the steps' order in the run (``run.steps``, oldest first). *limit*
+        is 1 to 100; *order* ``"desc"`` (newest first, the API's default) or ``"asc"``;
+        *after* / *before* are step ids of this run: the page holds the steps that come
+        after (or before) that step in this order, exactly as ``list_runs`` pages runs.
+        A run without steps (one of schema version 2, or not yet started) lists none.
+
+        Raises:
+            ValueError: *limit* or *order* out of range.
+            RunNotFound: no such run.
+            StepNotFound: a cursor is not a step of this run.
+            InvalidRun: a stored step on the page does not load.
+        """
+
+        def ordinal_of(cursor: str) -> Any | None:
+            found = self._query(
+                "SELECT ordinal FROM runlife_steps WHERE run_id = ? AND id = ?", (run_id, cursor)
+            )
+            return found[0][0] if found else None
+
+        def missing(cursor: str) -> Exception:
+            self._fetch(run_id)  # RunNotFound first, when there is no such run
+            return StepNotFound(run_id, cursor)
+
+        page = window(
+            "ordinal",
+            ordinal_of,
+            missing,
+            limit=limit,
+            order=order,
+            after=after,
+            before=before,
+        )
+        rows = self._query(
+            "SELECT body FROM runlife_steps "
+            f"WHERE {' AND '.join(['run_id = ?', *page.where])} "
+            f"ORDER BY ordinal {page.direction} LIMIT ?",
+            (run_id, *page.params, page.fetch),
+        )
+        if not rows:
+            self._fetch(run_id)  # RunNotFound when there is no such run
+        bodies, has_more = page.cut([r[0] for r in rows])
+        steps = load_steps(run_id, bodies)
+        return StepPage(
+            steps, steps[0].id if steps else None, steps[-1].id if steps else None, has_more
+        )
+
+    def get_step(self, run_id: str, step_id: str) -> RunStep:
+        """The stored step *step_id* of run *run_id*.
+
+        Raises:
+            RunNotFound: no such run.
+            StepNotFound: the run has no such step (also a ``LookupError``).
+            InvalidRun: the stored step does not load.
+        """
+        rows = self._query(SELECT_STEP, (run_id, step_id))
+        if not rows:
+            self._fetch(run_id)  # RunNotFound when there is no such run
+            raise StepNotFound(run_id, step_id)
+        return load_steps(run_id, [rows[0][0]])[0]
 
     def counts(self) -> dict[str, int]:
         """How many runs are stored in each status (statuses with none are left out)."""
@@ -605,18 +705,20 @@ class Store:
         if isinstance(target, Run):
             hit = self._versions.get(target)
             hist_len = len(target.history)
-            if hit is not None:
+            if hit is not None:  # unchanged since stored: its steps are the stored ones
                 self.engine.adopt(target, action="move")
-                return _Held(target, hit[0], hit[1], hist_len)
-            row = self._fetch(target.id)
+                return _Held(target, hit[0], hit[1], hist_len, target.steps)
+            row, steps = self._read(target.id)
             if worker is not None:
                 self._check_lease(row, worker, self._now())
-            self.engine.reset(target, self._load(row), version=row.version)
-            return _Held(target, row.version, row.body, hist_len)
-        row = self._fetch(target)
+            stored = self._load(row, steps)
+            self.engine.reset(target, stored, version=row.version)
+            return _Held(target, row.version, row.body, hist_len, stored.steps)
+        row, steps = self._read(target)
         if worker is not None:
             self._check_lease(row, worker, self._now())
-        return _Held(self._load(row), row.version, row.body, 0)
+        run = self._load(row, steps)
+        return _Held(run, row.version, row.body, 0, run.steps)
 
     def _finish(self, held: _Held, events: list[RunEvent], worker: str | None) -> None:
         """Write the moves the block made on *held* (*events* theirs), then publish them."""
@@ -651,41 +753,51 @@ class Store:
         version = held.version
         for _attempt in range(self.retries + 1):
             now = self._now()
-            write, rows = self._plan(
-                run.id, (version, held.body), moves, events, worker=worker, now=now
+            write, rows, steps = self._plan(
+                run.id,
+                (version, held.body),
+                moves,
+                events,
+                (held.steps, run.steps),
+                worker=worker,
+                now=now,
             )
             fence = (worker, now) if worker is not None else None
             try:
-                done = run.id in self._write_once([write], rows, fence)
+                done = run.id in self._write_once([write], rows, steps, fence)
             except Lost as lost:
                 done = self._outcome(write, lost)
             if done:
                 return write, events
             self._count("conflicts")
-            row = self._fetch(run.id)
-            held.body, held.version = row.body, row.version
+            row, bodies = self._read(run.id)
+            stored = self._load(row, bodies)
+            held.body, held.version, held.steps = row.body, row.version, stored.steps
             if worker is not None:
                 self._check_lease(row, worker, self._now())
             version = row.version
-            events = self._fire_again(held, row, moves, locked=False)
+            events = self._fire_again(held, stored, row, moves, locked=False)
             moves = run.history[held.hist_len :]
         return self._locked_commit(held, moves, worker)
 
     def _fire_again(
-        self, held: _Held, row: Row, moves: Sequence[Move], *, locked: bool
+        self, held: _Held, fresh: Run, row: Row, moves: Sequence[Move], *, locked: bool
     ) -> list[RunEvent]:
-        """Reset the run to what *row* holds and fire *moves* on it again; their events.
+        """Reset the run to *fresh* (*row* loaded, with its steps), fire *moves* again; events.
 
         What a write does after another writer moved the run first (``locked``: under the
-        row's lock, the last try). A move that no longer applies is raised with a note
-        that says so.
+        row's lock, the last try). A move that no longer applies is raised with a note that
+        says so.
         """
         run = held.run
-        self.engine.reset(run, self._load(row), version=row.version, keep_history=held.hist_len)
+        self.engine.reset(run, fresh, version=row.version, keep_history=held.hist_len)
         with self.engine.collect() as events:
             try:
                 for move in moves:
-                    self.engine.fire(run, move.trigger, move.args)
+                    if move.trigger in STEP_OPS:
+                        self.engine.fire_step(run, move.trigger, move.args)
+                    else:
+                        self.engine.fire(run, move.trigger, move.args)
             except RunlifeError as exc:
                 exc.add_note(
                     f"run {run.id} was moved by another writer first (now version "
@@ -710,22 +822,29 @@ class Store:
         planned: Write | None = None
         try:
             with self._tx() as tx:
-                found = tx.query(sql.SELECT_RUN + self._row_lock, (run.id,))
+                found = split(tx.query(with_steps(sql.SELECT_RUN_K + self._row_lock), (run.id,)))
                 if not found:
                     raise RunNotFound(run.id)
-                row = Row(*found[0])
-                held.body, held.version = row.body, row.version
+                row, bodies = found[0]
+                stored = self._load(row, bodies)
+                held.body, held.version, held.steps = row.body, row.version, stored.steps
                 now = self._now()
                 if worker is not None:
                     self._check_lease(row, worker, now)
-                events = self._fire_again(held, row, moves, locked=True)
+                events = self._fire_again(held, stored, row, moves, locked=True)
                 fresh = run.history[held.hist_len :]
-                write, rows = self._plan(
-                    run.id, (row.version, row.body), fresh, events, worker=worker, now=now
+                write, rows, steps = self._plan(
+                    run.id,
+                    (row.version, row.body),
+                    fresh,
+                    events,
+                    (held.steps, run.steps),
+                    worker=worker,
+                    now=now,
                 )
                 planned = write
                 fence = (worker, now) if worker is not None else None
-                _write_locked(tx, write, rows, fence)
+                _write_locked(tx, write, rows, steps, fence)
         except StoreError as exc:
             if planned is None:
                 raise
@@ -766,10 +885,10 @@ class Store:
             RunNotFound, InvalidRun (the metadata breaks a rule; nothing written).
         """
         for _attempt in range(self.retries + 1):
-            row = self._fetch(run_id)
-            run, write, event = self._metadata_write(row, metadata)
+            row, steps = self._read(run_id)
+            run, write, event = self._metadata_write(row, steps, metadata)
             try:
-                done = row.id in self._write_once([write], [event], None)
+                done = row.id in self._write_once([write], [event], [], None)
             except Lost as lost:
                 done = self._outcome(write, lost)
             if done:
@@ -780,12 +899,12 @@ class Store:
         planned: Write | None = None
         try:
             with self._tx() as tx:
-                found = tx.query(sql.SELECT_RUN + self._row_lock, (run_id,))
+                found = split(tx.query(with_steps(sql.SELECT_RUN_K + self._row_lock), (run_id,)))
                 if not found:
                     raise RunNotFound(run_id)
-                run, write, event = self._metadata_write(Row(*found[0]), metadata)
+                run, write, event = self._metadata_write(*found[0], metadata)
                 planned = write
-                _write_locked(tx, write, [event], None)
+                _write_locked(tx, write, [event], [], None)
         except StoreError as exc:
             if planned is None or not self._outcome(planned, Lost(str(exc))):
                 raise
@@ -793,10 +912,13 @@ class Store:
         return run
 
     def _metadata_write(
-        self, row: Row, metadata: Mapping[str, Any]
+        self, row: Row, steps: Sequence[str], metadata: Mapping[str, Any]
     ) -> tuple[Run, Write, HistoryRow]:
-        """The run with *metadata* set on stored *row*, its write and its history row."""
-        run = self._load(row)  # the row must be sound
+        """The run with *metadata* set on stored *row*, its write and its history row.
+
+        Its stored *steps* stay as they are.
+        """
+        run = self._load(row, steps)  # the row must be sound
         self.engine.update(run, metadata=metadata)
         data = to_dict(run)
         body = dumps(data)
@@ -852,24 +974,34 @@ class Store:
         with self._tx() as tx:
             while len(claimed) < limit:
                 want = limit - len(claimed)
-                rows = [Row(*r) for r in tx.query(sql.CLAIM + self._lock_clause, (now, want))]
+                rows = split(tx.query(with_steps(sql.CLAIM + self._lock_clause), (now, want)))
                 batch: list[tuple[Run, Write]] = []
                 events: list[HistoryRow] = []
-                for row in rows:
+                steps: list[StepRow] = []
+                for row, stored in rows:
                     try:
-                        run = self._load(row)
+                        run = self._load(row, stored)
+                        before = run.steps
                         with self.engine.collect() as caught:
                             self.engine.fire(run, "start", at=now)
                     except RunlifeError as exc:
                         self._quarantine(tx, row, exc)
                         continue
-                    write, rows_ = self._plan(
-                        run.id, (row.version, row.body), run.history, caught, worker=worker, now=now
+                    write, rows_, steps_ = self._plan(
+                        run.id,
+                        (row.version, row.body),
+                        run.history,
+                        caught,
+                        (before, run.steps),
+                        worker=worker,
+                        now=now,
                     )
                     collected += caught
                     batch.append((run, write))
                     events += rows_
-                written = tx.write([w for _, w in batch], events, None) if batch else set()
+                    steps += steps_
+                writes = [w for _, w in batch]
+                written = tx.write(writes, events, steps, None) if batch else set()
                 claimed += [(r, w) for r, w in batch if r.id in written]
                 if len(rows) < want:
                     break
@@ -954,30 +1086,34 @@ class Store:
                 done: list[tuple[Run, Write]] = []
                 collected: list[RunEvent] = []
                 with self._tx() as tx:
-                    rows = [Row(*r) for r in tx.query(select + self._lock_clause, (*params, batch))]
+                    rows = split(tx.query(with_steps(select + self._lock_clause), (*params, batch)))
                     writes: list[Write] = []
                     events: list[HistoryRow] = []
-                    for row in rows:
+                    steps: list[StepRow] = []
+                    for row, stored in rows:
                         try:
-                            run = self._load(row)
+                            run = self._load(row, stored)
+                            before = run.steps
                             with self.engine.collect() as caught:
                                 act(run, row)
                         except RunlifeError as exc:
                             invalid.append(self._quarantine(tx, row, exc))
                             continue
-                        write, rows_ = self._plan(
+                        write, rows_, steps_ = self._plan(
                             run.id,
                             (row.version, row.body),
                             run.history,
                             caught,
+                            (before, run.steps),
                             worker=None,
                             now=now,
                         )
                         collected += caught
                         writes.append(write)
                         events += rows_
+                        steps += steps_
                         done.append((run, write))
-                    written = tx.write(writes, events, None) if writes else set()
+                    written = tx.write(writes, events, steps, None) if writes else set()
                 moved += [run.id for run, _ in done if run.id in written]
                 self._versions.drop(run.id for run, _ in done)
                 self.engine.publish([e for e in collected if e.run_id in written])
@@ -997,7 +1133,9 @@ class Store:
         ``events_since(run_id, last_version_seen)`` and misses no state: every creation,
         move and metadata update wrote its row, with what it changed, in the same
         transaction. Each row's ``data`` is the wire object after it, rebuilt from the
-        creation's body and the rows' changes (schema version 2), exactly as stored.
+        creation's body and the rows' changes (schema version 2), exactly as stored; each
+        move's row has its step events (``step_events``, schema version 3: what the stream
+        sends before the run's own event; ``StoredEvent.stream_events()``).
         *limit*: at most this many rows.
 
         Raises:
@@ -1029,7 +1167,10 @@ class Store:
             state = json.loads(r[10]) if r[10] is not None else replay(state, r[9], args)
             if r[1] > since:
                 data = json.loads(dumps(state))  # each event's own copy, as read from a body
-                out.append(StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], args, data))
+                steps = json.loads(r[11]) if r[11] is not None else []
+                out.append(
+                    StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], args, data, steps)
+                )
         return out
 
     def history(self, run_id: str) -> list[Move]:
@@ -1072,7 +1213,7 @@ class Store:
     # --- maintenance ------------------------------------------------------------------------
 
     def purge(self, before: int, *, batch: int = 500) -> int:
-        """Delete terminal runs created before *before* (Unix seconds), with their history.
+        """Delete terminal runs created before *before* (Unix seconds), history and steps too.
 
         In batches of *batch*, each one transaction; never an active run. Returns how
         many runs were deleted.
@@ -1088,6 +1229,7 @@ class Store:
                 if ids:
                     marks = ", ".join("?" * len(ids))
                     tx.execute(f"DELETE FROM runlife_events WHERE run_id IN ({marks})", ids)
+                    tx.execute(f"DELETE FROM runlife_steps WHERE run_id IN ({marks})", ids)
                     total += tx.execute(
                         f"DELETE FROM runlife_runs WHERE id IN ({marks}) "
                         f"AND status IN {sql.TERMINAL_SQL}",
