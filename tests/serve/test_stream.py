@@ -7,10 +7,18 @@ import json
 import logging
 from typing import Any, cast
 
+from runlife import RunEngine, RunEvent
 from runlife.serve import Signals
 from runlife.serve._stream import Streams
 from runlife.serve._watch import Watch
-from runlife.store import StoredEvent
+from runlife.store import StoredEvent, open_store
+
+TOOLS = [{"type": "function", "function": {"name": "f"}}]
+CALLS = [
+    {"id": f"call_{i}", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    for i in range(2)
+]
+USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
 
 
 def row(version: int, kind: str, dest: str) -> StoredEvent:
@@ -111,3 +119,48 @@ def test_the_response_is_an_event_stream():
     assert response.media_type == "text/event-stream"
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
+
+
+def test_a_function_calling_run_streams_the_engines_own_events(tmp_path):
+    """Read back from a real store, each move streams what ``RunEvent.stream_events()`` gives
+    for it in the engine (its step events, then the run's event; a driver's step move its
+    step events alone), in order, up to where the run waits."""
+    store = open_store(f"sqlite:///{tmp_path / 'runs.db'}", engine=RunEngine())
+    heard: list[RunEvent] = []
+    store.engine.subscribe(heard.append)
+    try:
+        run = store.create(id="run_1", thread_id="t", assistant_id="a", model="m", tools=TOOLS)
+        store.claim(1, worker="w")
+        with store.move(run.id, worker="w") as moving:
+            moving.require_action(CALLS)
+        with store.move(run.id) as moving:
+            moving.submit_tool_outputs(
+                [{"tool_call_id": call["id"], "output": "21"} for call in CALLS]
+            )
+        store.claim(1, worker="w")
+        with store.move(run.id, worker="w") as moving:
+            moving.open_message_step("msg_1")
+            moving.complete_message_step(USAGE)
+            moving.complete(USAGE)
+        expected = [(e["event"], e["data"]) for event in heard[1:] for e in event.stream_events()]
+        waits = next(i for i, (name, _) in enumerate(expected) if name.endswith("requires_action"))
+        assert frames(store, 0) == [*expected[: waits + 1], ("done", "[DONE]")]
+        assert frames(store, 2) == [*expected[waits + 1 :], ("done", "[DONE]")]
+        names = [name for name, _ in expected]
+        assert names == [
+            "thread.run.in_progress",
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+            "thread.run.step.delta",
+            "thread.run.step.delta",
+            "thread.run.requires_action",
+            "thread.run.step.completed",
+            "thread.run.queued",
+            "thread.run.in_progress",
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+            "thread.run.step.completed",
+            "thread.run.completed",
+        ]
+    finally:
+        store.close()
