@@ -9,11 +9,14 @@ Prints three tables:
    (start) -> require_action -> submit_tool_outputs (by the client) -> claim (start) ->
    complete, 5 moves. *runlife* uses ``runlife.store``; the *floor* runs the same
    statements, written by hand, on bodies it edits as plain dicts (no runlife code in the
-   loop, same schema). Ratio = floor / runlife (target: <= 1.5).
+   loop, same schema). Ratio = floor / runlife (target: <= 1.5). The floor writes no run
+   steps (schema 3: runlife also stores the tool-calls step each tool round opens and
+   completes, and each move's step events): the gap includes them.
 2. **expire_due** for one second's worth of deadlines among N stored runs (1,000,000 by
    default; seeded with COPY / executemany of prebuilt JSON, not through the engine):
    milliseconds per sweep (target on PostgreSQL: < 50 ms).
-3. **Bytes per stored run**, with and without its history, after the lifecycle benchmark.
+3. **Bytes per stored run**, with and without its history, after the lifecycle benchmark
+   (the runs table with the run's steps, schema 3's ``runlife_steps``; then the history).
 4. **Bytes per stored run with its history, per operation** (issue 15): how much one
    creation, one metadata update (25 bytes) and one move add to the database, on a run of
    1 KB and one of 250 KB: *schema 1* rows written by hand as version 1 wrote them (the whole
@@ -104,7 +107,7 @@ class Database:
         return psycopg.connect(self.url, autocommit=True)
 
     def bytes_per_run(self, runs: int) -> tuple[float, float]:
-        """(the runs table with its indexes, plus the history table) per run."""
+        """(the runs and steps tables with their indexes, plus the history table) per run."""
         if self.backend == "sqlite":
             conn = self.connect()
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -120,10 +123,11 @@ class Database:
             )
             return (total - hist) / runs, total / runs
         conn = self.connect()
-        conn.execute("VACUUM FULL runlife_runs")
-        conn.execute("VACUUM FULL runlife_events")
+        for table in ("runlife_runs", "runlife_steps", "runlife_events"):
+            conn.execute(f"VACUUM FULL {table}")
         runs_size, events_size = conn.execute(
-            "SELECT pg_total_relation_size('runlife_runs'), pg_total_relation_size('runlife_events')"
+            "SELECT pg_total_relation_size('runlife_runs') + pg_total_relation_size('runlife_steps'), "
+            "pg_total_relation_size('runlife_events')"
         ).fetchone()
         conn.close()
         return runs_size / runs, (runs_size + events_size) / runs
@@ -152,7 +156,9 @@ def seed(db: Database, count: int, *, now: int = T0, status_of: Any = None) -> N
             data["usage"] = USAGE
         body = DUMPS(data)
         runs.append((data["id"], data["thread_id"], status, 0, now, expires_at, body))
-        events.append((data["id"], 0, "create", None, None, status, now, None, "{}", None, body))
+        events.append(
+            (data["id"], 0, "create", None, None, status, now, None, "{}", None, body, None)
+        )
     conn = db.connect()
     columns = "id, thread_id, status, version, created_at, expires_at, body"
     if db.backend == "sqlite":
@@ -244,7 +250,7 @@ class Floor:
                 done += self.conn.execute(statement, params).rowcount
             self.conn.executemany(sql.INSERT_EVENT, events)
             return done
-        params: list[Any] = [DUMPS(writes), *(fence or ()), DUMPS(events)]
+        params: list[Any] = [DUMPS(writes), *(fence or ()), DUMPS([]), DUMPS(events)]
         return len(self.conn.execute(self.pg_write[bool(fence)], params).fetchall())
 
     def _move(
@@ -286,6 +292,7 @@ class Floor:
             DUMPS(args),
             changes,
             None,
+            None,
         )
         self.held[run_id] = (version + 1, data)
         return write, event
@@ -305,7 +312,7 @@ class Floor:
 
     def _claim_rows(self, rows: list[tuple[Any, ...]]) -> None:
         writes, events = [], []
-        for run_id, _thread, _status, version, _w, _l, body in rows:
+        for run_id, _thread, _status, version, _w, _l, body, _k in rows:
             data = json.loads(body)
             data["status"], data["started_at"] = "in_progress", T0
             self.held[run_id] = (version, data)
@@ -729,7 +736,7 @@ def main() -> int:
             )
             print(f"| {backend} | {args.expire_runs:,} | {expired} | {ms:.1f} |", flush=True)
         print("\n3. Bytes per stored run (completed, 5 moves; tables and indexes)\n")
-        print("| backend | runs table | with history |")
+        print("| backend | runs and steps tables | with history |")
         print("|---|---|---|")
         for backend, (runs_only, with_history) in sizes.items():
             print(f"| {backend} | {runs_only:,.0f} | {with_history:,.0f} |")

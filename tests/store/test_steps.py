@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from runlife import (
     GuardRejected,
+    InvalidRun,
     ManualClock,
     RunEngine,
     RunEvent,
@@ -284,3 +285,26 @@ def test_sweeps_end_the_open_step(store: Store, clock: ManualClock) -> None:
     assert list(store.expire_due().moved) == ["run_e"]
     assert [s.status.value for s in store.list_steps("run_e")] == ["expired"]
     assert check(store.get("run_e")) == []
+
+
+def test_a_step_row_that_does_not_load_is_named_and_quarantined(
+    store: Store, store_url: str
+) -> None:
+    """A broken step row makes its run an InvalidRun naming the step's path (``get``); a
+    claim quarantines the run and goes on, as for a broken run row."""
+    store.create(
+        id="run_bad", assistant_id="asst_1", thread_id="t_bad", model="gpt-4o", tools=[WEATHER_TOOL]
+    )
+    (run,) = store.claim(1, worker="w")
+    with store.move(run, worker="w") as moving:
+        moving.require_action([_call(1)])
+    with store.move(run.id) as moving:
+        moving.submit_tool_outputs([{"tool_call_id": "call_1", "output": "x"}])
+    raw_sql(store_url, "UPDATE runlife_steps SET body = '{\"id\": 1}' WHERE run_id = 'run_bad'")
+    with pytest.raises(
+        InvalidRun, match=r"(?s)invalid run run_bad:.*\$\.steps\[0\]\.id: expected a string"
+    ):
+        store.get("run_bad")
+    store.create(id="run_ok", assistant_id="asst_1", thread_id="t_ok", model="gpt-4o")
+    assert [r.id for r in store.claim(5, worker="w")] == ["run_ok"]
+    assert [run_id for run_id, _ in store.quarantined()] == ["run_bad"]

@@ -10,8 +10,9 @@ How a move is stored (compare-and-set first, a row lock after a lost race):
    the run's history with its arguments, each event held back; nothing touches the
    database yet.
 3. One transaction writes the run's row ``WHERE id = ? AND version = ?`` (plus, for a
-   worker, ``AND worker = ? AND lease_until >= now``: the fence) and one history row per
-   move with its trigger, arguments and the wire object after it.
+   worker, ``AND worker = ? AND lease_until >= now``: the fence), one history row per
+   move with its trigger, arguments, what it changed and its step events, and the run's
+   steps the moves opened or changed (``runlife.store._steps``).
 4. Zero rows updated means someone else wrote first: the run is ``reset`` to the fresh
    row, the same triggers with the same arguments (``Move.args``) are fired on it again
    (the engine decides again: a lost race with another move usually ends in
@@ -33,7 +34,8 @@ outcome: the store reads the run again on a new connection and tells from the st
 version and body (or the history row at the write's version) whether it landed.
 
 The store works through the engine's public hooks only (``collect``, ``publish``,
-``fire``, ``adopt``, ``reset``, ``update``), on the one engine it was opened with.
+``fire``, ``fire_step``, ``adopt``, ``reset``, ``update``), on the one engine it was opened
+with; a run is always read with its stored steps and adopted (or reset) with them.
 
 Connections: a small pool per store (one connection per concurrent caller, never one
 connection shared by two threads at once); a pool notices a fork and never touches the
