@@ -235,3 +235,23 @@ def open_and_report(url: str, barrier: Any, out: str) -> None:
     except Exception as exc:  # reported to the test, which fails on it
         report = {"error": f"{type(exc).__name__}: {exc}"}
     _signal(out, json.dumps(report))
+
+
+def step_worker(url: str, clock_path: str, out: str) -> None:
+    """Claim one run and work it with steps: a tool round (the outputs submitted as a client
+    would), then a message step and the completion. Signals the run's stream as it heard it."""
+    store = open_store(url, engine=_engine(clock_path))
+    heard: list[Any] = []
+    store.engine.subscribe(lambda event: heard.extend(event.stream_events()))
+    (run,) = store.claim(1, worker="stepper")
+    with store.move(run, worker="stepper") as moving:
+        moving.require_action([CALL])
+    with store.move(run.id) as moving:
+        moving.submit_tool_outputs([{"tool_call_id": CALL["id"], "output": "sunny"}])
+    (run,) = store.claim(1, worker="stepper")
+    with store.move(run, worker="stepper") as moving:
+        moving.open_message_step("msg_1")
+        moving.complete_message_step(USAGE)
+        moving.complete(USAGE)
+    store.close()
+    _signal(out, json.dumps([e["event"] for e in heard]))

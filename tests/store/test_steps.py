@@ -9,6 +9,8 @@ left byte-identical by a refused move, kept right by a lost race, and purged wit
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -25,7 +27,8 @@ from runlife import (
     check,
     step_to_dict,
 )
-from runlife.store import StepNotFound, Store, open_store
+from runlife.store import LeaseLost, StepNotFound, Store, open_store
+from tests.store import _procs
 from tests.store.conftest import raw_sql
 from tests.support import T0, USAGE, WEATHER_TOOL
 
@@ -145,6 +148,8 @@ def test_missing_runs_steps_and_cursors_are_named(store: Store) -> None:
     run_id = _tool_run(store, rounds=1)
     with pytest.raises(RunNotFound, match="no run run_nope"):
         store.list_steps("run_nope")
+    with pytest.raises(RunNotFound, match="no run run_nope"):
+        store.list_steps("run_nope", before="step_1")
     with pytest.raises(RunNotFound):
         store.get_step("run_nope", "step_1")
     with pytest.raises(StepNotFound, match=f"no step step_nope in run {run_id}") as caught:
@@ -308,3 +313,45 @@ def test_a_step_row_that_does_not_load_is_named_and_quarantined(
     store.create(id="run_ok", assistant_id="asst_1", thread_id="t_ok", model="gpt-4o")
     assert [r.id for r in store.claim(5, worker="w")] == ["run_ok"]
     assert [run_id for run_id, _ in store.quarantined()] == ["run_bad"]
+
+
+def test_a_lease_lost_after_a_lost_race_puts_back_the_fresh_steps(
+    store: Store, store_url: str, clock: ManualClock
+) -> None:
+    """A worker whose write lost a race and then its lease gets LeaseLost; its run object is
+    put back to what it read last: the other writer's version, with that version's steps."""
+    store.create(id="run_l", assistant_id="asst_1", thread_id="t_l", model="gpt-4o")
+    (run,) = store.claim(1, worker="w")
+    with open_store(store_url, engine=RunEngine(clock=clock)) as other:
+        with other.move(run.id) as moving:
+            moving.open_message_step("msg_1")
+        clock.advance(store.lease + 1)
+        with pytest.raises(LeaseLost), store.move(run, worker="w") as moving:
+            moving.complete()
+        stored = other.get(run.id)
+    assert run.version == stored.version
+    assert [s.id for s in run.steps] == [s.id for s in stored.steps]
+    assert run.steps[0].status.value == "in_progress"
+
+
+def test_steps_follow_across_processes(store: Store, store_url: str, tmp_path: Path) -> None:
+    """A worker in another process works a run with steps; this process, reading only the
+    database, streams what the worker's engine streamed, and lists the run's steps."""
+    clock = _procs.FileClock(str(tmp_path / "clock"))
+    clock.set(T0)
+    run = store.create(
+        assistant_id="asst_1", thread_id="t_proc", model="gpt-4o", tools=[WEATHER_TOOL]
+    )
+    out = tmp_path / "heard"
+    proc = _procs.start(_procs.step_worker, store_url, clock.path, str(out))
+    heard = json.loads(_procs.wait_for(out, 60))
+    proc.join(30)
+    streamed = [e["event"] for row in store.events_since(run.id, 0) for e in row.stream_events()]
+    assert streamed == heard
+    assert "thread.run.step.delta" in streamed
+    stored = store.get(run.id)
+    assert [(s.type, s.status.value) for s in stored.steps] == [
+        ("tool_calls", "completed"),
+        ("message_creation", "completed"),
+    ]
+    assert [s.id for s in store.list_steps(run.id, order="asc")] == [s.id for s in stored.steps]

@@ -18,6 +18,7 @@ its steps are one snapshot, never a run of one version with the steps of another
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Final
 
 from runlife import InvalidRun, RunStep, step_from_json, step_to_json
@@ -84,6 +85,25 @@ def split(
     return [(row, [body for _, body in sorted(steps.get(row.id, []))]) for _, row in runs]
 
 
+#: Stored step bodies up to this many characters are parsed once per process (``_parse``).
+_CACHED_BODY: Final = 16_384
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached(body: str) -> RunStep:
+    return step_from_json(body)
+
+
+def _parse(body: str) -> RunStep:
+    """The step of a stored *body*, parsed once per process when the body is small.
+
+    A step is a frozen value and a stored body its exact text, so one parse serves every
+    later read of it: a run's done steps are read back with it on every read, and checking
+    a step's structure costs more than reading the run's row.
+    """
+    return _cached(body) if len(body) <= _CACHED_BODY else step_from_json(body)
+
+
 def load_steps(run_id: str, bodies: Sequence[str]) -> list[RunStep]:
     """The stored step bodies of *run_id*, loaded.
 
@@ -94,7 +114,7 @@ def load_steps(run_id: str, bodies: Sequence[str]) -> list[RunStep]:
     problems: list[tuple[str, str]] = []
     for i, body in enumerate(bodies):
         try:
-            step = step_from_json(body)
+            step = _parse(body)
         except InvalidRun as exc:
             problems += [(f"$.steps[{i}]{path.removeprefix('$')}", p) for path, p in exc.errors]
             continue

@@ -617,10 +617,14 @@ class Store:
             )
             return found[0][0] if found else None
 
+        def missing(cursor: str) -> Exception:
+            self._fetch(run_id)  # RunNotFound first, when there is no such run
+            return StepNotFound(run_id, cursor)
+
         page = window(
             "ordinal",
             ordinal_of,
-            lambda cursor: StepNotFound(run_id, cursor),
+            missing,
             limit=limit,
             order=order,
             after=after,
@@ -766,28 +770,27 @@ class Store:
             if done:
                 return write, events
             self._count("conflicts")
-            row, stored = self._read(run.id)
-            held.body, held.version = row.body, row.version
+            row, bodies = self._read(run.id)
+            stored = self._load(row, bodies)
+            held.body, held.version, held.steps = row.body, row.version, stored.steps
             if worker is not None:
                 self._check_lease(row, worker, self._now())
             version = row.version
-            events = self._fire_again(held, row, stored, moves, locked=False)
+            events = self._fire_again(held, stored, row, moves, locked=False)
             moves = run.history[held.hist_len :]
         return self._locked_commit(held, moves, worker)
 
     def _fire_again(
-        self, held: _Held, row: Row, steps: Sequence[str], moves: Sequence[Move], *, locked: bool
+        self, held: _Held, fresh: Run, row: Row, moves: Sequence[Move], *, locked: bool
     ) -> list[RunEvent]:
-        """Reset the run to *row* with its *steps*, fire *moves* on it again; their events.
+        """Reset the run to *fresh* (*row* loaded, with its steps), fire *moves* again; events.
 
         What a write does after another writer moved the run first (``locked``: under the
-        row's lock, the last try); *held* takes the stored steps, to restore on failure. A
-        move that no longer applies is raised with a note that says so.
+        row's lock, the last try). A move that no longer applies is raised with a note that
+        says so.
         """
         run = held.run
-        stored = self._load(row, steps)
-        held.steps = stored.steps
-        self.engine.reset(run, stored, version=row.version, keep_history=held.hist_len)
+        self.engine.reset(run, fresh, version=row.version, keep_history=held.hist_len)
         with self.engine.collect() as events:
             try:
                 for move in moves:
@@ -822,12 +825,13 @@ class Store:
                 found = split(tx.query(with_steps(sql.SELECT_RUN_K + self._row_lock), (run.id,)))
                 if not found:
                     raise RunNotFound(run.id)
-                row, stored = found[0]
-                held.body, held.version = row.body, row.version
+                row, bodies = found[0]
+                stored = self._load(row, bodies)
+                held.body, held.version, held.steps = row.body, row.version, stored.steps
                 now = self._now()
                 if worker is not None:
                     self._check_lease(row, worker, now)
-                events = self._fire_again(held, row, stored, moves, locked=True)
+                events = self._fire_again(held, stored, row, moves, locked=True)
                 fresh = run.history[held.hist_len :]
                 write, rows, steps = self._plan(
                     run.id,
