@@ -170,9 +170,7 @@ def accepted(steps: list[Any]) -> list[str] | None:
     return [m.trigger for m in run.history[1:]]
 
 
-@settings(
-    max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(returned=_RETURNED)
 def test_an_executors_steps_are_one_write_or_the_run_fails(store, returned):
     """Whatever an executor returns, the worker either writes all its steps (the moves a

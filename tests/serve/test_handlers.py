@@ -275,9 +275,7 @@ def test_steps_are_listed_as_the_api_lists_them(app, store):
     assert asc["data"] == newest_first[::-1]
 
 
-@settings(
-    max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(limit=st.integers(1, 4), order=st.sampled_from(["asc", "desc"]))
 def test_paging_with_after_visits_every_step_once_in_order(app, store, limit, order):
     """Following ``last_id`` with ``after`` pages through every step once, in *order*; each
