@@ -10,6 +10,9 @@ on loopback, and:
    ``submit_tool_outputs_and_poll`` -> completed (SDK defaults: the server's
    ``openai-poll-after-ms`` header and its waiting retrieve); p50/p99 in ms;
 2. **stream**: the same round trip with ``runs.stream`` + ``submit_tool_outputs_stream``;
+   **raw stream**: the same streams read as raw Server-Sent Events (the SDK's
+   ``with_streaming_response``, no event parsing): the server's side of a stream, without
+   the SDK's handling of each event (its step events included);
 3. **load**: *clients* threads each doing round trips by polling, for *seconds*: round trips
    per second and p50/p99.
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import statistics
@@ -126,6 +130,37 @@ def stream_trip(client: Any, thread_id: str) -> float:
         stream.until_done()
         done = stream.get_final_run()
     assert done.status == "completed", done.status
+    return time.perf_counter() - t0
+
+
+def last_run(response: Any) -> dict[str, Any]:
+    """The last run event's run of a raw event stream, read to its end (only it is parsed)."""
+    of_run, last = False, ""
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+            of_run = name.startswith("thread.run.") and not name.startswith("thread.run.step.")
+        elif line.startswith("data: ") and of_run:
+            last = line.removeprefix("data: ")
+    run: dict[str, Any] = json.loads(last)
+    return run
+
+
+def raw_stream_trip(client: Any, thread_id: str) -> float:
+    """``stream_trip``'s round trip, its streams read as raw Server-Sent Events."""
+    raw = client.beta.threads.runs.with_streaming_response
+    t0 = time.perf_counter()
+    with raw.create(thread_id=thread_id, assistant_id="a", tools=TOOLS, stream=True) as response:
+        run = last_run(response)
+    calls = run["required_action"]["submit_tool_outputs"]["tool_calls"]
+    with raw.submit_tool_outputs(
+        run_id=run["id"],
+        thread_id=thread_id,
+        tool_outputs=[{"tool_call_id": c["id"], "output": "ok"} for c in calls],
+        stream=True,
+    ) as response:
+        done = last_run(response)
+    assert done["status"] == "completed", done["status"]
     return time.perf_counter() - t0
 
 
@@ -234,6 +269,8 @@ FIGURES = (
     "poll p99",
     "stream p50",
     "stream p99",
+    "raw stream p50",
+    "raw stream p99",
     "load trips/s",
     "load p50",
     "load p99",
@@ -245,12 +282,15 @@ def measure(url: str, workers: int, args: argparse.Namespace, source: str | None
     with server(url, workers, source) as base:
         polled = sequential(base, poll_trip, args.trips)
         streamed = sequential(base, stream_trip, args.trips)
+        raw = sequential(base, raw_stream_trip, args.trips)
         rate, loaded = load(base, args.clients, args.seconds)
     return [
         pct(polled, 0.5),
         pct(polled, 0.99),
         pct(streamed, 0.5),
         pct(streamed, 0.99),
+        pct(raw, 0.5),
+        pct(raw, 0.99),
         rate,
         pct(loaded, 0.5),
         pct(loaded, 0.99),
@@ -269,10 +309,10 @@ def revision(source: str) -> str:
 
 
 def row(backend: str, workers: int, name: str, figures: list[float]) -> str:
-    p50, p99, s50, s99, rate, l50, l99 = figures
+    p50, p99, s50, s99, r50, r99, rate, l50, l99 = figures
     return (
         f"| {backend} | {workers} | {name} | {p50:.1f} / {p99:.1f} | {s50:.1f} / {s99:.1f} "
-        f"| {rate:.0f} | {l50:.1f} / {l99:.1f} |"
+        f"| {r50:.1f} / {r99:.1f} | {rate:.0f} | {l50:.1f} / {l99:.1f} |"
     )
 
 
@@ -307,9 +347,9 @@ def main() -> int:
     print()
     print(
         "| backend | workers | serve | poll p50 / p99 ms | stream p50 / p99 ms | "
-        f"load ({args.clients} clients) trips/s | load p50 / p99 ms |"
+        f"raw stream p50 / p99 ms | load ({args.clients} clients) trips/s | load p50 / p99 ms |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     shares: dict[str, float] = {}
     p50s: dict[str, float] = {}
     ratios: list[tuple[str, int, list[float]]] = []

@@ -141,6 +141,17 @@ async function checkSdk() {
   hasRequestId(done, "runs.submitToolOutputsAndPoll");
   ok("submit_tool_outputs round trip: requires_action -> completed, usage 1+1=2");
 
+  const steps = [];
+  for await (const step of runs.steps.list(done.id, { thread_id: thread.id, order: "asc", limit: 1 })) {
+    steps.push(step);
+  }
+  assert.deepEqual(
+    steps.map((step) => [step.type, step.status]),
+    [["tool_calls", "completed"], ["message_creation", "completed"]],
+  );
+  assert.equal(steps[0].step_details.tool_calls[0].function.output, "21");
+  ok("runs.steps.list (for await, pages of 1): the tool_calls step with its output, then the message");
+
   const direct = await threads.createAndRunPoll({
     assistant_id: "asst_node",
     thread: { metadata: { via: "createAndRunPoll" } },

@@ -31,4 +31,5 @@ def test_the_serve_benchmark_runs_against_a_baseline() -> None:
     assert "| sqlite | 1 | this (" in out
     assert ") / baseline (" in out
     assert "| backend | workers | poll p50 | poll p99 |" in out
+    assert "| raw stream p50 | raw stream p99 |" in out
     assert "store work per round trip" in out

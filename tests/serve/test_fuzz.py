@@ -45,6 +45,7 @@ from runlife.store import Store, open_store
 SHARE = 5
 TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
 CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
 
 # --- reading the state ------------------------------------------------------------------------
 
@@ -86,8 +87,8 @@ class Tables:
 class World:
     """The app under test, its store's URL, and the ids it knows of.
 
-    *threads* and *runs* are the seeded ids the requests are drawn from (fixed, so that
-    hypothesis draws the same request from the same data); the threads' state is compared
+    *threads*, *runs* and *steps* are the seeded ids the requests are drawn from (fixed, so
+    that hypothesis draws the same request from the same data); the threads' state is compared
     (a refused request names no other thread the process keeps: new ones get new ids).
     """
 
@@ -96,6 +97,7 @@ class World:
     tables: Tables
     threads: tuple[str, ...]
     runs: tuple[str, ...]
+    steps: tuple[str, ...]
     #: The internals (``leaks.internals``) some request sent itself: an answer may echo them.
     sent: set[str] = attrs.Factory(set)
 
@@ -154,7 +156,9 @@ def _world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
             with store.move(waiting.id, worker="w") as run:
                 run.require_action([CALL])
             with store.move(done.id, worker="w") as run:
-                run.complete({"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
+                run.open_message_step("msg_1")
+                run.complete_message_step(USAGE)
+                run.complete(USAGE)
             app = create_app(store, poll_wait_ms=0)
             tables = Tables(url)
             world = World(
@@ -163,7 +167,9 @@ def _world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
                 tables,
                 threads=("thread_q", "thread_w", "thread_d", "thread_made"),
                 runs=(queued.id, waiting.id, done.id),
+                steps=tuple(step.id for r in (waiting, done) for step in store.get(r.id).steps),
             )
+            assert len(world.steps) == 2
             made = request(app, "POST", "/v1/threads", chunks=(b'{"metadata": {"k": "v"}}',))
             world.threads = (*world.threads[:-1], made.json()["id"])
             yield world
@@ -324,8 +330,8 @@ _QUERY_VALUES = st.one_of(
 @st.composite
 def queries(draw: st.DrawFn, world: World) -> str:
     """A query string: paging parameters (some duplicated) with odd values and known ids."""
-    names = st.sampled_from(["limit", "order", "after", "before", "x", "limit"])
-    values = st.one_of(_QUERY_VALUES, st.sampled_from(world.runs))
+    names = st.sampled_from(["limit", "order", "after", "before", "x", "limit", "include[]"])
+    values = st.one_of(_QUERY_VALUES, st.sampled_from(world.runs + world.steps))
     pairs = draw(st.lists(st.tuples(names, values), max_size=4))
     return urllib.parse.urlencode(pairs)
 
@@ -361,6 +367,8 @@ def requests(draw: st.DrawFn, world: World, endpoint: tuple[str, str]) -> Sent:
         path = path.replace("{thread_id}", draw(path_ids(world.threads)))
     if "{run_id}" in path:
         path = path.replace("{run_id}", draw(path_ids(world.runs)))
+    if "{step_id}" in path:
+        path = path.replace("{step_id}", draw(path_ids(world.steps)))
     query = draw(queries(world)) if method == "GET" else ""
     body = draw(raw_bodies((template, method))) if method == "POST" else b""
     return Sent(method, path + (f"?{query}" if query else ""), body)
@@ -402,4 +410,4 @@ def test_every_endpoint_under_fuzzing(
 def test_the_fuzzed_endpoints_are_the_apps(world: World) -> None:
     """What is fuzzed is what the app answers: its routes, every method of each."""
     assert endpoints(world.app) == ENDPOINTS
-    assert len({path for path, _ in ENDPOINTS}) == 8
+    assert len({path for path, _ in ENDPOINTS}) == 9

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.serve.asgi import Answer, request
 
-from runlife import ManualClock, RunEngine
+from runlife import ManualClock, RunEngine, step_to_dict
 from runlife.serve import create_app
 from runlife.store import Store, open_store
 
@@ -233,11 +235,116 @@ def test_outputs_for_a_queued_run_are_a_400(app):
     assert error_of(answer)["message"] == 'Runs in status "queued" do not accept tool outputs.'
 
 
-def test_steps_are_an_empty_page(app):
-    run = create(app)
-    answer = get(app, f"/v1/threads/thread_1/runs/{run['id']}/steps")
-    assert answer.json()["data"] == []
-    assert get(app, "/v1/threads/thread_1/runs/run_nope/steps").status == 404
+def stepped(store: Store, app: Any, thread: str = "thread_1") -> Any:
+    """A completed run of *thread* with three steps, made as a worker makes them: two
+    ``tool_calls`` steps (two rounds of calls) and a ``message_creation`` step."""
+    run = waiting(store, app, thread)
+    for round_ in (1, 2):
+        with store.move(run.id) as moving:
+            moving.submit_tool_outputs([{"tool_call_id": "call_1", "output": f"out {round_}"}])
+        assert [r.id for r in store.claim(1, worker="w1")] == [run.id]
+        with store.move(run.id, worker="w1") as moving:
+            if round_ == 1:
+                moving.require_action(CALLS)
+            else:
+                moving.open_message_step("msg_1")
+                moving.complete_message_step(USAGE)
+                moving.complete(USAGE)
+    done = store.get(run.id)
+    assert [step.type for step in done.steps] == ["tool_calls", "tool_calls", "message_creation"]
+    return done
+
+
+USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+
+
+def test_steps_are_listed_as_the_api_lists_them(app, store):
+    run = stepped(store, app)
+    base = f"/v1/threads/thread_1/runs/{run.id}/steps"
+    listed = get(app, base).json()
+    newest_first = [step_to_dict(step) for step in reversed(run.steps)]
+    assert listed == {
+        "object": "list",
+        "data": newest_first,
+        "first_id": newest_first[0]["id"],
+        "last_id": newest_first[-1]["id"],
+        "has_more": False,
+    }
+    assert list(listed) == ["object", "data", "first_id", "last_id", "has_more"]
+    asc = get(app, f"{base}?order=asc&include[]=step_details.tool_calls[*].file_search").json()
+    assert asc["data"] == newest_first[::-1]
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(limit=st.integers(1, 4), order=st.sampled_from(["asc", "desc"]))
+def test_paging_with_after_visits_every_step_once_in_order(app, store, limit, order):
+    """Following ``last_id`` with ``after`` pages through every step once, in *order*; each
+    page has at most *limit* steps and ``has_more`` says whether another follows; ``before``
+    the last page's first step is the pages before it."""
+    if not store.list_runs("thread_p", limit=1).data:
+        stepped(store, app, "thread_p")
+    run = store.list_runs("thread_p", limit=1).data[0]
+    base = f"/v1/threads/thread_p/runs/{run.id}/steps?limit={limit}&order={order}"
+    pages = [get(app, base).json()]
+    while pages[-1]["has_more"]:
+        pages.append(get(app, f"{base}&after={pages[-1]['last_id']}").json())
+    seen = [step["id"] for page in pages for step in page["data"]]
+    ids = [step.id for step in run.steps]
+    assert seen == (ids if order == "asc" else ids[::-1])
+    assert all(0 < len(page["data"]) <= limit for page in pages)
+    assert len(pages) == -(-len(ids) // limit)
+    last = pages[-1]["data"][0]["id"]
+    before = get(app, f"{base}&before={last}").json()
+    assert [step["id"] for step in before["data"]] == seen[: seen.index(last)][-limit:]
+
+
+def test_a_step_is_retrieved_as_the_api_answers_it(app, store):
+    run = stepped(store, app)
+    for step in run.steps:
+        answer = get(app, f"/v1/threads/thread_1/runs/{run.id}/steps/{step.id}?include[]=x")
+        assert answer.status == 200
+        assert answer.body == json.dumps(step_to_dict(step), separators=(",", ":")).encode()
+
+
+def test_unknown_steps_runs_and_threads_are_404s(app, store):
+    run = stepped(store, app)
+    other = stepped(store, app, "thread_2")
+    step_id = run.steps[0].id
+    cases = {
+        f"/v1/threads/thread_1/runs/{run.id}/steps/step_nope": "No run step found with id "
+        "'step_nope'.",
+        f"/v1/threads/thread_1/runs/{other.id}/steps/{other.steps[0].id}": (
+            f"No run found with id '{other.id}'."
+        ),
+        f"/v1/threads/thread_2/runs/{other.id}/steps/{step_id}": "No run step found with id "
+        f"'{step_id}'.",
+        f"/v1/threads/thread_2/runs/{run.id}/steps/{step_id}": f"No run found with id '{run.id}'.",
+        "/v1/threads/thread_1/runs/run_nope/steps": "No run found with id 'run_nope'.",
+        f"/v1/threads/thread_2/runs/{run.id}/steps": f"No run found with id '{run.id}'.",
+    }
+    for path, message in cases.items():
+        answer = get(app, path)
+        assert (answer.status, error_of(answer)["message"]) == (404, message), path
+
+
+def test_bad_step_queries_and_ids_are_400s_naming_the_field(app, store):
+    run = stepped(store, app)
+    base = f"/v1/threads/thread_1/runs/{run.id}/steps"
+    cases = {
+        "?limit=0": "limit",
+        "?limit=101": "limit",
+        "?limit=x": "limit",
+        "?order=up": "order",
+        "?after=step_nope": "after",
+        "?before=step_nope": "before",
+        f"?after={'s' * 129}": "after",
+        f"/{'s' * 129}": "step_id",
+    }
+    for query, param in cases.items():
+        answer = get(app, base + query)
+        assert (answer.status, error_of(answer)["param"]) == (400, param), query
+    unknown = error_of(get(app, f"{base}?after=step_nope"))["message"]
+    assert unknown == f"Invalid 'after': no step 'step_nope' in run {run.id}."
 
 
 def test_mismatched_outputs_are_one_line_with_the_ids(app, store):

@@ -17,6 +17,7 @@ from runlife.serve._input import (
     metadata_update,
     page_query,
     run_path,
+    step_path,
     stream_flag,
     thread_fields,
     thread_path,
@@ -116,9 +117,10 @@ def test_a_valid_surrogate_pair_is_kept():
 
 
 def test_path_ids():
-    request = cast("Any", _Request(thread_id="thread_1", run_id="run_1"))
+    request = cast("Any", _Request(thread_id="thread_1", run_id="run_1", step_id="step_1"))
     assert thread_path(request) == "thread_1"
     assert run_path(request) == ("thread_1", "run_1")
+    assert step_path(request) == ("thread_1", "run_1", "step_1")
 
 
 def test_a_thread_id_with_a_nul_is_a_400():
@@ -130,6 +132,15 @@ def test_a_thread_id_with_a_nul_is_a_400():
 def test_a_run_id_with_a_nul_is_a_404():
     error = refused(run_path, cast("Any", _Request(thread_id="t", run_id="run\x00")))
     assert (error.status, error.message) == (404, "No run found with id 'run\\x00'.")
+
+
+def test_a_step_id_with_a_nul_is_a_404_and_one_too_long_a_400():
+    nul = cast("Any", _Request(thread_id="t", run_id="r", step_id="step\x00"))
+    error = refused(step_path, nul)
+    assert (error.status, error.message) == (404, "No run step found with id 'step\\x00'.")
+    long = cast("Any", _Request(thread_id="t", run_id="r", step_id="s" * 129))
+    error = refused(step_path, long)
+    assert (error.status, error.param) == (400, "step_id")
 
 
 # --- fields ---------------------------------------------------------------------------------

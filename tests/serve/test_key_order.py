@@ -87,6 +87,38 @@ SHAPES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 }
 #: The list envelope's keys, in the API's order.
 LIST_ORDER = ("object", "data", "first_id", "last_id", "has_more")
+#: A ``thread.run.step``'s keys in the order the API writes them (``metadata``, which the API
+#: writes none of, left out: serve's steps have none), and each nested object's.
+STEP_ORDER = (
+    "id",
+    "object",
+    "created_at",
+    "run_id",
+    "assistant_id",
+    "thread_id",
+    "type",
+    "status",
+    "cancelled_at",
+    "completed_at",
+    "expired_at",
+    "failed_at",
+    "last_error",
+    "step_details",
+    "usage",
+)
+STEP_SHAPES: dict[str, tuple[str, ...]] = {
+    "step": STEP_ORDER,
+    "tool_calls": ("type", "tool_calls"),
+    "message_creation": ("type", "message_creation"),
+    "message": ("message_id",),
+    "step_call": ("id", "type", "function"),
+    "step_function": ("name", "arguments", "output"),
+    "usage": ("prompt_tokens", "completion_tokens", "total_tokens"),
+    "last_error": ("code", "message"),
+    "delta_object": ("id", "object", "delta"),
+    "delta": ("step_details",),
+    "delta_call": ("index", "id", "type", "function"),
+}
 TOOL_KINDS = {
     "function": "function_tool",
     "code_interpreter": "code_interpreter_tool",
@@ -148,6 +180,45 @@ def order_problems(run: dict[str, Any]) -> list[str]:
         if keys != expected:
             problems.append(f"{where}: keys {keys}, the API writes {expected}")
     return problems
+
+
+def step_shaped(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Every object of a step (or of a step delta) whose keys have an API order."""
+    if obj.get("object") == "thread.run.step.delta":
+        yield "$", obj, "delta_object"
+        yield "$.delta", obj["delta"], "delta"
+        details = obj["delta"]["step_details"]
+        yield "$.delta.step_details", details, "tool_calls"
+        for i, call in enumerate(details["tool_calls"]):
+            yield f"$.delta.step_details.tool_calls[{i}]", call, "delta_call"
+            yield (
+                f"$.delta.step_details.tool_calls[{i}].function",
+                call["function"],
+                "step_function",
+            )
+        return
+    yield "$", obj, "step"
+    for name in ("usage", "last_error"):
+        if isinstance(obj.get(name), dict):
+            yield f"$.{name}", obj[name], name
+    details = obj["step_details"]
+    yield "$.step_details", details, details["type"]
+    if details["type"] == "message_creation":
+        yield "$.step_details.message_creation", details["message_creation"], "message"
+    for i, call in enumerate(details.get("tool_calls") or ()):
+        yield f"$.step_details.tool_calls[{i}]", call, "step_call"
+        yield f"$.step_details.tool_calls[{i}].function", call["function"], "step_function"
+
+
+def assert_step_order(step: Any, what: str) -> None:
+    """*step* (a step, or a step delta) has every key, each in the API's order."""
+    assert isinstance(step, dict), f"{what}: not a step: {step!r}"
+    problems = [
+        f"{where}: keys {list(obj)}, the API writes {list(STEP_SHAPES[shape])}"
+        for where, obj, shape in step_shaped(step)
+        if list(obj) != list(STEP_SHAPES[shape])
+    ]
+    assert problems == [], f"{what}:\n" + "\n".join(problems)
 
 
 def assert_api_order(run: Any, what: str) -> None:
@@ -287,6 +358,14 @@ def test_create_retrieve_update_submit_list(client, thread_id):
     for run in listed["data"]:
         assert_api_order(run, "list")
     assert_as_sent(listed["data"][0] | {"metadata": FULL["metadata"]})
+    raw_steps = client.beta.threads.runs.steps.with_raw_response
+    steps = loads(raw_steps.list(run_id, thread_id=thread_id).content)
+    assert list(steps) == list(LIST_ORDER)
+    assert [s["type"] for s in steps["data"]] == ["message_creation", "tool_calls"]
+    for step in steps["data"]:
+        assert_step_order(step, "steps.list")
+        one = raw_steps.retrieve(step["id"], thread_id=thread_id, run_id=run_id)
+        assert one.content == json.dumps(step, separators=(",", ":")).encode()
 
 
 def test_failed(client, thread_id):
@@ -332,17 +411,26 @@ def stream_runs(open_stream: Any, **params: Any) -> list[tuple[str, dict[str, An
     return within(POLL, read)
 
 
+def runs_of(events: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The run events of *events* (the step events left out)."""
+    return [(name, data) for name, data in events if not name.startswith("thread.run.step.")]
+
+
 def test_stream_events(client, thread_id):
-    """Each event of a stream on create and on submit carries the run in the API's order."""
+    """Each event of a stream on create and on submit carries the run, or the step (or the
+    step delta), in the API's order."""
     streaming = client.beta.threads.runs.with_streaming_response
     first = stream_runs(streaming.create, thread_id=thread_id, **FULL)
     assert [name for name, _ in first] == [
         "thread.run.created",
         "thread.run.queued",
         "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.run.step.delta",
         "thread.run.requires_action",
     ]
-    for name, run in first:
+    for name, run in runs_of(first):
         assert_api_order(run, name)
         assert_as_sent(run)
     run = first[-1][1]
@@ -354,12 +442,19 @@ def test_stream_events(client, thread_id):
         tool_outputs=[{"tool_call_id": call["id"], "output": "21"} for call in calls],
     )
     assert [name for name, _ in second] == [
+        "thread.run.step.completed",
         "thread.run.queued",
         "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.run.step.completed",
         "thread.run.completed",
     ]
-    for name, run in second:
+    for name, run in runs_of(second):
         assert_api_order(run, name)
+    for name, step in [*first, *second]:
+        if name.startswith("thread.run.step."):
+            assert_step_order(step, name)
 
 
 # --- runs only the library makes: incomplete, expired, tool_resources and reasoning_effort --

@@ -64,7 +64,8 @@ def run_script(check: str, base_url: str) -> None:
 
 def test_node_sdk(server):
     """Threads, runs one after another, runs.list auto-pagination (both orders: every run once,
-    by created_at), runs.update, a tool-output round trip, threads.createAndRunPoll to a
+    by created_at), runs.update, a tool-output round trip and its runs.steps.list (pages of
+    one), threads.createAndRunPoll to a
     terminal status, request ids and NotFoundError, the API's key order: all from Node."""
     run_script("sdk", server.url)
 

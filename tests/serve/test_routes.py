@@ -65,6 +65,7 @@ def test_a_wrong_method_is_a_405_in_the_api_shape(app):
         ("POST", "/v1/threads/t/runs/r/cancel", b""),
         ("POST", "/v1/threads/t/runs/r/submit_tool_outputs", b'{"tool_outputs": []}'),
         ("GET", "/v1/threads/t/runs/r/steps", b""),
+        ("GET", "/v1/threads/t/runs/r/steps/s", b""),
     ],
 )
 def test_an_unexpected_error_is_a_generic_500_and_is_logged(app, caplog, method, path, body):
@@ -97,6 +98,7 @@ def test_every_error_has_a_handler():
         ("DELETE", "/v1/threads/t/runs/r", "GET, POST"),
         ("GET", "/v1/threads/t/runs/r/cancel", "POST"),
         ("POST", "/v1/threads/t/runs/r/steps", "GET"),
+        ("DELETE", "/v1/threads/t/runs/r/steps/s", "GET"),
     ],
 )
 def test_a_405_lists_all_of_the_paths_methods(app, method, path, allowed):

@@ -102,7 +102,9 @@ class TestRoundTrip:
         within(POLL, client.beta.threads.runs.poll, run.id, thread_id=thread_id)
 
     def test_streaming(self, client, thread_id):
-        """A stream on create ends at requires_action; the submit's stream ends at completed."""
+        """A stream on create ends at requires_action; the submit's stream ends at completed.
+
+        Each move's step events come before the run's own event, as the API streams them."""
         runs = client.beta.threads.runs
         first = Events()
         run = streamed(
@@ -116,6 +118,10 @@ class TestRoundTrip:
             "thread.run.created",
             "thread.run.queued",
             "thread.run.in_progress",
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+            "thread.run.step.delta",
+            "thread.run.step.delta",
             "thread.run.requires_action",
         ]
         assert run.status == "requires_action"
@@ -128,8 +134,12 @@ class TestRoundTrip:
             event_handler=second,
         )
         assert second.names == [
+            "thread.run.step.completed",
             "thread.run.queued",
             "thread.run.in_progress",
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+            "thread.run.step.completed",
             "thread.run.completed",
         ]
         assert done.status == "completed"

@@ -7,10 +7,20 @@ import json
 import logging
 from typing import Any, cast
 
+import pytest
+
+from runlife import WAITING, ManualClock, RunEngine, RunEvent
 from runlife.serve import Signals
 from runlife.serve._stream import Streams
 from runlife.serve._watch import Watch
-from runlife.store import StoredEvent
+from runlife.store import StoredEvent, open_store
+
+TOOLS = [{"type": "function", "function": {"name": "f"}}]
+CALLS = [
+    {"id": f"call_{i}", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    for i in range(2)
+]
+USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
 
 
 def row(version: int, kind: str, dest: str) -> StoredEvent:
@@ -111,3 +121,117 @@ def test_the_response_is_an_event_stream():
     assert response.media_type == "text/event-stream"
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
+
+
+def test_a_function_calling_run_streams_the_engines_own_events(tmp_path):
+    """Read back from a real store, each move streams what ``RunEvent.stream_events()`` gives
+    for it in the engine (its step events, then the run's event; a driver's step move its
+    step events alone), in order, up to where the run waits."""
+    store = open_store(f"sqlite:///{tmp_path / 'runs.db'}", engine=RunEngine())
+    heard: list[RunEvent] = []
+    store.engine.subscribe(heard.append)
+    try:
+        run = store.create(id="run_1", thread_id="t", assistant_id="a", model="m", tools=TOOLS)
+        store.claim(1, worker="w")
+        with store.move(run.id, worker="w") as moving:
+            moving.require_action(CALLS)
+        with store.move(run.id) as moving:
+            moving.submit_tool_outputs(
+                [{"tool_call_id": call["id"], "output": "21"} for call in CALLS]
+            )
+        store.claim(1, worker="w")
+        with store.move(run.id, worker="w") as moving:
+            moving.open_message_step("msg_1")
+            moving.complete_message_step(USAGE)
+            moving.complete(USAGE)
+        expected = [(e["event"], e["data"]) for event in heard[1:] for e in event.stream_events()]
+        waits = next(i for i, (name, _) in enumerate(expected) if name.endswith("requires_action"))
+        assert frames(store, 0) == [*expected[: waits + 1], ("done", "[DONE]")]
+        assert frames(store, 2) == [*expected[waits + 1 :], ("done", "[DONE]")]
+        names = [name for name, _ in expected]
+        assert names == [
+            "thread.run.in_progress",
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+            "thread.run.step.delta",
+            "thread.run.step.delta",
+            "thread.run.requires_action",
+            "thread.run.step.completed",
+            "thread.run.queued",
+            "thread.run.in_progress",
+            "thread.run.step.created",
+            "thread.run.step.in_progress",
+            "thread.run.step.completed",
+            "thread.run.completed",
+        ]
+    finally:
+        store.close()
+
+
+def _waiting(store: Any) -> str:
+    """run_1, claimed and waiting for the outputs of CALLS."""
+    run = store.create(id="run_1", thread_id="t", assistant_id="a", model="m", tools=TOOLS)
+    store.claim(1, worker="w")
+    with store.move(run.id, worker="w") as moving:
+        moving.require_action(CALLS)
+    return str(run.id)
+
+
+def _fail_while_writing(store: Any) -> None:
+    run_id = _waiting(store)
+    with store.move(run_id) as moving:
+        moving.submit_tool_outputs([{"tool_call_id": c["id"], "output": "21"} for c in CALLS])
+    store.claim(1, worker="w")
+    with store.move(run_id, worker="w") as moving:
+        moving.open_message_step("msg_1")
+        moving.fail("server_error", "the model went away")
+
+
+def _cancel_while_waiting(store: Any) -> None:
+    run_id = _waiting(store)
+    with store.move(run_id) as moving:
+        moving.cancel()
+    with store.move(run_id) as moving:
+        moving.finish_cancel()
+
+
+def _expire_while_waiting(store: Any) -> None:
+    run_id = _waiting(store)
+    store.engine.clock.advance(601)
+    assert store.expire_due().moved == (run_id,)
+
+
+@pytest.mark.parametrize(
+    ("path", "last"),
+    [
+        (_fail_while_writing, ["thread.run.step.failed", "thread.run.failed"]),
+        (
+            _cancel_while_waiting,
+            ["thread.run.cancelling", "thread.run.step.cancelled", "thread.run.cancelled"],
+        ),
+        (_expire_while_waiting, ["thread.run.step.expired", "thread.run.expired"]),
+    ],
+    ids=["fail", "cancel", "expire"],
+)
+def test_a_stream_from_any_version_is_the_engines_up_to_where_the_run_waits(tmp_path, path, last):
+    """From each version on, a stream is the engine's ``stream_events()`` of every later
+    move, up to the first where the run waits; a run's end streams its open step's end
+    first."""
+    engine = RunEngine(clock=ManualClock(1_700_000_000))
+    store = open_store(f"sqlite:///{tmp_path / 'runs.db'}", engine=engine)
+    heard: list[RunEvent] = []
+    store.engine.subscribe(heard.append)
+    try:
+        path(store)
+        moves = heard[1:]
+        for since in range(len(moves)):
+            expected: list[tuple[str, Any]] = []
+            for event in moves[since:]:
+                expected += [(e["event"], e["data"]) for e in event.stream_events()]
+                if not event.is_step_move and event.data["status"] in WAITING:
+                    break
+            assert frames(store, since) == [*expected, ("done", "[DONE]")], since
+        streamed = [e["event"] for event in moves for e in event.stream_events()]
+        assert streamed[-len(last) :] == last
+    finally:
+        store.close()

@@ -111,6 +111,7 @@ def test_an_unreachable_store_is_a_generic_503(relayed, caplog):
             ("POST", f"/v1/threads/thread_1/runs/{run_id}", b'{"metadata": {"k": "v"}}'),
             ("POST", f"/v1/threads/thread_1/runs/{run_id}/cancel", b""),
             ("GET", f"/v1/threads/thread_1/runs/{run_id}/steps", b""),
+            ("GET", f"/v1/threads/thread_1/runs/{run_id}/steps/step_1", b""),
         ]
         with caplog.at_level(logging.ERROR, logger="runlife.serve"):
             for method, path, body in attempts:

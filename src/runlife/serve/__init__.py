@@ -6,8 +6,10 @@ and streaming): point ``base_url`` at ``http://HOST:PORT/v1``.
 - ``create_app(store_or_url, ...)``: the ASGI app (Starlette), to mount in your own server;
 - ``Worker``: claims queued runs and moves them with an executor; also runs the expiry and
   rescue sweeps;
-- executors: ``Executor`` (``Turn -> Step``), the steps ``CallTools``, ``Complete``,
-  ``Fail``, ``Incomplete``, the built-in ``demo``, and ``load_executor("pkg.mod:func")``;
+- executors: ``Executor`` (``Turn -> Step`` or a list of steps), the steps ``CallTools``,
+  ``Complete``, ``Fail``, ``Incomplete``, and for the messages it writes ``OpenMessageStep``
+  and ``CompleteMessageStep`` (ids from ``new_message_id()``), the built-in ``demo``, and
+  ``load_executor("pkg.mod:func")``;
 - ``serve(ServeConfig(...))``: what ``runlife serve`` runs (workers in processes, uvicorn);
 - ``runlife.serve.sse``: Server-Sent Events framing (standard library only).
 
@@ -30,13 +32,16 @@ if TYPE_CHECKING:
     from ._executor import (
         CallTools,
         Complete,
+        CompleteMessageStep,
         Executor,
         Fail,
         Incomplete,
+        OpenMessageStep,
         Step,
         Turn,
         demo,
         load_executor,
+        new_message_id,
     )
     from ._server import ServeConfig, serve
     from ._signals import Signals
@@ -46,9 +51,11 @@ __all__ = [
     "APIError",
     "CallTools",
     "Complete",
+    "CompleteMessageStep",
     "Executor",
     "Fail",
     "Incomplete",
+    "OpenMessageStep",
     "ServeConfig",
     "Signals",
     "Step",
@@ -57,6 +64,7 @@ __all__ = [
     "create_app",
     "demo",
     "load_executor",
+    "new_message_id",
     "serve",
 ]
 
@@ -65,9 +73,11 @@ _HOMES = {
     "APIError": "_errors",
     "CallTools": "_executor",
     "Complete": "_executor",
+    "CompleteMessageStep": "_executor",
     "Executor": "_executor",
     "Fail": "_executor",
     "Incomplete": "_executor",
+    "OpenMessageStep": "_executor",
     "ServeConfig": "_server",
     "Signals": "_signals",
     "Step": "_executor",
@@ -76,6 +86,7 @@ _HOMES = {
     "create_app": "_app",
     "demo": "_executor",
     "load_executor": "_executor",
+    "new_message_id": "_executor",
     "serve": "_server",
 }
 

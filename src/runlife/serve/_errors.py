@@ -18,9 +18,16 @@ from runlife import (
     RunNotFound,
     ThreadBusy,
 )
-from runlife.store import StoreError
+from runlife.store import StepNotFound, StoreError
 
-__all__ = ["APIError", "error_body", "from_runlife", "not_found", "server_error"]
+__all__ = [
+    "APIError",
+    "error_body",
+    "from_runlife",
+    "not_found",
+    "server_error",
+    "step_not_found",
+]
 
 _log = logging.getLogger("runlife.serve")
 
@@ -74,6 +81,11 @@ def not_found(run_id: str) -> APIError:
     return APIError(404, f"No run found with id '{run_id}'.")
 
 
+def step_not_found(step_id: str) -> APIError:
+    """The 404 of an unknown run step (or of a step asked for under another run)."""
+    return APIError(404, f"No run step found with id '{step_id}'.")
+
+
 def server_error() -> dict[str, Any]:
     """The body of a 500: a generic message, ``type`` ``server_error``."""
     return error_body(SERVER_ERROR, type="server_error")
@@ -90,13 +102,15 @@ def first_field(path: str) -> str | None:
 def from_runlife(exc: Exception) -> APIError | None:
     """The API's answer to an error of runlife or of its store; ``None`` for any other error.
 
-    An unknown run is a 404; a busy thread or an invalid run a 400 (``param`` naming the
+    An unknown run or step is a 404; a busy thread or an invalid run a 400 (``param`` naming the
     field); a refused guard or a trigger the run's status does not take a 400; a store error
     a 503 with a generic message (the cause is logged: the SDK retries it); a lost
     compare-and-set race a 409 (``x-should-retry: false``).
     """
     if isinstance(exc, RunNotFound):
         return not_found(exc.run_id)
+    if isinstance(exc, StepNotFound):
+        return step_not_found(exc.step_id)
     if isinstance(exc, ThreadBusy):
         holder = f" {exc.run_id}" if exc.run_id else ""
         return APIError(

@@ -9,13 +9,22 @@ compare-and-set move fenced by the worker's lease. An executor is a plain callab
 named on the command line as ``package.module:function`` (or ``demo``). It is called in a
 worker process, in one of the worker's threads, once per claim; it may take as long as it
 needs (the worker keeps the lease alive), and it must not move the run itself.
+
+It may also return a list (or tuple) of steps, applied in order as one write (one
+transaction: all of them or none). That is how an executor reports the run steps only it
+knows of, the messages its model writes: ``OpenMessageStep(message_id)`` opens a
+``message_creation`` step, ``CompleteMessageStep(usage)`` completes it (the core's
+``run.open_message_step`` and ``run.complete_message_step``); ``tool_calls`` steps open and
+complete by themselves with ``CallTools`` and the client's submitted outputs.
 """
 
 from __future__ import annotations
 
 import importlib
+import secrets
 import sys
 import time
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,13 +36,16 @@ from runlife import FunctionTool, Run, ToolChoice, ToolChoiceFunction
 __all__ = [
     "CallTools",
     "Complete",
+    "CompleteMessageStep",
     "Executor",
     "Fail",
     "Incomplete",
+    "OpenMessageStep",
     "Step",
     "Turn",
     "demo",
     "load_executor",
+    "new_message_id",
 ]
 
 
@@ -97,17 +109,77 @@ class Incomplete:
     usage: dict[str, Any] | None = None
 
 
-#: What an executor returns.
-Step = CallTools | Complete | Fail | Incomplete
-#: The executor protocol: given the turn, return the next move.
-Executor = Callable[[Turn], Step]
+def new_message_id() -> str:
+    """A fresh message id of the API's shape: ``"msg_"`` and 24 URL-safe characters."""
+    return "msg_" + secrets.token_urlsafe(18)
 
 
-def apply_step(run: Run, step: object) -> None:
-    """Fire the trigger *step* stands for on *run* (inside ``store.move``).
+@attrs.frozen
+class OpenMessageStep:
+    """Open a ``message_creation`` step for the message *message_id* (a new one by default).
+
+    The run stays ``in_progress``; no other step may be open. ``runlife`` keeps no
+    messages: the id is the executor's to make (``new_message_id``) and to mean.
+    """
+
+    message_id: str = attrs.field(factory=new_message_id)
+
+
+@attrs.frozen
+class CompleteMessageStep:
+    """Complete the open ``message_creation`` step, with the message's *usage* if given.
+
+    When every step of a run carries usage, the run's own (``Complete(usage)``...) must be
+    their sum: the engine refuses any other.
+    """
+
+    usage: dict[str, Any] | None = None
+
+
+#: The steps that end a turn: each moves the run out of ``in_progress``.
+_RunMove = CallTools | Complete | Fail | Incomplete
+#: One move an executor asks for.
+Step = _RunMove | OpenMessageStep | CompleteMessageStep
+#: The executor protocol: given the turn, return the next move, or moves in order.
+Executor = Callable[[Turn], Step | Sequence[Step]]
+
+
+def _names(union: Any) -> str:
+    return ", ".join(cls.__name__ for cls in typing.get_args(union))
+
+
+def as_steps(returned: object) -> list[Step]:
+    """What an executor *returned*, as the list of its steps.
 
     Raises:
-        TypeError: *step* is not a ``Step``.
+        TypeError: *returned* is neither a ``Step`` nor a list or tuple of them that ends
+            with a move of the run (``CallTools``, ``Complete``, ``Fail``, ``Incomplete``:
+            a turn ends with the run out of ``in_progress``).
+    """
+    steps = list(returned) if isinstance(returned, list | tuple) else [returned]
+    bad = [step for step in steps if not isinstance(step, Step)]
+    if bad:
+        raise TypeError(
+            f"the executor returned {bad[0]!r}; expected a runlife.serve {_names(Step)}, "
+            "or a list of them"
+        )
+    if not steps or not isinstance(steps[-1], _RunMove):
+        last = repr(steps[-1]) if steps else "no step"
+        raise TypeError(
+            f"the executor's steps end with {last}; the last must be a {_names(_RunMove)}"
+        )
+    return steps  # type: ignore[return-value]  # checked above
+
+
+def apply_step(run: Run, step: Step, *, steps: bool = True) -> None:
+    """Fire the trigger *step* stands for on *run* (inside ``store.move``).
+
+    A step move (``OpenMessageStep``, ``CompleteMessageStep``) is skipped when the run's
+    engine keeps no steps (*steps* false: ``RunEngine(steps=False)``): there is no step to
+    report.
+
+    Raises:
+        IllegalTransition: the run's status does not take the step.
         GuardRejected, InvalidRun: the engine refused the step's arguments.
     """
     if isinstance(step, CallTools):
@@ -118,11 +190,12 @@ def apply_step(run: Run, step: object) -> None:
         run.fail(step.code, step.message, usage=step.usage)
     elif isinstance(step, Incomplete):
         run.mark_incomplete(step.reason, usage=step.usage)
+    elif not steps:
+        return
+    elif isinstance(step, OpenMessageStep):
+        run.open_message_step(step.message_id)
     else:
-        raise TypeError(
-            f"the executor returned {step!r}; expected a runlife.serve CallTools, Complete, "
-            "Fail or Incomplete"
-        )
+        run.complete_message_step(step.usage)
 
 
 #: The usage the demo executor reports when a run completes.
@@ -133,7 +206,7 @@ def _function_names(run: Run) -> list[str]:
     return [tool.function.name for tool in run.tools if isinstance(tool, FunctionTool)]
 
 
-def demo(turn: Turn) -> Step:
+def demo(turn: Turn) -> Step | list[Step]:
     """A deterministic executor, for trying the service and for tests.
 
     - metadata ``{"demo": "fail"}``: fail with ``server_error``;
@@ -142,8 +215,10 @@ def demo(turn: Turn) -> Step:
       per function tool (only the chosen one with a ``tool_choice`` naming a function; only
       the first when ``parallel_tool_calls`` is false), arguments ``"{}"``, ids
       ``call_<run id without "run_">_<n>``;
-    - otherwise (no function tools, or outputs were submitted): complete with usage
-      ``{1, 1, 2}``.
+    - otherwise (no function tools, or outputs were submitted): write a message (a
+      ``message_creation`` step with a new message id, completed with usage ``{1, 1, 2}``),
+      then complete with usage ``{1, 1, 2}``, the sum of the steps' (a ``tool_calls`` step
+      completed by submitted outputs has none).
     """
     run = turn.run
     metadata = run.metadata or {}
@@ -172,7 +247,7 @@ def demo(turn: Turn) -> Step:
             for i, name in enumerate(names)
         ]
         return CallTools(calls)
-    return Complete(dict(DEMO_USAGE))
+    return [OpenMessageStep(), CompleteMessageStep(dict(DEMO_USAGE)), Complete(dict(DEMO_USAGE))]
 
 
 def load_executor(spec: str, *, app_dir: str | None = None) -> Executor:

@@ -25,8 +25,10 @@ from runlife import (
     RunlifeError,
     RunNotFound,
     RunStatus,
+    step_to_dict,
     to_dict,
 )
+from runlife.store import StepNotFound
 
 from ._errors import APIError, from_runlife, not_found, server_error
 from ._input import (
@@ -36,6 +38,7 @@ from ._input import (
     metadata_update,
     page_query,
     run_path,
+    step_path,
     stream_flag,
     thread_fields,
     thread_path,
@@ -54,8 +57,9 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     import runlife
-    from runlife.store import Page, Store
+    from runlife.store import Page, StepPage, Store
 
+    from ._input import Paging
     from ._signals import Signals
 
 __all__ = ["Handlers"]
@@ -216,23 +220,10 @@ class Handlers:
                     before=paging.before,
                 )
             except RunNotFound as exc:
-                param = "after" if exc.run_id == paging.after else "before"
-                raise APIError(
-                    400,
-                    f"Invalid '{param}': no run '{exc.run_id}' in thread {thread_id}.",
-                    param=param,
-                ) from None
+                raise unknown_cursor(paging, exc.run_id, "run", f"thread {thread_id}") from None
 
         found = await self.call(page)
-        return json_response(
-            {
-                "object": "list",
-                "data": [to_dict(run) for run in found.data],
-                "first_id": found.first_id,
-                "last_id": found.last_id,
-                "has_more": found.has_more,
-            }
-        )
+        return json_response(list_object(found, [to_dict(run) for run in found.data]))
 
     async def retrieve_run(self, request: Request) -> Response:
         """The run; a poll helper's retrieve may wait for it to reach ``runlife.WAITING``."""
@@ -327,14 +318,49 @@ class Handlers:
         self.signals.wake_workers()
         return run
 
+    # --- run steps ------------------------------------------------------------------------
+
     async def list_steps(self, request: Request) -> Response:
-        """An empty page: this service keeps no run steps."""
-        await self.held_run(*run_path(request))
-        empty: dict[str, Any] = {
-            "object": "list",
-            "data": [],
-            "first_id": None,
-            "last_id": None,
-            "has_more": False,
-        }
-        return json_response(empty)
+        """The run's steps, a page as the API lists them (``include[]`` is ignored)."""
+        thread_id, run_id = run_path(request)
+        paging = page_query(request.query_params)
+        await self.held_run(thread_id, run_id)
+
+        def page() -> StepPage:
+            try:
+                return self.store.list_steps(
+                    run_id,
+                    limit=paging.limit,
+                    order=paging.order,
+                    after=paging.after,
+                    before=paging.before,
+                )
+            except StepNotFound as exc:
+                raise unknown_cursor(paging, exc.step_id, "step", f"run {run_id}") from None
+
+        found = await self.call(page)
+        return json_response(list_object(found, [step_to_dict(step) for step in found.data]))
+
+    async def retrieve_step(self, request: Request) -> Response:
+        """One step of the run (``include[]`` is ignored)."""
+        thread_id, run_id, step_id = step_path(request)
+        await self.held_run(thread_id, run_id)
+        step = await self.call(self.store.get_step, run_id, step_id)
+        return json_response(step_to_dict(step))
+
+
+def unknown_cursor(paging: Paging, cursor: str, kind: str, where: str) -> APIError:
+    """The 400 of *paging*'s cursor *cursor*, which names no *kind* in *where*."""
+    param = "after" if cursor == paging.after else "before"
+    return APIError(400, f"Invalid '{param}': no {kind} '{cursor}' in {where}.", param=param)
+
+
+def list_object(page: Page | StepPage, data: list[dict[str, Any]]) -> dict[str, Any]:
+    """The API's list object of *page*, whose items' wire objects are *data*."""
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": page.first_id,
+        "last_id": page.last_id,
+        "has_more": page.has_more,
+    }

@@ -17,7 +17,7 @@ import attrs
 import runlife
 from runlife import MAX_JSON_DEPTH
 
-from ._errors import APIError, not_found
+from ._errors import APIError, not_found, step_not_found
 from ._limits import (
     MAX_ID,
     MAX_MODEL,
@@ -26,7 +26,7 @@ from ._limits import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Container, Iterable, Mapping
+    from collections.abc import Callable, Container, Iterable, Mapping
 
     from starlette.requests import Request
 
@@ -40,6 +40,7 @@ __all__ = [
     "page_query",
     "reject_unknown",
     "run_path",
+    "step_path",
     "stream_flag",
     "thread_fields",
     "thread_path",
@@ -186,16 +187,28 @@ def thread_path(request: Request) -> str:
     return _checked_id(request.path_params["thread_id"], "thread_id")
 
 
-def run_path(request: Request) -> tuple[str, str]:
-    """The path's ``thread_id`` and ``run_id``.
+def _looked_up_id(request: Request, name: str, missing: Callable[[str], APIError]) -> str:
+    """The path's id *name* of an object looked up by it.
 
-    A run id with a NUL is a 404; one that no id can be (too long) a 400.
+    An id with a NUL is the object's 404 (*missing*: no object can have one, so none is
+    found); one that no id can be (too long) a 400.
     """
+    value: str = request.path_params[name]
+    if "\x00" in value:
+        raise missing(value.replace("\x00", "\\x00"))
+    return _checked_id(value, name)
+
+
+def run_path(request: Request) -> tuple[str, str]:
+    """The path's ``thread_id`` and ``run_id`` (see ``_looked_up_id``)."""
     thread_id = thread_path(request)
-    run_id: str = request.path_params["run_id"]
-    if "\x00" in run_id:
-        raise not_found(run_id.replace("\x00", "\\x00"))
-    return thread_id, _checked_id(run_id, "run_id")
+    return thread_id, _looked_up_id(request, "run_id", not_found)
+
+
+def step_path(request: Request) -> tuple[str, str, str]:
+    """The path's ``thread_id``, ``run_id`` and ``step_id`` (see ``_looked_up_id``)."""
+    thread_id, run_id = run_path(request)
+    return thread_id, run_id, _looked_up_id(request, "step_id", step_not_found)
 
 
 def stream_flag(body: Mapping[str, Any]) -> bool:

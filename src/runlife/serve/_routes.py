@@ -59,6 +59,7 @@ def routes(handlers: Handlers) -> list[Route]:
         _route(_RUN + "/cancel", post=handlers.cancel_run),
         _route(_RUN + "/submit_tool_outputs", post=handlers.submit_tool_outputs),
         _route(_RUN + "/steps", get=handlers.list_steps),
+        _route(_RUN + "/steps/{step_id}", get=handlers.retrieve_step),
     ]
 
 

@@ -1,5 +1,10 @@
 """Streams: a run's events as Server-Sent Events, from the store's event rows, until it stops.
 
+Each row streams ``StoredEvent.stream_events()``, a move's events as the engine's
+``RunEvent.stream_events()`` orders them: its step events (``thread.run.step.*``), then the
+run's own event, which a driver's step move (``open_message_step``,
+``complete_message_step``) does not have; a metadata update streams nothing.
+
 Workers move runs in other processes: a stream reads ``Store.events_since`` (rows written in
 each move's transaction), so it misses no state; it wakes on the change table (``Watch``)
 or, for moves made on other machines, every *poll* seconds.
@@ -66,10 +71,8 @@ class Streams:
                 rows = await to_thread.run_sync(self.store.events_since, run_id, last)
                 for row in rows:
                     last = row.version
-                    event = row.event
-                    if event is None:
-                        continue  # a metadata update: the API streams nothing
-                    yield sse.encode(event, row.data)
+                    for event in row.stream_events():
+                        yield sse.encode(event["event"], event["data"])
                     if row.kind == "move" and row.dest in WAITING:
                         yield sse.done()
                         return

@@ -8,8 +8,9 @@ One worker is one loop (one per worker process under ``runlife serve``):
 2. claim up to as many queued runs as it has free executor threads (``store.claim``: each
    run is started, leased to this worker, and given to no one else);
 3. each claimed run goes to a thread of the worker's pool: the executor gets a ``Turn``
-   (a copy of the run and the tool outputs last submitted) and returns a ``Step``; the step
-   is applied with ``store.move(run_id, worker=...)``: compare-and-set, fenced by the
+   (a copy of the run and the tool outputs last submitted) and returns a ``Step`` (or a
+   list of them: a message step, then the run's move); the steps are applied with one
+   ``store.move(run_id, worker=...)``: one transaction, compare-and-set, fenced by the
    lease. A run cancelled meanwhile is finished as ``cancelled`` instead; an executor that
    raises, or returns a step the engine refuses, fails the run with ``server_error``;
 4. when nothing was claimed, wait for a wake-up (a run was queued on this machine) or
@@ -59,7 +60,15 @@ from runlife import (
 )
 from runlife.store import StoreError
 
-from ._executor import Executor, Fail, Step, Turn, apply_step, load_executor, outputs_tuple
+from ._executor import (
+    Executor,
+    Fail,
+    Turn,
+    apply_step,
+    as_steps,
+    load_executor,
+    outputs_tuple,
+)
 from ._signals import Signals
 
 if TYPE_CHECKING:
@@ -256,15 +265,18 @@ class Worker:
         try:
             outputs = outputs_tuple(stored)  # type: ignore[arg-type]
             # The executor gets a detached copy: moving it cannot touch the stored run.
-            step: Step = self.executor(Turn(from_dict(to_dict(run)), outputs, self.id))
+            step: object = self.executor(Turn(from_dict(to_dict(run)), outputs, self.id))
         except Exception as exc:  # noqa: BLE001 - an executor's bug fails the run, not the worker
             _log.exception("worker %s: the executor raised on run %s", self.id, run.id)
             step = Fail("server_error", _clip(f"the executor raised {type(exc).__name__}: {exc}"))
         self.apply(run.id, step, since=run.version)
 
     def apply(self, run_id: str, step: object, *, since: int | None = None) -> None:
-        """Apply *step* to the held run *run_id*; a cancelled run is finished instead.
+        """Apply *step* (a ``Step``, or a list of them, in order) to the held run *run_id*.
 
+        All the steps are one write (one transaction). A cancelled run is finished instead;
+        steps the engine refuses, or an order of steps it does not take, fail the run with
+        ``server_error`` instead (nothing of them written).
         *since* is the run's stored version when this worker claimed it: after a store
         error, a history row of this worker after it means the failed write landed.
         A store error is retried while the lease may still be held (see the module).
@@ -273,12 +285,16 @@ class Worker:
         attempt = 0
         while attempt < 3:
             attempt += 1
+            applied = 0
             try:
+                steps = as_steps(step)
                 with self.store.move(run_id, worker=self.id) as run:
                     if run.status is RunStatus.CANCELLING:
                         run.finish_cancel()
                     else:
-                        apply_step(run, step)
+                        for one in steps:
+                            apply_step(run, one, steps=self.store.engine.steps)
+                            applied += 1
             except (GuardRejected, InvalidRun, TypeError) as exc:
                 if isinstance(step, Fail):
                     _log.exception("worker %s: run %s: cannot fail it", self.id, run_id)
@@ -287,6 +303,12 @@ class Worker:
                 step = Fail("server_error", _clip(f"the executor's step was refused: {exc}"))
                 continue
             except IllegalTransition as exc:
+                if applied:  # after the executor's own steps: their order is at fault
+                    _log.warning(
+                        "worker %s: run %s: executor steps refused: %s", self.id, run_id, exc
+                    )
+                    step = Fail("server_error", _clip(f"the executor's steps were refused: {exc}"))
+                    continue
                 # Moved by someone else meanwhile (cancelled, expired): look again.
                 _log.info("worker %s: run %s moved meanwhile: %s", self.id, run_id, exc)
                 continue
