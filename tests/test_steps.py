@@ -608,3 +608,40 @@ class TestRedTeam:
         run.require_action([CALL])
         assert [s.status.value for s in run.steps] == ["cancelled", "in_progress"]
         assert check(run) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"odd": float("nan")},
+        {"odd": {1: "x"}},
+        {"odd": {"x"}},
+        {"odd": b"x"},
+        {"metadata": {"k": float("inf")}},
+        {
+            "step_details": {
+                "type": "message_creation",
+                "message_creation": {"message_id": "m", "x": {2: 1}},
+            }
+        },
+    ],
+)
+def test_what_json_cannot_hold_is_refused_and_found(bad: dict[str, Any]) -> None:
+    """The fast load (shape, then the decoder's copy) refuses what the full check finds."""
+    data = {**RECORDED_STEP, **bad}
+    with pytest.raises(runlife.InvalidRun):
+        step_from_dict(data)
+    assert any(f.kind == "structure" for f in check(data))
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_any_extra_value_loads_and_round_trips(value: Any) -> None:
+    data = {**RECORDED_STEP, "extra_key": value}
+    assert json.dumps(step_to_dict(step_from_dict(data))) == json.dumps(data)
+    assert check(data) == []

@@ -51,6 +51,7 @@ __all__ = [
     "encode_step_tool_call",
     "step_from_dict",
     "step_from_json",
+    "step_shape_problems",
     "step_structure_problems",
     "step_to_dict",
     "step_to_json",
@@ -158,14 +159,13 @@ def _members(
 ) -> None:
     """Check *d*'s members: (name, accepted types, what is expected, required) each."""
     for name, types, expected, required in wanted:
-        where = key_path(path, name)
         if name not in d:
             if required:
-                out.append(Finding(STRUCTURE, "missing-field", where, "missing"))
+                out.append(Finding(STRUCTURE, "missing-field", key_path(path, name), "missing"))
             continue
         value = d[name]
         if type(value) not in types:
-            out.append(_wrong(where, expected, value))
+            out.append(_wrong(key_path(path, name), expected, value))
 
 
 _NULL = type(None)
@@ -257,6 +257,21 @@ def step_structure_problems(data: object) -> list[Finding]:
     Never raises. The step's paths start at ``$`` (the step); ``check`` puts them under
     ``$.steps[i]`` when it checks a run with its steps.
     """
+    out = step_shape_problems(data)
+    if isinstance(data, dict) and not any(
+        f.code == "non-string-key" and f.path == "$" for f in out
+    ):
+        out.extend(value_problems(data))
+    return out
+
+
+def step_shape_problems(data: object) -> list[Finding]:
+    """``step_structure_problems`` but for what JSON cannot hold (``value_problems``).
+
+    What loading needs checked before it decodes: the decoder refuses the rest (a value
+    JSON cannot hold, a structure nested too deep) as it copies the values, so a sound
+    step is walked once, not twice.
+    """
     if not isinstance(data, dict):
         return [_wrong("$", "a run step object", data)]
     out: list[Finding] = []
@@ -288,7 +303,6 @@ def step_structure_problems(data: object) -> list[Finding]:
     details = data.get("step_details")
     if type(details) is dict:
         _check_details(details, out)
-    out.extend(value_problems(data))
     return out
 
 
@@ -423,7 +437,7 @@ def step_from_dict(data: Any) -> RunStep:
     Raises:
         InvalidRun: *data* is not structurally a run step; one line per problem, path first.
     """
-    problems = step_structure_problems(data)
+    problems = step_shape_problems(data)
     if not problems:
         try:
             return _decode(data)
