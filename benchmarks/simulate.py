@@ -1,7 +1,7 @@
 """Benchmark of ``runlife simulate``: wall time, throughput and peak RSS, then where time goes.
 
 Run:  python benchmarks/simulate.py [--runs 1000000] [--seed 1] [--processes 1 2]
-                                    [--profile 20000] [--skip-cli]
+                                    [--steps-repeats 3] [--profile 20000] [--skip-cli]
 
 1. Runs ``runlife simulate --runs N --seed S [--processes P]`` as a child process for each P
    (through a small wrapper process, so that ``resource.getrusage(RUSAGE_CHILDREN)`` sees that
@@ -9,6 +9,9 @@ Run:  python benchmarks/simulate.py [--runs 1000000] [--seed 1] [--processes 1 2
    tree (less sensitive than wall time to other load on a shared machine), runs/s, peak RSS
    of the largest process of the tree, and the speed-up over one process. It also checks
    that every P printed the same report.
+   Then, in one process, steps on against ``--no-steps``, interleaved, ``--steps-repeats``
+   times each: the median wall and CPU seconds of each and their ratio, and a check that
+   the two reports differ in their steps lines only (the same runs, the same fates).
 2. Profiles ``--profile`` runs in this process with cProfile, and splits the time between the
    engine (create; moves: transitions' Event.trigger, guards and stamps, the commit), the
    final check of the invariants and the simulator itself (random draws, statistics).
@@ -46,10 +49,10 @@ sys.stdout.buffer.write(done.stdout)
 """
 
 
-def cli(runs: int, seed: int, processes: int) -> tuple[float, float, float, int, bytes]:
+def cli(runs: int, seed: int, processes: int, *more: str) -> tuple[float, float, float, int, bytes]:
     """(wall s, CPU s, peak RSS MB, exit code, stdout) of one ``runlife simulate`` tree."""
     command = [sys.executable, "-m", "runlife", "simulate", "--runs", str(runs)]
-    command += ["--seed", str(seed), "--processes", str(processes)]
+    command += ["--seed", str(seed), "--processes", str(processes), *more]
     out = subprocess.run(
         [sys.executable, "-c", WRAPPER, *command], capture_output=True, check=True
     ).stdout
@@ -78,6 +81,48 @@ def cli_table(runs: int, seed: int, processes: list[int]) -> None:
             print(f"  exit status {code}!")
     same = "identical" if len(reports) == 1 else "DIFFERENT"
     print(f"reports of every process count: {same}")
+    print()
+
+
+def _without_steps(report: bytes) -> bytes:
+    """The report but its steps lines: what steps on and off must print alike."""
+    lines = report.splitlines(keepends=True)
+    return b"".join(
+        line
+        for line in lines
+        if not line.startswith((b"steps ", b"  message_creation", b"  tool_calls"))
+    )
+
+
+def steps_table(runs: int, seed: int, repeats: int) -> None:
+    """Steps on against --no-steps, one process, interleaved: medians and their ratio."""
+    print(f"runlife simulate --runs {runs:,} --seed {seed}, steps on vs --no-steps, one process")
+    print(f"(interleaved, {repeats} of each; medians)")
+    samples: dict[str, list[tuple[float, float, float]]] = {"on": [], "off": []}
+    reports: dict[str, set[bytes]] = {"on": set(), "off": set()}
+    for _ in range(repeats):
+        for name, more in (("on", ()), ("off", ("--no-steps",))):
+            elapsed, cpu, peak, code, report = cli(runs, seed, 1, *more)
+            samples[name].append((elapsed, cpu, peak))
+            reports[name].add(report)
+            if code != 0:
+                print(f"  {name}: exit status {code}!")
+    print(
+        f"{'steps':>9} {'wall s':>8} {'CPU s':>8} {'runs/s':>9} {'peak RSS MB':>12} {'all wall s'}"
+    )
+    medians = {}
+    for name, rows in samples.items():
+        wall = statistics.median(r[0] for r in rows)
+        cpu = statistics.median(r[1] for r in rows)
+        peak = max(r[2] for r in rows)
+        medians[name] = (wall, cpu)
+        every = ", ".join(f"{r[0]:.1f}" for r in rows)
+        print(f"{name:>9} {wall:>8.1f} {cpu:>8.1f} {runs / wall:>9,.0f} {peak:>12.1f} {every}")
+    on, off = medians["on"], medians["off"]
+    print(f"steps on / off: wall {on[0] / off[0]:.2f}x, CPU {on[1] / off[1]:.2f}x")
+    fates = {_without_steps(r) for rs in reports.values() for r in rs}
+    same = "identical" if len(fates) == 1 else "DIFFERENT"
+    print(f"reports but their steps lines, on and off: {same}")
     print()
 
 
@@ -191,11 +236,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--steps-repeats", type=int, default=3, metavar="N")
     parser.add_argument("--profile", type=int, default=20_000, metavar="RUNS")
     parser.add_argument("--skip-cli", action="store_true", help="only profile and time pieces")
     args = parser.parse_args()
     if not args.skip_cli:
         cli_table(args.runs, args.seed, args.processes)
+        if args.steps_repeats:
+            steps_table(args.runs, args.seed, args.steps_repeats)
     if args.profile:
         profile(args.profile, args.seed)
     pieces(args.seed)
