@@ -131,11 +131,13 @@ def steps_table(runs: int, seed: int, repeats: int) -> None:
 PIECES: dict[str, tuple[str, str]] = {
     # name: (file suffix, function name); cumulative time
     "create": ("_engine.py", "create"),
-    "moves": ("_engine.py", "_fire"),
-    "  transitions' Event.trigger": ("_engine.py", "trigger"),
+    "moves": ("_engine.py", "fire"),
+    "  transitions' Event.trigger": ("_machine.py", "trigger"),
     "  _plan (guards, stamps)": ("_engine.py", "_plan"),
     "    of which guards": ("_guards.py", "*"),
-    "  _commit": ("_engine.py", "_commit"),
+    "  the steps a move moves (_steps, own time)": ("_steps.py", "*"),
+    "  commit": ("_commit.py", "commit"),
+    "driver's step moves (fire_step)": ("_engine.py", "fire_step"),
     "final check (the eight invariants)": ("_simulator.py", "check_run"),
 }
 
@@ -162,7 +164,13 @@ def profile(runs: int, seed: int) -> None:
     rows = {name: cumulative(*where) for name, where in PIECES.items()}
     for name, seconds in rows.items():
         print(f"{name:<40} {seconds:>7.2f} {seconds / total:>7.1%} {seconds / runs * 1e6:>8.1f}")
-    own = total - rows["create"] - rows["moves"] - rows["final check (the eight invariants)"]
+    own = (
+        total
+        - rows["create"]
+        - rows["moves"]
+        - rows["driver's step moves (fire_step)"]
+        - rows["final check (the eight invariants)"]
+    )
     print(
         f"{'simulator (draws, statistics, loop)':<40} {own:>7.2f} {own / total:>7.1%} "
         f"{own / runs * 1e6:>8.1f}"
@@ -217,6 +225,8 @@ def pieces(seed: int) -> None:
     simulator = Simulator(DEFAULT_POLICY, seed, "final")
     n = 2_000
     per_run = median_us(lambda: simulator.block(0, 200), number=5, repeat=3) / 200
+    stepless = Simulator(DEFAULT_POLICY, seed, "final", steps=False)
+    per_run_off = median_us(lambda: stepless.block(0, 200), number=5, repeat=3) / 200
     create_us = median_us(create, number=n)
     path_us = median_us(path, number=n)
     found = Stats()
@@ -224,6 +234,7 @@ def pieces(seed: int) -> None:
     full_us = median_us(lambda: check(done), number=n)
     print("without the profiler (median of repeats):")
     print(f"  one simulated run, default policy (3.5 moves)  {per_run:7.1f} µs")
+    print(f"  one simulated run, steps off (--no-steps)      {per_run_off:7.1f} µs")
     print(f"  RunEngine.create (one function tool)           {create_us:7.1f} µs")
     print(f"  one move (5-move path, create excluded)        {(path_us - create_us) / 5:7.1f} µs")
     print(f"  invariants of a completed run (--check final)  {check_us:7.1f} µs")
