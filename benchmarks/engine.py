@@ -4,7 +4,11 @@ Run:  python benchmarks/engine.py [--quick]
 
 Prints, in one process, µs to create a run, µs per transition on the path
 start -> require_action -> submit_tool_outputs -> start -> complete, bytes per live run with
-20,000 live, and the wire round trip against the official SDK's pydantic model.
+20,000 live, and the wire round trip against the official SDK's pydantic model. Then steps
+on (the default) against off (``RunEngine(steps=False)``): a move of that path, and a run's
+whole path with a message step (create -> start -> require_action -> submit_tool_outputs ->
+start -> open_message_step -> complete_message_step -> complete; steps off makes the same
+run moves without the two step moves, which an engine without steps refuses).
 
 These machines are noisy (the same loop varies by 2x from one minute to the next), so every
 ratio is measured in pairs: each repeat times the baseline and then the subject back to
@@ -126,7 +130,12 @@ def main() -> None:
     clock = ManualClock(1_700_000_000)
     engine = RunEngine(clock=clock, record_history=False)
     engine_hist = RunEngine(clock=clock)
-    fields = {"assistant_id": "asst", "thread_id": "thread", "model": "gpt-4o", "tools": [TOOL]}
+    fields: dict[str, Any] = {
+        "assistant_id": "asst",
+        "thread_id": "thread",
+        "model": "gpt-4o",
+        "tools": [TOOL],
+    }
 
     def rl_create(e: RunEngine = engine) -> runlife.Run:
         return e.create(**fields)
@@ -219,6 +228,60 @@ def main() -> None:
             f"{r_listener:.2f}x bare (target <= 1.5x)",
         ),
         ("transition", "runlife, one listener reading .data", p_rl_r, f"{r_reader:.2f}x bare"),
+    ]
+
+    # --- steps on (the default) against off: a move, and a run's whole path ---
+    engine_off = RunEngine(clock=clock, record_history=False, steps=False)
+    n_steps = engine.steps, engine_off.steps
+    assert n_steps == (True, False), n_steps
+
+    def off_create() -> runlife.Run:
+        return engine_off.create(**fields)
+
+    s_off, s_on, s_ratio = paired(
+        lambda: per_transition(off_create, rl_walk, number),
+        lambda: per_transition(rl_create, rl_walk, number),
+        repeat,
+    )
+    s_bare_off = against_bare(off_create, rl_walk, number)
+    figures.pop()
+
+    def whole_on() -> None:
+        run = engine.create(**fields)
+        run.start()
+        run.require_action(CALLS)
+        run.submit_tool_outputs(OUTPUTS)
+        run.start()
+        run.open_message_step("msg_1")
+        run.complete_message_step(USAGE)
+        run.complete(USAGE)
+
+    def whole_off() -> None:
+        run = engine_off.create(**fields)
+        run.start()
+        run.require_action(CALLS)
+        run.submit_tool_outputs(OUTPUTS)
+        run.start()
+        run.complete(USAGE)
+
+    f_off, f_on, f_ratio = paired(
+        lambda: sample_us(whole_off, number), lambda: sample_us(whole_on, number), repeat
+    )
+    rows += [
+        (
+            "steps",
+            "a move, steps off (steps=False)",
+            s_off,
+            f"{s_bare_off:.2f}x bare transitions",
+        ),
+        ("steps", "a move, steps on (the default)", s_on, f"{s_ratio:.2f}x steps off"),
+        ("steps", "whole path, steps off (5 moves)", f_off, "baseline"),
+        (
+            "steps",
+            "whole path + message step, steps on",
+            f_on,
+            f"{f_ratio:.2f}x steps off (5 moves + 2 step moves)",
+        ),
     ]
 
     # --- memory per live run ---

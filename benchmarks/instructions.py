@@ -41,14 +41,18 @@ CALLS = [{"id": "c1", "type": "function", "function": {"name": "get_weather", "a
 OUTPUTS = [{"tool_call_id": "c1", "output": "sunny"}]
 USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 engine = RunEngine(clock=ManualClock(1_700_000_000), record_history=False)
+stepless = RunEngine(clock=ManualClock(1_700_000_000), record_history=False, steps=False)
 listened = RunEngine(clock=ManualClock(1_700_000_000), record_history=False)
 listened.subscribe(lambda event: None)
 FIELDS = {"assistant_id": "asst", "thread_id": "thread", "model": "gpt-4o", "tools": [TOOL]}
 runs = iter([engine.create(**FIELDS) for _ in range({k})])
+bare_runs = iter([stepless.create(**FIELDS) for _ in range({k})])
 heard = iter([listened.create(**FIELDS) for _ in range({k})])
 plains = iter([Plain() for _ in range({k})])
 simulator = Simulator(DEFAULT_POLICY, 1, "final")
-simulator.rng.seed(1)
+simulator.seed_block(1)
+simulator_off = Simulator(DEFAULT_POLICY, 1, "final", steps=False)
+simulator_off.seed_block(1)
 stats = Stats()
 """
 
@@ -63,7 +67,9 @@ OPERATIONS = {
     ),
     "runlife, 5-move path, no listener": ("r = next(runs); " + _PATH, 2000),
     "runlife, 5-move path, one listener": ("r = next(heard); " + _PATH, 2000),
+    "runlife, 5-move path, steps off": ("r = next(bare_runs); " + _PATH, 2000),
     "one simulated run (default policy)": ("simulator.run(_i, stats)", 2000),
+    "one simulated run, steps off": ("simulator_off.run(_i, stats)", 2000),
 }
 
 
@@ -120,6 +126,15 @@ def main() -> None:
         print(
             f"  {name.removeprefix('runlife, 5-move path, ')}: {results[name] / bare:.2f}x bare transitions (target <= 1.5x)"
         )
+    on, off = (
+        results["runlife, 5-move path, no listener"],
+        results["runlife, 5-move path, steps off"],
+    )
+    sim_on, sim_off = (
+        results["one simulated run (default policy)"],
+        results["one simulated run, steps off"],
+    )
+    print(f"  steps on / off: 5-move path {on / off:.2f}x, simulated run {sim_on / sim_off:.2f}x")
 
 
 if __name__ == "__main__":

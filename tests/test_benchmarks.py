@@ -33,12 +33,22 @@ def run(script: str, *args: str) -> str:
         (
             "engine.py",
             ["--quick"],
-            ["runlife RunEngine.create", "runlife, one listener", "runlife from_dict + to_dict"],
+            [
+                "runlife RunEngine.create",
+                "runlife, one listener",
+                "runlife from_dict + to_dict",
+                "a move, steps on (the default)",
+                "whole path + message step, steps on",
+            ],
         ),
         (
             "simulate.py",
             ["--skip-cli", "--profile", "2000"],
-            ["final check (the eight invariants)", "one simulated run, default policy"],
+            [
+                "final check (the eight invariants)",
+                "one simulated run, default policy",
+                "one simulated run, steps off",
+            ],
         ),
         ("expiry.py", ["--runs", "20000", "--sweeps", "3"], ["expire_due, one second's worth"]),
     ],

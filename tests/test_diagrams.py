@@ -16,6 +16,9 @@ import pytest
 
 import runlife.diagrams
 from runlife import (
+    COUPLING,
+    STEP_TABLE,
+    STEP_TERMINAL,
     TABLE,
     TERMINAL,
     TRANSITIONS,
@@ -448,7 +451,10 @@ REGENERATE = (
     "the committed diagrams are out of date with the machine; regenerate them with:\n"
     "  runlife diagram --format mermaid --output diagrams/run_lifecycle.mmd\n"
     "  runlife diagram --format dot --output diagrams/run_lifecycle.dot\n"
-    "  runlife diagram --format svg --output diagrams/run_lifecycle.svg"
+    "  runlife diagram --format svg --output diagrams/run_lifecycle.svg\n"
+    "  runlife diagram --steps --format mermaid --output diagrams/step_lifecycle.mmd\n"
+    "  runlife diagram --steps --format dot --output diagrams/step_lifecycle.dot\n"
+    "  runlife diagram --steps --format svg --output diagrams/step_lifecycle.svg"
 )
 
 
@@ -459,8 +465,11 @@ class TestCommittedDiagrams:
             ("run_lifecycle.mmd", lambda: mermaid().encode("utf-8")),
             ("run_lifecycle.dot", lambda: dot().encode("utf-8")),
             ("run_lifecycle.svg", lambda: render("svg")),
+            ("step_lifecycle.mmd", lambda: mermaid(table=STEP_TABLE).encode("utf-8")),
+            ("step_lifecycle.dot", lambda: dot(table=STEP_TABLE).encode("utf-8")),
+            ("step_lifecycle.svg", lambda: render("svg", table=STEP_TABLE)),
         ],
-        ids=["mermaid", "dot", "svg"],
+        ids=["mermaid", "dot", "svg", "step-mermaid", "step-dot", "step-svg"],
     )
     def test_committed_file_matches_machine(self, name, make):
         """diagrams/ holds exactly what the code draws today."""
@@ -473,3 +482,60 @@ class TestCommittedDiagrams:
         docs = (ROOT / "docs" / "diagrams.md").read_text(encoding="utf-8")
         block = docs.split("```mermaid\n", 1)[1].split("```", 1)[0]
         assert block == mermaid(), "copy diagrams/run_lifecycle.mmd into docs/diagrams.md"
+
+    def test_docs_embed_the_committed_step_mermaid(self):
+        """The second Mermaid block in docs/diagrams.md is the committed step diagram."""
+        docs = (ROOT / "docs" / "diagrams.md").read_text(encoding="utf-8")
+        block = docs.split("```mermaid\n", 2)[2].split("```", 1)[0]
+        assert block == mermaid(table=STEP_TABLE), (
+            "copy diagrams/step_lifecycle.mmd into docs/diagrams.md"
+        )
+
+
+class TestStepLifecycle:
+    def test_an_edge_per_step_table_row(self):
+        """Each row of the step table is an edge from in_progress, in Mermaid and DOT."""
+        text, source = mermaid(table=STEP_TABLE), dot(table=STEP_TABLE)
+        assert "    [*] --> in_progress\n" in text
+        assert '__start__ -> "in_progress";' in source
+        for row in STEP_TABLE.rows:
+            assert f"    in_progress --> {row.dest.value}: {row.trigger} (by " in text
+            assert f'"in_progress" -> "{row.dest.value}" [label="{row.trigger}\\n(by ' in source
+
+    def test_terminal_statuses_are_the_step_ends(self):
+        """The step's ends, and only they, are terminal: [*] in Mermaid, a double border in DOT."""
+        text, source = mermaid(table=STEP_TABLE), dot(table=STEP_TABLE)
+        ends = {s.value for s in STEP_TERMINAL}
+        assert {line.split()[0] for line in text.splitlines() if line.endswith("--> [*]")} == ends
+        doubled = {
+            line.split()[0].strip('"') for line in source.splitlines() if "peripheries" in line
+        }
+        assert doubled == ends
+        assert source.startswith("digraph step_lifecycle {")
+
+    def test_each_end_names_the_run_moves_that_make_it(self):
+        """An edge's note lists every run trigger whose coupling ends the open step so."""
+        text = mermaid(table=STEP_TABLE)
+        for row in STEP_TABLE.rows:
+            makers = [c.trigger for c in COUPLING.values() if row.trigger in (c.ends, c.unanswered)]
+            assert makers
+            assert f": {row.trigger} (by {', '.join(makers)})\n" in text
+
+    def test_guards_change_nothing(self):
+        """A step's moves have no guards: guards=True draws the same."""
+        assert mermaid(table=STEP_TABLE, guards=True) == mermaid(table=STEP_TABLE)
+        assert dot(table=STEP_TABLE, guards=True) == dot(table=STEP_TABLE)
+
+    def test_no_run_path_on_a_step_diagram(self):
+        with pytest.raises(TypeError, match="run= draws a run's path through the run's table"):
+            mermaid(table=STEP_TABLE, run={"status": "queued"})
+
+    def test_not_a_table(self):
+        with pytest.raises(
+            TypeError, match=r"expected a runlife\.Table or runlife\.StepTable, got list"
+        ):
+            mermaid(table=[])  # type: ignore[arg-type]
+
+    def test_the_run_diagram_is_unchanged(self):
+        """The run's diagram has no notes: its committed files did not move (see above)."""
+        assert "(by " not in mermaid()

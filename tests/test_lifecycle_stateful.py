@@ -1,4 +1,9 @@
-"""The lifecycle as a state machine, tested against a tiny independent model of the spec."""
+"""The lifecycle as a state machine: against a tiny independent model of the spec, and with steps.
+
+``LifecycleMachine`` fires every trigger, legal or not, and predicts each outcome from its own
+model; ``StepsMachine`` is ``runlife.testing.RunLifecycleStateMachine`` (with the driver's step
+moves and refused moves) and its step invariants.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import runlife
-from runlife import GuardRejected, IllegalTransition, ManualClock, RunEngine, to_json
+from runlife import GuardRejected, IllegalTransition, ManualClock, Run, RunEngine, to_json
+from runlife.testing import RunLifecycleStateMachine
 from tests.support import SPEC, T0, WEATHER_TOOL
 
 SOURCES = SPEC
@@ -236,3 +242,26 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 
 TestLifecycle = LifecycleMachine.TestCase
+
+
+class StepsMachine(RunLifecycleStateMachine):
+    """The reusable machine: run moves, the driver's step moves and refusals, on two runs.
+
+    Its own invariants are checked after every step (one open step at most, none on an
+    ended run, the usage sum, outputs of completed calls, refusals that change nothing,
+    ``runlife.check`` of each run with its steps); here, also the history's step records.
+    """
+
+    max_runs = 2
+
+    def check_run(self, run: Run) -> None:
+        ids = [s.id for s in run.steps]
+        opened = [
+            m["step_id"] for move in run.history for m in move.steps if m["trigger"] == "open"
+        ]
+        assert opened == ids, (opened, ids)
+        ops = [m for m in run.history if m.trigger in runlife.STEP_OPS]
+        assert all(m.source == m.dest for m in ops)
+
+
+TestStepsMachine = StepsMachine.TestCase

@@ -20,14 +20,18 @@ import runlife
 import runlife.testing.strategies
 from runlife import (
     ACTIVE,
+    STEP_OPS,
     TERMINAL,
     GuardRejected,
     ManualClock,
     Run,
     RunEngine,
     RunEvent,
+    RunlifeError,
     RunStatus,
     check,
+    step_from_dict,
+    step_to_dict,
     to_dict,
 )
 from runlife.paths import arguments_for, follow, new_replay_run
@@ -35,7 +39,11 @@ from runlife.testing import (
     RunLifecycleStateMachine,
     _hypothesis_setup_hook,
     create_kwargs,
+    run_steps,
     runs,
+    step_arguments,
+    step_moves,
+    step_usage_for,
     tool_calls,
     tool_outputs_for,
     triggers,
@@ -356,6 +364,167 @@ class TestStateMachine:
         machine.runs.append(follow(("start", "complete")))
         machine.runs_are_sound()
         assert [r.status for r in machine.runs if r.status in TERMINAL] == ["completed"]
+
+
+class TestSteps:
+    @given(run_steps(run_id="run_1"))
+    def test_run_steps_are_valid(self, step):
+        """A drawn step round-trips in the API's key order, and check finds nothing in it."""
+        assert step_to_dict(step_from_dict(step)) == step
+        active = to_dict(RunEngine().create(id="run_1", assistant_id="a", thread_id="t", model="m"))
+        assert check(active, steps=[step]) == []
+
+    @pytest.mark.parametrize("kind", ["message_creation", "tool_calls"])
+    @pytest.mark.parametrize(
+        "status", ["in_progress", "completed", "failed", "cancelled", "expired"]
+    )
+    def test_run_steps_of_a_type_and_status(self, kind, status):
+        """run_steps(status=..., type=...) draws only those."""
+
+        @settings(max_examples=10)
+        @given(run_steps(status=status, type=kind))
+        def inner(step):
+            assert (step["type"], step["status"]) == (kind, status)
+            assert step["step_details"]["type"] == kind
+
+        inner()
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            (
+                {"status": "complete"},
+                (
+                    "run_steps(status=...): unknown 'complete'; expected one or more of in_progress, "
+                    "cancelled, failed, completed, expired"
+                ),
+            ),
+            (
+                {"type": ["tool_calls", "code"]},
+                (
+                    "run_steps(type=...): unknown 'code'; expected one or more of message_creation, "
+                    "tool_calls"
+                ),
+            ),
+            (
+                {"type": []},
+                (
+                    "run_steps(type=...): none given; expected one or more of message_creation, "
+                    "tool_calls"
+                ),
+            ),
+        ],
+    )
+    def test_run_steps_bad_arguments(self, kwargs, message):
+        with pytest.raises(InvalidArgument) as info:
+            run_steps(**kwargs)
+        assert str(info.value) == message
+
+    @given(runs())
+    def test_runs_carry_their_steps(self, run):
+        """A tool_calls step a tool round, at most one open step (none once ended), all sound."""
+        assert check(run) == []
+        rounds = [m for m in run.history if m.trigger == "require_action"]
+        assert len([s for s in run.steps if s.type == "tool_calls"]) == len(rounds)
+        open_steps = [s for s in run.steps if s.is_open]
+        assert len(open_steps) <= 1
+        assert not (open_steps and run.is_terminal)
+
+    def test_runs_write_messages(self):
+        """runs() has the model write messages; runs(messages=False) never does."""
+        kinds: set[str] = set()
+
+        @settings(max_examples=60, database=None)
+        @given(runs(status="completed"), runs(status="completed", messages=False))
+        def inner(run, plain):
+            kinds.update(s.type for s in run.steps)
+            assert all(s.type == "tool_calls" for s in plain.steps)
+
+        inner()
+        assert "message_creation" in kinds
+
+    @given(runs(status=["in_progress", "cancelling"]), st.data())
+    def test_step_usage_for_fits_the_steps(self, run, data):
+        """A usage from step_usage_for passes the usage guard, with the run's steps."""
+        for trigger in ("complete", "fail"):
+            usage = data.draw(step_usage_for(run, trigger))
+            args = {"usage": usage}
+            if trigger == "fail":
+                args |= {"code": "server_error", "message": "boom"}
+            if trigger == "complete" and run.started_at is None:
+                continue  # a run cancelled while queued never started: the guard refuses it
+            assert run.engine.may(run, trigger, args), (trigger, usage, run.steps)
+
+    @given(runs(status=ACTIVE), st.data())
+    def test_step_moves_are_what_the_engine_allows(self, run, data):
+        """step_moves(run) names exactly the step moves the engine makes (valid arguments)."""
+        allowed = step_moves(run)
+        op = data.draw(st.sampled_from(sorted(STEP_OPS)))
+        args = data.draw(step_arguments(op))
+        try:
+            run.engine.fire_step(run, op, args)
+        except RunlifeError:
+            assert op not in allowed
+        else:
+            assert op in allowed
+
+    def test_step_moves_without_steps(self):
+        """An engine that keeps no steps allows no step move."""
+        run = RunEngine(steps=False).create(assistant_id="a", thread_id="t", model="m")
+        run.start()
+        assert step_moves(run) == []
+
+    def test_step_arguments_of_an_unknown_move(self):
+        with pytest.raises(InvalidArgument) as info:
+            step_arguments("open_step")
+        assert str(info.value) == (
+            "step_arguments(): 'open_step' is not a step move; the step moves: "
+            "open_message_step, complete_message_step"
+        )
+
+    def test_unknown_step_fires(self):
+        """step_fires may only name step moves."""
+
+        class Typo(RunLifecycleStateMachine):
+            step_fires = frozenset({"open_message_step", "close_message_step"})
+
+        with pytest.raises(InvalidArgument) as info:
+            Typo()
+        assert str(info.value) == (
+            "step_fires: 'close_message_step' not step moves; step moves: open_message_step, "
+            "complete_message_step"
+        )
+
+    def test_machine_without_steps(self):
+        """The machine runs on an engine that keeps no steps: it makes no step move then."""
+
+        class Plain(RunLifecycleStateMachine):
+            def __init__(self) -> None:
+                super().__init__(engine_factory=lambda clock: RunEngine(clock=clock, steps=False))
+
+            def check_run(self, run):
+                assert run.steps == ()
+
+        run_state_machine_as_test(Plain, settings=settings(max_examples=10, database=None))
+
+    def test_a_refusal_that_changes_the_run_is_caught(self):
+        """The refusal rule fails when a refused move changes the run (here: its version)."""
+
+        class Leaky(RunEngine):
+            def fire_step(self, run: Run, op: str, args: Any = None, /, **kw: Any) -> Any:
+                try:
+                    return super().fire_step(run, op, args or {}, **kw)
+                except RunlifeError:
+                    self.update(run, metadata={"leaked": "yes"})  # the bug: a change, then no
+                    raise
+
+        class LeakyMachine(RunLifecycleStateMachine):
+            def __init__(self) -> None:
+                super().__init__(engine_factory=lambda clock: Leaky(clock=clock))
+
+        quick = settings(max_examples=200, database=None, derandomize=True, phases=[Phase.generate])
+        with pytest.raises(AssertionError, match="changed the run"):
+            run_state_machine_as_test(LeakyMachine, settings=quick)
 
 
 def test_strategies_docstring_example():

@@ -1,9 +1,12 @@
-"""Diagrams of the run lifecycle, drawn from the transition table's own machine.
+"""Diagrams of the run lifecycle (and the run step's), drawn from the tables' own machines.
 
 Nothing here is hand-drawn: the states, the start, the edges and their labels are read from a
 ``transitions`` :class:`~transitions.extensions.markup.MarkupMachine` built from
 :meth:`runlife.Table.machine_config` (the same configuration the engine runs), so a change of
-the table changes every diagram. The machine's markup is turned into Mermaid or Graphviz DOT
+the table changes every diagram. The run step's lifecycle is drawn the same way from
+:meth:`runlife.StepTable.machine_config` (``table=runlife.STEP_TABLE``): a step opens
+``in_progress`` and each row of the step table ends it. The machine's markup is turned into
+Mermaid or Graphviz DOT
 text by the pure functions :func:`mermaid` and :func:`dot`, which need no other package;
 :func:`render` lays the DOT out as SVG or PNG with a Graphviz program.
 
@@ -40,12 +43,15 @@ import attrs
 from transitions.extensions.markup import MarkupMachine
 
 from runlife import (
+    COUPLING,
+    STEP_TERMINAL,
     TABLE,
     TERMINAL,
     InvalidRun,
     Move,
     RunlifeError,
     RunStatus,
+    StepTable,
     Table,
     chain_problems,
     install_command,
@@ -80,6 +86,7 @@ def _guard_label(guards: tuple[str, ...]) -> str:
 
 
 _TITLE: Final = "thread.run lifecycle"
+_STEP_TITLE: Final = "thread.run.step lifecycle"
 
 # Colours: black on white for the plain diagram; for a run, orange for where it is, blue for
 # where it went, grey for the rest, so that the path stands out in colour and in greyscale.
@@ -121,6 +128,10 @@ class _Lifecycle:
     initial: str
     edges: tuple[_Edge, ...]
     guards: Mapping[str, str]  # each trigger's guard label ("" for none)
+    notes: Mapping[str, str]  # what each trigger's label always says after it (steps: by whom)
+    terminal: frozenset[str]  # the states nothing leaves
+    title: str
+    graph: str  # the DOT graph's name
 
     def moves(self) -> dict[str, tuple[tuple[str, ...], str]]:
         """Each trigger's ``(sources, dest)``, as the machine has them."""
@@ -131,24 +142,50 @@ class _Lifecycle:
         return {t: (tuple(sources), dest) for t, (sources, dest) in found.items()}
 
 
-def _lifecycle(table: Table) -> _Lifecycle:
+def _lifecycle(table: Table | StepTable) -> _Lifecycle:
     """Read the states, the start and the edges from the machine that the engine also builds."""
     # MarkupMachine is transitions' own extractor (its GraphMachine draws from the same
     # markup); we take the markup and leave the drawing to the renderers below, which keeps
     # them pure functions and the output under our control.
-    if not isinstance(table, Table):
-        raise TypeError(f"table: expected a runlife.Table, got {type(table).__name__}")
+    if not isinstance(table, Table | StepTable):
+        raise TypeError(
+            f"table: expected a runlife.Table or runlife.StepTable, got {type(table).__name__}"
+        )
     machine = MarkupMachine(model=None, **table.machine_config())
     markup = cast("dict[str, Any]", machine.get_markup_config())
     grouped: dict[tuple[str, str], list[str]] = {}
     for row in markup["transitions"]:
         grouped.setdefault((str(row["source"]), str(row["dest"])), []).append(str(row["trigger"]))
+    states = tuple(str(state["name"]) for state in markup["states"])
+    edges = tuple(_Edge(src, dst, tuple(trigs)) for (src, dst), trigs in grouped.items())
+    if isinstance(table, StepTable):
+        # A step's moves have no guards of their own: the run's moves make them (COUPLING).
+        return _Lifecycle(
+            states=states,
+            initial=str(markup["initial"]),
+            edges=edges,
+            guards={},
+            notes={row.trigger: _drivers(row.trigger) for row in table.rows},
+            terminal=frozenset(s.value for s in STEP_TERMINAL),
+            title=_STEP_TITLE,
+            graph="step_lifecycle",
+        )
     return _Lifecycle(
-        states=tuple(str(state["name"]) for state in markup["states"]),
+        states=states,
         initial=str(markup["initial"]),
-        edges=tuple(_Edge(src, dst, tuple(trigs)) for (src, dst), trigs in grouped.items()),
+        edges=edges,
         guards={row.trigger: _guard_label(row.guards) for row in table.rows},
+        notes={},
+        terminal=frozenset(s.value for s in TERMINAL),
+        title=_TITLE,
+        graph="run_lifecycle",
     )
+
+
+def _drivers(step_trigger: str) -> str:
+    """The run's moves that end an open step by *step_trigger* (``runlife.COUPLING``)."""
+    found = [c.trigger for c in COUPLING.values() if step_trigger in (c.ends, c.unanswered)]
+    return f"by {', '.join(found)}" if found else ""
 
 
 # ------------------------------------------------------------------------------- a run's path
@@ -230,6 +267,8 @@ def _trace(
         if history is not None:
             raise TypeError("history= needs run=: the run's status is the end of its path")
         return None
+    if life.graph == "step_lifecycle":
+        raise TypeError("run= draws a run's path through the run's table, not the step's")
     if isinstance(run, Mapping):
         raw_status: object = _plain(run.get("status", _MISSING))
         raw_id: object = run.get("id")
@@ -307,11 +346,14 @@ def _label_parts(
     labels: Mapping[str, str],
     numbers: dict[tuple[str, str, str], list[int]],
     edge: _Edge,
+    notes: Mapping[str, str],
 ) -> list[str]:
-    """The trigger, then its guard in UML's ``[...]``, then the step numbers that took it."""
+    """The trigger, its guard in UML's ``[...]``, its note, then the step numbers that took it."""
     parts = [trigger]
     if labels.get(trigger):
         parts.append(f"[{labels[trigger]}]")
+    if notes.get(trigger):
+        parts.append(f"({notes[trigger]})")
     taken = numbers.get((trigger, edge.source, edge.dest))
     if taken:
         noun = "step" if len(taken) == 1 else "steps"
@@ -319,18 +361,18 @@ def _label_parts(
     return parts
 
 
-def _node_role(state: str, trace: _Trace | None) -> str:
+def _node_role(state: str, trace: _Trace | None, life: _Lifecycle) -> str:
     if trace is not None and state == trace.status:
         return "current"
     if trace is not None and state in trace.visited():
         return "visited"
-    return "terminal" if state in TERMINAL else ""
+    return "terminal" if state in life.terminal else ""
 
 
 def _mermaid(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
     numbers = trace.step_numbers() if trace else {}
     if trace is None:
-        title = _TITLE
+        title = life.title
     elif trace.run_id is not None:
         title = f"run {trace.run_id}: {trace.status}"
     else:
@@ -358,14 +400,14 @@ def _mermaid(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
     out.append(f"    [*] --> {life.initial}")
     for edge in life.edges:
         label = ", ".join(
-            " ".join(_label_parts(t, life.guards if guards else {}, numbers, edge))
+            " ".join(_label_parts(t, life.guards if guards else {}, numbers, edge, life.notes))
             for t in edge.triggers
         )
         out.append(f"    {edge.source} --> {edge.dest}: {label}")
     # Mermaid has no double border: a terminal status ends in the final pseudo-state [*].
-    out.extend(f"    {state} --> [*]" for state in life.states if state in TERMINAL)
+    out.extend(f"    {state} --> [*]" for state in life.states if state in life.terminal)
     for role in ("terminal", "visited", "current"):
-        members = [s for s in life.states if _node_role(s, trace) == role]
+        members = [s for s in life.states if _node_role(s, trace, life) == role]
         if members:
             out.append(f"    class {', '.join(members)} {role}")
     return "\n".join(out) + "\n"
@@ -387,7 +429,9 @@ def _dot_attrs(**attributes: str) -> str:
 def _dot(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
     numbers = trace.step_numbers() if trace else {}
     if trace is None:
-        caption = f"{_TITLE}\ndouble border: terminal status (nothing leaves it)"
+        caption = f"{life.title}\ndouble border: terminal status (nothing leaves it)"
+        if life.notes:
+            caption += "\neach arrow: the step's move, and the run's moves that make it"
     else:
         who = f"run {trace.run_id}" if trace.run_id is not None else "a run"
         moves = "no moves" if not trace.steps else f"{len(trace.steps)} moves"
@@ -396,7 +440,7 @@ def _dot(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
             "current status in orange"
         )
     out = [
-        "digraph run_lifecycle {",
+        f"digraph {life.graph} {{",
         "    graph"
         + _dot_attrs(
             rankdir="LR",
@@ -432,15 +476,15 @@ def _dot(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
         + ";",
     ]
     out.extend(
-        f"    {_dot_id(state)}{_dot_attrs(**_dot_node_style(state, trace))};"
+        f"    {_dot_id(state)}{_dot_attrs(**_dot_node_style(state, trace, life))};"
         for state in life.states
     )
-    terminals = " ".join(f"{_dot_id(s)};" for s in life.states if s in TERMINAL)
+    terminals = " ".join(f"{_dot_id(s)};" for s in life.states if s in life.terminal)
     out.append(f"    {{ rank=sink; {terminals} }}")
     out.append(f"    __start__ -> {_dot_id(life.initial)};")
     for edge in life.edges:
         label = "\n".join(
-            "\n".join(_label_parts(t, life.guards if guards else {}, numbers, edge))
+            "\n".join(_label_parts(t, life.guards if guards else {}, numbers, edge, life.notes))
             for t in edge.triggers
         )
         style: dict[str, str] = {"label": label}
@@ -457,13 +501,13 @@ def _dot(life: _Lifecycle, trace: _Trace | None, guards: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-def _dot_node_style(state: str, trace: _Trace | None) -> dict[str, str]:
+def _dot_node_style(state: str, trace: _Trace | None, life: _Lifecycle) -> dict[str, str]:
     style: dict[str, str] = {}
     classes = []
-    if state in TERMINAL:
+    if state in life.terminal:
         style.update(peripheries="2", fillcolor=_TERMINAL_FILL)
         classes.append("terminal")
-    role = _node_role(state, trace)
+    role = _node_role(state, trace, life)
     if role == "current":
         style.update(fillcolor=_CURRENT_FILL, color=_CURRENT_LINE, penwidth="2.5")
         classes.append("current")
@@ -543,7 +587,7 @@ def mermaid(
     run: object = None,
     history: Iterable[object] | None = None,
     guards: bool = False,
-    table: Table = TABLE,
+    table: Table | StepTable = TABLE,
 ) -> str:
     """The lifecycle as a Mermaid ``stateDiagram-v2`` (GitHub and most Markdown tools draw it).
 
@@ -555,10 +599,14 @@ def mermaid(
         history: the run's moves (``Move`` objects or dicts with ``trigger``, ``source``
             and ``dest``), oldest first; defaults to ``run.history``.
         guards: add each trigger's guard, as in ``complete [started]``.
-        table: the transition table to draw (``runlife.TABLE`` by default).
+        table: the transition table to draw (``runlife.TABLE`` by default), or
+            ``runlife.STEP_TABLE`` for the run step's lifecycle: each edge names the run's
+            moves that make it (``runlife.COUPLING``); no *run* (a step table draws no
+            run's path), and no guards (a step's moves have none of their own).
 
     Raises:
         InvalidRun: an unknown status, or a history that the table could not have made.
+        TypeError: *run* with a step table, or a *table* that is not a table.
     """
     life = _lifecycle(table)
     return _mermaid(life, _trace(life, run, history), guards)
@@ -569,7 +617,7 @@ def dot(
     run: object = None,
     history: Iterable[object] | None = None,
     guards: bool = False,
-    table: Table = TABLE,
+    table: Table | StepTable = TABLE,
 ) -> str:
     """The lifecycle as Graphviz DOT source (what :func:`render` lays out).
 
@@ -587,7 +635,7 @@ def render(
     history: Iterable[object] | None = None,
     guards: bool = False,
     engine: Literal["graphviz-pure", "graphviz"] = "graphviz-pure",
-    table: Table = TABLE,
+    table: Table | StepTable = TABLE,
 ) -> bytes:
     """The lifecycle drawn as SVG or PNG bytes: :func:`dot`'s source, laid out by *engine*.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import runlife
 import runlife.diagrams
 from runlife import Move
 from runlife.cli import main
@@ -55,6 +56,33 @@ class TestOutput:
         """--format picks the text format; --guards adds the guards."""
         assert main(["diagram", "--format", fmt, "--guards"]) == 0
         assert capsys.readouterr().out == make(guards=True)
+
+    @pytest.mark.parametrize(
+        ("fmt", "make"), [("mermaid", mermaid), ("dot", dot)], ids=["mermaid", "dot"]
+    )
+    def test_steps_draws_the_step_lifecycle(self, capsys, fmt, make):
+        """--steps draws the run step's lifecycle, from runlife.STEP_TABLE."""
+        assert main(["diagram", "--steps", "--format", fmt]) == 0
+        assert capsys.readouterr().out == make(table=runlife.STEP_TABLE)
+
+    @pytest.mark.parametrize(
+        ("more", "named"),
+        [
+            (["--run", "run.json"], "--run does"),
+            (["--guards"], "--guards does"),
+            (["--run", "run.json", "--guards"], "--run and --guards do"),
+        ],
+        ids=["run", "guards", "both"],
+    )
+    def test_steps_takes_no_run_and_no_guards(self, capsys, more, named):
+        assert main(["diagram", "--steps", *more]) == 2
+        assert capsys.readouterr() == (
+            "",
+            (
+                f"runlife diagram: error: --steps: {named} not apply (a step's diagram draws no "
+                "run's path, and a step's moves have no guards)\n"
+            ),
+        )
 
     def test_svg_to_stdout(self, capsysbinary):
         """SVG is text: it goes to stdout too."""

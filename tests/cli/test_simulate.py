@@ -513,3 +513,29 @@ def test_processes_above_the_cpus_warn(monkeypatch, capsys):
         "runlife simulate: warning: --processes 2 is more than the 1 CPUs here: they share "
         "them, and are no faster than 1\n"
     )
+
+
+def test_no_steps_simulates_the_same_runs_without_steps():
+    """--no-steps: the same report but the steps, which it says are off."""
+    on = run_cli("--runs", "300", "--seed", "3", "--json")
+    off = run_cli("--runs", "300", "--seed", "3", "--json", "--no-steps")
+    assert (on.returncode, off.returncode) == (0, 0)
+    with_steps, without = json.loads(on.stdout), json.loads(off.stdout)
+    assert without["steps"] is None
+    assert with_steps["steps"]["tool_calls"]
+    for data in (with_steps, without):
+        del data["steps"], data["timing"]
+    assert with_steps == without
+    text = run_cli("--runs", "300", "--seed", "3", "--no-steps").stdout
+    assert "\nsteps                    off   (steps=False: runs kept no steps)\n" in text
+
+
+def test_steps_options_do_not_apply_to_a_store(tmp_path):
+    path = tmp_path / "s.db"
+    done = run_cli("--store", f"sqlite:///{path}", "--no-steps")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "runlife simulate: error: --store: --no-steps does not apply to a "
+        "simulation on a store (it takes --runs, --seed, --workers and --json)\n"
+    )
+    assert not path.exists()

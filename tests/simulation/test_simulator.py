@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlife import Finding, Usage, invariant_problems, to_dict
+from runlife import Finding, Run, Usage, invariant_problems, to_dict
 from runlife._table import LIFECYCLE
 from runlife.simulation import (
     BLOCK,
@@ -60,7 +60,7 @@ class TestDeterminism:
     def test_a_run_does_not_depend_on_the_runs_after_it(self):
         """A block is one stream: its first runs are the same however many runs follow."""
         one_by_one = Simulator(DEFAULT_POLICY, 5, "final")
-        one_by_one.rng.seed(5 * 2**64)  # what block(0, ...) seeds with
+        one_by_one.seed_block(0)  # what block(0, ...) seeds with
         each = []
         for index in range(20):
             stats = Stats()
@@ -145,18 +145,19 @@ class TestSoundness:
             "  $.usage: usage set while queued [invariant invariant-usage]\n"
         )
 
-    def test_check_full_runs_runlife_check_on_the_wire_dict(self, monkeypatch):
-        """check="full" hands every final wire dict to runlife.check, and says so."""
-        seen: list[dict[str, Any]] = []
+    def test_check_full_runs_runlife_check_on_the_run_with_its_steps(self, monkeypatch):
+        """check="full" hands every final run, with its steps, to runlife.check, and says so."""
+        seen: list[Run] = []
 
-        def inspect(data: dict[str, Any]) -> list[Finding]:
-            seen.append(data)
+        def inspect(run: Run) -> list[Finding]:
+            seen.append(run)
             return []
 
         monkeypatch.setattr(_simulator, "check", inspect)
         report = simulate(runs=4, seed=1, check="full")
-        assert [d["id"] for d in seen] == ["run_0", "run_1", "run_2", "run_3"]
-        assert all(d["status"] in {s.value for s in ENDS} for d in seen)
+        assert [r.id for r in seen] == ["run_0", "run_1", "run_2", "run_3"]
+        assert all(r.status in ENDS for r in seen)
+        assert all(r.steps for r in seen)  # checked with its steps
         assert (
             "invariant violations: 0 (runlife.check, structure, invariants and rules, "
             "on every run's final state)" in format_text(report)
@@ -193,6 +194,80 @@ class TestSoundness:
         """check="none" skips runlife.check, and says so."""
         report = simulate(runs=10, seed=1, check="none")
         assert "invariant violations: 0 (not checked: --check none)" in format_text(report)
+
+
+class TestSteps:
+    def test_steps_change_no_run_fate(self):
+        """With steps off, the same runs end the same way: only the step counts differ."""
+        on, off = simulate(runs=600, seed=4), simulate(runs=600, seed=4, steps=False)
+        assert on.steps
+        assert not off.steps
+        assert off.stats.steps == {}
+        assert attrs.evolve(on.stats, steps=off.stats.steps) == off.stats
+
+    def test_step_counts_follow_the_runs(self):
+        """A tool_calls step a round; a completed message a run that completed or ran out."""
+        stats = simulate(runs=1_000, seed=2).stats
+        tool_steps = sum(n for (kind, _), n in stats.steps.items() if kind == "tool_calls")
+        rounds = sum(n for (_, trigger), n in stats.moves.items() if trigger == "require_action")
+        assert tool_steps == rounds > 0
+        answered = sum(n for (_, t), n in stats.moves.items() if t == "submit_tool_outputs")
+        assert stats.steps["tool_calls", "completed"] == answered
+        ended_well = sum(stats.durations[s].total() for s in ("completed", "incomplete"))
+        assert stats.steps["message_creation", "completed"] >= ended_well
+        assert not any(status == "in_progress" for _, status in stats.steps)
+        assert {status for _, status in stats.steps} <= {
+            "completed",
+            "failed",
+            "cancelled",
+            "expired",
+        }
+
+    def test_no_early_messages(self):
+        """early_message 0: the only messages are the answers of runs that completed or ran out."""
+        policy = attrs.evolve(DEFAULT_POLICY, early_message=0.0)
+        stats = simulate(runs=500, seed=3, policy=policy).stats
+        messages = sum(n for (kind, _), n in stats.steps.items() if kind == "message_creation")
+        ended_well = sum(stats.durations[s].total() for s in ("completed", "incomplete"))
+        assert messages == stats.steps["message_creation", "completed"] == ended_well
+
+    @settings(max_examples=20, deadline=None)
+    @given(
+        policy=st.builds(
+            Policy,
+            ttl=st.integers(1, 120),
+            step=st.tuples(st.integers(0, 5), st.integers(0, 60)).map(sorted).map(tuple),
+            tool_round=st.floats(0, 1),
+            early_message=st.floats(0, 1),
+            cancel=st.floats(0, 1),
+            cancel_after=st.tuples(st.integers(0, 5), st.integers(5, 90)),
+            cancel_ignored=st.floats(0, 1),
+            fail=st.floats(0, 1),
+            incomplete=st.floats(0, 1),
+        ),
+        seed=st.integers(0, 2**32),
+    )
+    def test_any_policy_leaves_sound_steps(self, policy, seed):
+        """Whatever the policy, runlife.check finds nothing in any run with its steps."""
+        stats = Simulator(policy, seed, "full").block(0, 20)
+        assert stats.violations == 0, stats.first_violation
+        assert sum(stats.steps.values()) > 0 or not stats.moves
+
+    def test_step_ids_are_seeded(self):
+        """A run's step ids come from its index: the same for every process and every repeat."""
+        made: list[str] = []
+        simulator = Simulator(DEFAULT_POLICY, 1, "final")
+        simulator.engine.subscribe(
+            lambda event: made.extend(s.data["id"] for s in event.step_events)
+        )
+        simulator.block(0, 5)
+        again: list[str] = []
+        other = Simulator(DEFAULT_POLICY, 1, "final")
+        other.engine.subscribe(lambda event: again.extend(s.data["id"] for s in event.step_events))
+        other.block(0, 5)
+        assert made == again
+        assert made[0] == "step_0_1"
+        assert {i.rpartition("_")[0] for i in made} <= {f"step_{n}" for n in range(5)}
 
 
 class TestMemory:

@@ -1,4 +1,4 @@
-"""``runlife diagram``: draw the lifecycle, or one run's path through it.
+"""``runlife diagram``: draw the lifecycle, or one run's path through it, or a run step's lifecycle.
 
 Text formats (``mermaid``, ``dot``) and ``svg`` go to standard output unless ``--output`` is
 given; ``png`` is binary, so it goes to standard output only when that is not a terminal.
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from runlife import InvalidRun, RunlifeError, diagrams
+from runlife import STEP_TABLE, TABLE, InvalidRun, RunlifeError, diagrams
 
 from .shared import Command, UsageError, error
 
@@ -41,6 +41,10 @@ is given; png only when standard output is not a terminal.
 --run FILE (or - for standard input) holds a run's wire JSON, or
 {"run": {...}, "history": [{"trigger": ..., "source": ..., "dest": ...}, ...]}: the diagram
 then shows the run's status and the path its history took.
+
+--steps draws a run step's lifecycle instead (runlife.STEP_TABLE): a step opens in_progress
+and ends completed, failed, cancelled or expired, each arrow naming the run's moves that make
+it (runlife.COUPLING). It takes no --run and no --guards.
 
 svg and png need the renderer: pip install ".[diagrams]" (or --engine graphviz to use
 the system's Graphviz dot). Exit codes: 0 ok, 1 could not render, 2 usage error.
@@ -85,6 +89,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="label edges with the triggers' guards too",
     )
     parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="draw a run step's lifecycle (runlife.STEP_TABLE) instead of the run's",
+    )
+    parser.add_argument(
         "--engine",
         choices=diagrams.ENGINES,
         default="graphviz-pure",
@@ -109,12 +118,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _draw(args: argparse.Namespace, fmt: str) -> bytes:
     name, wire, history, status_path = "", None, None, "$.status"
+    if args.steps:
+        given = [o for o, v in (("--run", args.run is not None), ("--guards", args.guards)) if v]
+        if given:
+            raise UsageError(
+                f"--steps: {' and '.join(given)} do{'es' if len(given) == 1 else ''} not apply "
+                "(a step's diagram draws no run's path, and a step's moves have no guards)"
+            )
     if args.run is not None:
         name, wire, history, status_path = _read_run_file(args.run)
+    table = STEP_TABLE if args.steps else TABLE
     try:
         if fmt == "mermaid":
-            return diagrams.mermaid(run=wire, history=history, guards=args.guards).encode("utf-8")
-        source = diagrams.dot(run=wire, history=history, guards=args.guards)
+            text = diagrams.mermaid(run=wire, history=history, guards=args.guards, table=table)
+            return text.encode("utf-8")
+        source = diagrams.dot(run=wire, history=history, guards=args.guards, table=table)
     except InvalidRun as exc:
         # The run's status is at $.run.status in a {"run": ..., "history": ...} file.
         errors = [(status_path if path == "$.status" else path, p) for path, p in exc.errors]
@@ -127,7 +145,7 @@ def _draw(args: argparse.Namespace, fmt: str) -> bytes:
         )
     picture = cast("Literal['svg', 'png']", fmt)  # the formats left
     return diagrams.render(
-        picture, run=wire, history=history, guards=args.guards, engine=args.engine
+        picture, run=wire, history=history, guards=args.guards, engine=args.engine, table=table
     )
 
 

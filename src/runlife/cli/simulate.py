@@ -56,9 +56,10 @@ tokens, drawn uniformly, bounds included) or one int.
 
 Output: a table of terminal statuses (runs, share, duration percentiles p50/p95/p99 by
 nearest rank, and the maximum, in virtual seconds from creation to the end), the moves made,
+the steps the runs ended with (by type and status; --no-steps: none kept, the same runs),
 and the number of violations found (--check final: the eight invariants on every run's final
 state; moves: after every move; full: all of runlife.check, structure, invariants and rules,
-on every final state; none).
+on every final state, with its steps; none).
 
 --store URL: the runs are created in an empty store and moved by --workers processes; each
 run's fate comes from (seed, its index), so the counts do not depend on --workers. The same
@@ -66,7 +67,7 @@ report, with wall-clock durations, plus: claims (a worker took a queued run), il
 the lifecycle refused because the run changed under its worker: none in a healthy run) and
 problems (stored runs still active, failing runlife.check, or whose history does not chain:
 there must be none). --runs, --seed, --workers and --json apply; the policy options,
---processes, --check and --progress do not, and are refused.
+--processes, --check, --progress and --steps do not, and are refused.
 
 Exit codes: 0 ok, 1 violations or store problems found, 2 usage error.
 """
@@ -94,6 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--json", action="store_true", help="print the report as JSON (timing under 'timing')"
+    )
+    parser.add_argument(
+        "--steps",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep each run's steps, the driver writing messages in them; --no-steps "
+        "simulates the same runs without, to compare (default: on)",
     )
     execution = parser.add_argument_group("execution")
     execution.add_argument(
@@ -163,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
             check=args.check or "final",
             processes=processes,
             progress=bar,
+            steps=args.steps is not False,
         )
     except KeyboardInterrupt:
         sys.stderr.write(f"{_PROG}: interrupted\n")
@@ -222,6 +231,7 @@ def _refuse_with_store(args: argparse.Namespace) -> None:
             ("--policy", args.policy),
             ("--check", args.check),
             ("--progress" if args.progress else "--no-progress", args.progress),
+            ("--steps" if args.steps else "--no-steps", args.steps),
         )
         if value is not None
     ]

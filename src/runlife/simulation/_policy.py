@@ -69,6 +69,12 @@ class Policy:
     tool_round: float = _field(
         0.35, "probability", "chance that a step ends by asking for tool calls"
     )
+    early_message: float = _field(
+        0.5,
+        "probability",
+        "chance that the model starts a message as a run starts (its message step is open "
+        "while the run works; with steps only)",
+    )
     max_tool_rounds: int = _field(4, "count", "at most this many tool-call rounds a run")
     tool_calls: Range = _field((1, 3), "range", "calls a round (1 without parallel tool calls)")
     output_delay: Range = _field((1, 20), "range", "seconds the client takes to submit outputs")

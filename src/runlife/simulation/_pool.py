@@ -31,9 +31,9 @@ __all__ = ["Progress", "simulate", "spawn_failure", "used_processes"]
 _WORKER: Simulator | None = None
 
 
-def _init_worker(policy: Policy, seed: int, check: Check) -> None:
+def _init_worker(policy: Policy, seed: int, check: Check, steps: bool) -> None:
     global _WORKER  # noqa: PLW0603 - one simulator per worker process
-    _WORKER = Simulator(policy, seed, check)
+    _WORKER = Simulator(policy, seed, check, steps=steps)
 
 
 def _work(bounds: tuple[int, int]) -> Stats:
@@ -74,13 +74,17 @@ def simulate(
     check: Check = "final",
     processes: int = 1,
     progress: Progress | None = None,
+    steps: bool = True,
 ) -> Report:
     """Simulate *runs* runs with *policy*, seeded from ``(seed, block number)`` a block.
 
     *check* says what is checked when: ``"final"`` (the default) the eight invariants of the
     contract on every run's final state, ``"moves"`` the invariants after every move,
     ``"full"`` all of ``runlife.check`` (structure, invariants and rules) on every run's
-    final wire dict, ``"none"`` nothing. *processes* > 1 shards the runs
+    final state, with its steps, ``"none"`` nothing. *steps* (the default) keeps each run's
+    steps and has the driver write messages in them; ``steps=False`` simulates the same runs
+    without (the same fates: the driver's message choices have a generator of their own).
+    *processes* > 1 shards the runs
     over that many processes (at most one a block: ``used_processes``), with the same
     result. *progress* is called with the number of runs done after each block of runs.
 
@@ -93,7 +97,7 @@ def simulate(
     done = 0
     processes = used_processes(processes, runs)
     if processes == 1:
-        simulator = Simulator(policy, seed, check)
+        simulator = Simulator(policy, seed, check, steps=steps)
         for start, stop in blocks(runs):
             total.merge(simulator.block(start, stop))
             done += stop - start
@@ -111,7 +115,7 @@ def simulate(
                 processes,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(policy, seed, check),
+                initargs=(policy, seed, check, steps),
             ) as pool:
                 for future in as_completed([pool.submit(_work, b) for b in blocks(runs)]):
                     stats = future.result()
@@ -121,4 +125,5 @@ def simulate(
                         progress(done)
         except BrokenProcessPool as exc:
             raise spawn_failure("simulate") from exc
-    return Report(runs, seed, policy, check, total, time.perf_counter() - began, processes)
+    elapsed = time.perf_counter() - began
+    return Report(runs, seed, policy, check, total, elapsed, processes, steps)

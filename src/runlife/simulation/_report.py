@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import attrs
 
-from runlife import TRANSITIONS, RunStatus
+from runlife import STEP_TABLE, TRANSITIONS, RunStatus, StepStatus
 
 from ._policy import Check, Policy, policy_text
 from ._simulator import START
@@ -36,6 +36,39 @@ class Report:
     stats: Stats
     elapsed: float
     processes: int
+    #: Whether the runs kept their steps (``simulate(steps=...)``).
+    steps: bool = True
+
+
+#: The step types, in the report's order (a type not named here comes after them).
+STEP_TYPES: Final = ("message_creation", "tool_calls")
+#: The step statuses, in the report's order: the step table's ends, then any still open.
+STEP_STATUSES: Final = (*(r.dest.value for r in STEP_TABLE.rows), StepStatus.IN_PROGRESS.value)
+
+
+def _step_counts(stats: Stats) -> dict[str, dict[str, int]]:
+    """Steps by type, then by status, in the report's order; only the counts that are not 0."""
+    found = {kind for kind, _ in stats.steps}
+    kinds = [k for k in STEP_TYPES if k in found] + sorted(found - set(STEP_TYPES))
+    return {
+        kind: {s: stats.steps[kind, s] for s in STEP_STATUSES if stats.steps[kind, s]}
+        for kind in kinds
+    }
+
+
+def _steps_lines(report: Report) -> list[str]:
+    """The steps the runs ended with: by type, and by status."""
+    if not report.steps:
+        return [f"{'steps':<20}{'off':>8}   (steps=False: runs kept no steps)"]
+    counts = _step_counts(report.stats)
+    total = sum(report.stats.steps.values())
+    runs = report.stats.runs
+    per_run = f"{total / runs:.2f} a run" if runs else ""
+    lines = [f"{'steps':<20}{total:>8,}   {per_run}".rstrip()]
+    for kind, by_status in counts.items():
+        where = ", ".join(f"{s} {n:,}" for s, n in by_status.items())
+        lines.append(f"  {kind:<18}{sum(by_status.values()):>8,}   {where}")
+    return lines
 
 
 _CHECKED = {
@@ -73,6 +106,7 @@ def format_text(report: Report | StoreReport) -> str:
         f"runlife simulate: {stats.runs:,} runs, seed {report.seed}, {policy_text(report.policy)}",
         "",
         *_table(stats, "virtual s"),
+        *_steps_lines(report),
         "",
         (
             f"virtual time: {report.runs:,} runs arrived over {_span(report):,} s; "
@@ -176,6 +210,7 @@ def format_json(report: Report | StoreReport) -> str:
         "seed": report.seed,
         "policy": report.policy.to_json(),
         **_json_counts(stats),
+        "steps": _step_counts(stats) if report.steps else None,
         "virtual_time": {"arrival_span": _span(report), "last_end": max(0, stats.last_end - START)},
         "violations": {
             "count": stats.violations,
@@ -257,6 +292,7 @@ def _store_json(report: StoreReport) -> str:
         "seed": report.seed,
         "policy": report.policy,
         **_json_counts(stats),
+        "steps": None,  # not counted on a store
         "violations": {
             "count": len(report.problems),
             "checked": "store",

@@ -5,6 +5,13 @@ Runs come in blocks of ``BLOCK`` (2,000), each driven by a random generator seed
 the order the blocks are simulated in (processes share out whole blocks). Runs share nothing
 (no queue, no rate limit): the arrival rate sets when each run is created, and so the
 virtual span of the simulation, not its outcome. A run is dropped once it ends.
+
+With steps (the default), the simulated driver also makes the moves only a driver can: the
+model writes a message in a ``message_creation`` step (``open_message_step``, then
+``complete_message_step`` with the run's usage before the run completes), and the run's own
+moves move its steps as the coupling table says. The driver's choices about messages come
+from a generator of their own, seeded from the same ``(seed, block number)``, so a run's
+fate is the same with steps on or off (``steps=False``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import random
 from collections.abc import Iterator
 from typing import Any, Final
 
-from runlife import Run, RunEngine, check, invariant_problems, to_dict
+from runlife import Run, RunEngine, StepStatus, check, invariant_problems
 
 from ._policy import Check, Policy, Range
 from ._stats import Stats
@@ -52,29 +59,52 @@ _FAIL_MESSAGES: Final = {
     "invalid_prompt": "Your prompt was flagged as potentially violating our usage policy.",
 }
 _NEVER: Final = 2**62
+_OPEN: Final = StepStatus.IN_PROGRESS
 
 
 class Simulator:
     """Simulates runs one at a time with one engine, keeping only ``Stats``.
 
-    ``block(start, stop)`` simulates one block of runs (seeding ``rng`` from ``(seed, block
-    number)``); ``run(index, stats)`` one run from the generator's current state;
-    ``check_run(run, index, stats)`` applies the *check* to a run.
+    ``block(start, stop)`` simulates one block of runs (``seed_block``: seeding ``rng``, the
+    runs' fates, and ``messages``, the driver's messages, from ``(seed, block number)``);
+    ``run(index, stats)`` one run from the generators' current state; ``check_run(run,
+    index, stats)`` applies the *check* to a run. *steps*: whether runs keep their steps
+    (``RunEngine(steps=...)``) and the driver writes messages.
     """
 
-    def __init__(self, policy: Policy, seed: int, check: Check) -> None:
+    def __init__(self, policy: Policy, seed: int, check: Check, *, steps: bool = True) -> None:
         self.policy = policy
         self.seed = seed
         self.check = check
+        self.steps = steps
         self.clock = _Clock()
-        self.engine = RunEngine(clock=self.clock, ttl=policy.ttl, record_history=False, steps=False)
+        # Step ids from the run's index and a count: seeded, and nothing kept between runs.
+        self.step_prefix = "step_0_"
+        self.step_count = 0
+        self.engine = RunEngine(
+            clock=self.clock,
+            ttl=policy.ttl,
+            record_history=False,
+            steps=steps,
+            step_id_factory=self._step_id,
+        )
         self.rng = random.Random()
+        self.messages = random.Random()
         codes = [c for c, w in policy.fail_codes if w > 0]
         weights = [w for c, w in policy.fail_codes if w > 0]
         total = sum(weights)
         self.codes = codes
         self.code_cuts = [sum(weights[: i + 1]) / total for i in range(len(weights))]
         self.calls: dict[int, tuple[list[dict[str, Any]], list[dict[str, str]]]] = {}
+
+    def _step_id(self) -> str:
+        self.step_count += 1
+        return f"{self.step_prefix}{self.step_count}"
+
+    def seed_block(self, number: int) -> None:
+        """Seed the generators for block *number*: the runs' fates, and the driver's messages."""
+        self.rng.seed(self.seed * 2**64 + number)
+        self.messages.seed(self.seed * 2**64 + number + 2**63)
 
     def _calls(self, n: int) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         found = self.calls.get(n)
@@ -95,7 +125,7 @@ class Simulator:
         """
         if start % BLOCK or not start < stop <= start + BLOCK:
             raise ValueError(f"not a block: {start}..{stop} (blocks start on multiples of {BLOCK})")
-        self.rng.seed(self.seed * 2**64 + start // BLOCK)
+        self.seed_block(start // BLOCK)
         stats = Stats()
         for index in range(start, stop):
             self.run(index, stats)
@@ -126,11 +156,23 @@ class Simulator:
         )
         moves = stats.moves
         check_moves = self.check == "moves"
+        steps = self.steps
+        early = self.messages.random
+        if steps:
+            self.step_prefix = f"step_{index}_"
+            self.step_count = 0
+        messages = 0
 
         def fire(trigger: str, at: int, *args: Any) -> None:
             clock.now = at
             moves[str(run.status), trigger] += 1
             getattr(run, trigger)(*args)
+            if check_moves:
+                self.check_run(run, index, stats)
+
+        def step_move(op: str, arg: Any) -> None:
+            """A driver's step move, now: not counted with the run's moves."""
+            getattr(run, op)(arg)
             if check_moves:
                 self.check_run(run, index, stats)
 
@@ -148,6 +190,16 @@ class Simulator:
         def fail(at: int) -> None:
             code = self.codes[bisect.bisect_left(self.code_cuts, rand())]
             fire("fail", at, code, _FAIL_MESSAGES[code])
+
+        def open_message() -> None:
+            """The model starts a message now, unless it is writing one (steps only)."""
+            nonlocal messages
+            held = run.steps
+            if held and held[-1].status is _OPEN:
+                return
+            messages += 1
+            clock.now = t
+            step_move("open_message_step", f"msg_{index}_{messages}")
 
         expires_at = created + p.ttl
         cancel_at = created + uniform(p.cancel_after) if rand() < p.cancel else _NEVER
@@ -175,6 +227,8 @@ class Simulator:
                 break
             fire("start", t)
             started = True
+            if steps and early() < p.early_message:
+                open_message()
             # in_progress: one step of work
             if interrupted(t + uniform(p.step)):
                 break
@@ -195,10 +249,16 @@ class Simulator:
                 spent = usage()
                 spent["completion_tokens"] = p.token_limit
                 spent["total_tokens"] = spent["prompt_tokens"] + p.token_limit
+                if steps:  # the message the tokens ran out in: mark_incomplete completes it
+                    open_message()
                 fire("mark_incomplete", t, "max_completion_tokens", spent)
                 end = t
             else:
-                fire("complete", t, usage())
+                spent = usage()
+                if steps:  # the run's answer: its message, with the run's usage
+                    open_message()
+                    step_move("complete_message_step", spent)
+                fire("complete", t, spent)
                 end = t
         if end is None:  # the client cancelled at t
             fire("cancel", t)
@@ -216,6 +276,10 @@ class Simulator:
                 fire("finish_cancel", nxt)
                 end = nxt
         stats.runs += 1
+        if steps:
+            counts = stats.steps
+            for step in run.steps:
+                counts[step.type, step.status.value] += 1
         stats.durations[str(run.status)][end - created] += 1
         stats.last_end = max(stats.last_end, end)
         if self.check in {"final", "full"}:
@@ -223,10 +287,7 @@ class Simulator:
 
     def check_run(self, run: Run, index: int, stats: Stats) -> None:
         """Count *run*'s findings (``"full"``: ``runlife.check``; else the invariants) in *stats*."""
-        if self.check == "full":
-            findings = check(to_dict(run))
-        else:
-            findings = invariant_problems(_invariant_view(run))
+        findings = check(run) if self.check == "full" else invariant_problems(_invariant_view(run))
         if findings:
             stats.violations += len(findings)
             if stats.first_violation is None or index < stats.first_violation[0]:

@@ -38,6 +38,8 @@ class Stats:
     #: ``(source status, trigger)`` -> moves made.
     moves: Counter[tuple[str, str]] = attrs.field(factory=Counter)
     tool_calls: int = 0
+    #: ``(step type, step status)`` -> steps the runs ended with (empty with steps off).
+    steps: Counter[tuple[str, str]] = attrs.field(factory=Counter)
     #: Findings of ``runlife.check`` (all must be zero).
     violations: int = 0
     #: The run with the lowest index that had findings: ``(index, status, findings)``.
@@ -52,6 +54,7 @@ class Stats:
             self.durations[status].update(counts)
         self.moves.update(other.moves)
         self.tool_calls += other.tool_calls
+        self.steps.update(other.steps)
         self.violations += other.violations
         mine, theirs = self.first_violation, other.first_violation
         if theirs is not None and (mine is None or theirs[0] < mine[0]):

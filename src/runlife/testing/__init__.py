@@ -3,11 +3,14 @@
 Needs hypothesis, the testing extra (``pip install ".[testing]"`` from a checkout). ``import runlife`` never imports this
 package (nor hypothesis).
 
-- :mod:`runlife.testing.strategies`: :func:`runs`, :func:`tool_calls`,
-  :func:`tool_outputs_for`, :func:`triggers`, :func:`usages` and :func:`create_kwargs`,
-  also importable from here;
+- :mod:`runlife.testing.strategies`: :func:`runs` (with their steps), :func:`run_steps`
+  (step wire dicts), :func:`tool_calls`, :func:`tool_outputs_for`, :func:`triggers`,
+  :func:`usages`, :func:`create_kwargs`, and for the driver's step moves
+  :func:`step_moves`, :func:`step_arguments` and :func:`step_usage_for`, also importable
+  from here;
 - :class:`RunLifecycleStateMachine`: a ``RuleBasedStateMachine`` that drives runs of a real
-  engine through legal moves, to subclass with your own code and invariants.
+  engine through legal moves and step moves (and checks refused ones change nothing), to
+  subclass with your own code and invariants.
 
 Paths through the lifecycle (shortest, covering, simple) and their replay need no
 hypothesis: they are in :mod:`runlife.paths`.
@@ -34,12 +37,27 @@ except ModuleNotFoundError as exc:  # hypothesis is in the dev extra: tested in 
 if TYPE_CHECKING:
     from . import strategies
     from .stateful import RunLifecycleStateMachine
-    from .strategies import create_kwargs, runs, tool_calls, tool_outputs_for, triggers, usages
+    from .strategies import (
+        create_kwargs,
+        run_steps,
+        runs,
+        step_arguments,
+        step_moves,
+        step_usage_for,
+        tool_calls,
+        tool_outputs_for,
+        triggers,
+        usages,
+    )
 
 __all__ = [
     "RunLifecycleStateMachine",
     "create_kwargs",
+    "run_steps",
     "runs",
+    "step_arguments",
+    "step_moves",
+    "step_usage_for",
     "strategies",
     "tool_calls",
     "tool_outputs_for",
@@ -51,7 +69,11 @@ __all__ = [
 _HOMES = {
     "RunLifecycleStateMachine": "stateful",
     "create_kwargs": "strategies",
+    "run_steps": "strategies",
     "runs": "strategies",
+    "step_arguments": "strategies",
+    "step_moves": "strategies",
+    "step_usage_for": "strategies",
     "tool_calls": "strategies",
     "tool_outputs_for": "strategies",
     "triggers": "strategies",

@@ -1,7 +1,8 @@
 """``RunLifecycleStateMachine``: drive runs through random legal moves, beside your own code.
 
 Subclass it to test an orchestrator (or anything else that reacts to runs) against the
-lifecycle: the machine creates runs, lets time pass and fires triggers with valid arguments,
+lifecycle: the machine creates runs, lets time pass, fires triggers with valid arguments,
+makes the driver's step moves (the model writes messages), tries moves that must be refused,
 and calls your hooks after each change; hypothesis searches for the sequence that breaks
 your invariants, and shrinks it. Needs hypothesis (``pip install ".[testing]"``).
 See ``docs/testing.md`` for a worked example.
@@ -18,18 +19,23 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from runlife import (
+    STEP_OPS,
     TRIGGERS,
     ManualClock,
     Run,
     RunEngine,
+    RunlifeError,
     RunStatus,
+    StepStatus,
     check,
     from_json,
+    step_to_json,
+    step_usage_sum,
     to_json,
 )
 from runlife.paths import arguments_for
 
-from .strategies import _machine_fields, arguments
+from .strategies import _machine_fields, arguments, step_arguments, step_moves
 
 __all__ = ["RunLifecycleStateMachine"]
 
@@ -49,6 +55,23 @@ WEIGHTS: dict[str, int] = {
     "expire": 1,
 }
 
+#: Arguments the refusal rule tries besides valid ones: each is refused by a guard.
+BAD_ARGUMENTS: dict[str, list[Any]] = {
+    "tool_calls": [[], "x", [{"id": "", "type": "function"}]],
+    "tool_outputs": [[], [{"tool_call_id": "call_nope", "output": "ok"}]],
+    "usage": [{"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 3}, "15"],
+    "reason": ["tokens"],
+    "code": ["oops"],
+    "message": [7],
+    "message_id": ["", 5],
+}
+
+
+def _snapshot(run: Run) -> str:
+    """All of *run* a refused move must leave as it was: its wire JSON, its steps', its version."""
+    steps = ",".join(step_to_json(s) for s in run.steps)
+    return f"{to_json(run)} [{steps}] v{run.version}"
+
 
 def _default_engine(clock: ManualClock) -> RunEngine:
     return RunEngine(clock=clock)
@@ -60,18 +83,27 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
     Its rules create runs (up to :attr:`max_runs`), advance the shared ``ManualClock`` and
     fire the triggers in :attr:`fires` with valid arguments on runs whose status and guards
     allow them (``expire`` first moves the clock to ``expires_at``), favouring the triggers
-    that keep a run going (:data:`WEIGHTS`). Its invariant checks,
-    after every step, that every run passes ``runlife.check`` and that terminal runs no
-    longer change, then calls :meth:`check_run` on each run.
+    that keep a run going (:data:`WEIGHTS`); make the driver's step moves in
+    :attr:`step_fires` (``open_message_step``, ``complete_message_step``: the model writes a
+    message) where a run's status and steps allow them; and try a trigger or step move that
+    must be refused (an illegal one, or one with a bad argument, :data:`BAD_ARGUMENTS`),
+    checking that it raises and leaves the run, its steps and its version byte-identical.
+    Its invariants check, after every step, that every run passes ``runlife.check`` (with
+    its steps), that a run has at most one open step and none once it ended, that the run's
+    usage is the sum of its steps' when all of them carry one, that a completed
+    ``tool_calls`` step has an output for every call, and that terminal runs (and their
+    steps) no longer change; then they call :meth:`check_run` on each run.
 
     Hooks for your code (all no-ops here):
 
     - :meth:`on_created` after each run the machine creates, :meth:`on_moved` after each
-      move it makes: call your code here. Your code may move runs itself (answer tool calls,
+      move it makes (a step move too: its *trigger* is the step move's name, its *source*
+      the run's status, which it does not change): call your code here. Your code may move runs itself (answer tool calls,
       cancel): the machine reads each run's status afresh at every step.
     - :meth:`check_run`: your invariants about one run, called on every run after every step;
       ``@invariant()`` methods of your own work as usual.
-    - :attr:`fires`: leave out the triggers your code fires, so that only it fires them.
+    - :attr:`fires`: leave out the triggers your code fires, so that only it fires them;
+      :attr:`step_fires` likewise for the step moves.
 
     Args:
         engine_factory: builds the engine from the machine's clock (``RunEngine(clock=clock)``
@@ -92,6 +124,9 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
     #: The triggers the machine fires itself; the rest are left to your code. With an engine
     #: of a table of its own, add its triggers here (each must be a trigger of that table).
     fires: ClassVar[frozenset[str]] = frozenset(TRIGGERS)
+    #: The driver's step moves the machine makes itself (``runlife.STEP_OPS``; none with an
+    #: engine that keeps no steps).
+    step_fires: ClassVar[frozenset[str]] = frozenset(STEP_OPS)
     #: The machine creates at most this many runs per example.
     max_runs: ClassVar[int] = 4
     #: The clock's time when an example starts (Unix seconds).
@@ -118,6 +153,13 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
         if unknown:
             msg = (
                 f"fires: {', '.join(map(repr, unknown))} not triggers; triggers: {', '.join(known)}"
+            )
+            raise InvalidArgument(msg)
+        unknown = sorted(set(self.step_fires) - set(STEP_OPS))
+        if unknown:
+            msg = (
+                f"step_fires: {', '.join(map(repr, unknown))} not step moves; "
+                f"step moves: {', '.join(STEP_OPS)}"
             )
             raise InvalidArgument(msg)
         self.runs: list[Run] = []
@@ -153,6 +195,8 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
                     kwargs = arguments_for(run, trigger, table=engine.table)
                 except ValueError:
                     continue  # no arguments would do: no tools, or no token limit
+                if "usage" in kwargs:  # arguments() draws one that fits the run's steps
+                    kwargs["usage"] = None
                 if not engine.may(run, trigger, kwargs):
                     continue
             out.append(trigger)
@@ -191,7 +235,96 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
         note(f"{run.id}: {trigger}() {source.value} -> {run.status.value} at {self.clock()}")
         self.on_moved(run, trigger, source)
 
+    def _step_moves(self, run: Run) -> list[str]:
+        """The step moves in ``step_fires`` that *run*'s status and steps allow now."""
+        return [op for op in step_moves(run) if op in self.step_fires]
+
+    @precondition(lambda self: any(self._step_moves(run) for run in self.runs))
+    @rule(data=st.data())
+    def step_move(self, data: st.DataObject) -> None:
+        """Make one of the driver's step moves, with valid arguments, on one run."""
+        movable = [run for run in self.runs if self._step_moves(run)]
+        run = movable[data.draw(st.integers(0, len(movable) - 1), label="run index")]
+        op = data.draw(st.sampled_from(self._step_moves(run)), label="step move")
+        kwargs = data.draw(step_arguments(op), label="arguments")
+        source = run.status
+        step = self.engine.fire_step(run, op, kwargs)
+        note(f"{run.id}: {op}() -> step {step.id} {step.status.value} at {self.clock()}")
+        self.on_moved(run, op, source)
+
+    @precondition(lambda self: bool(self.runs))
+    @rule(data=st.data())
+    def refused(self, data: st.DataObject) -> None:
+        """Try a trigger or a step move that must be refused: it raises, and changes nothing."""
+        run = data.draw(st.sampled_from(self.runs), label="run")
+        engine = self.engine
+        name = data.draw(st.sampled_from([*engine.table.triggers, *STEP_OPS]), label="move")
+        is_step = name in STEP_OPS
+        if is_step:
+            params = STEP_OPS[name].params
+            kwargs = dict(data.draw(step_arguments(name), label="arguments"))
+        else:
+            params = engine.table.row(name).param_names
+            try:  # plain arguments (a usage that may not fit the run's steps: refused then)
+                kwargs = arguments_for(run, name, table=engine.table)
+            except ValueError:  # none would do here (no tools, no token limit): bad ones
+                kwargs = {p: BAD_ARGUMENTS[p][0] for p in params if p in BAD_ARGUMENTS}
+        spoilt = [p for p in params if p in BAD_ARGUMENTS]
+        spoil: bool = bool(spoilt) and data.draw(st.booleans(), label="spoil an argument")
+        if spoil:
+            param = data.draw(st.sampled_from(spoilt), label="bad argument")
+            kwargs[param] = data.draw(st.sampled_from(BAD_ARGUMENTS[param]), label="bad value")
+        if is_step:
+            passes = name in step_moves(run) and all(
+                kwargs.get(p) not in BAD_ARGUMENTS[p] for p in params
+            )
+        else:
+            passes = engine.may(run, name, kwargs)
+        if passes:
+            return  # a legal move: the move rules make those
+        before = _snapshot(run)
+        try:
+            if is_step:
+                engine.fire_step(run, name, kwargs)
+            else:
+                engine.fire(run, name, kwargs)
+        except RunlifeError as exc:
+            note(f"{run.id}: {name}({kwargs!r}) refused: {type(exc).__name__}")
+        else:
+            msg = f"{run.id}: {name}({kwargs!r}) was made, but it must be refused"
+            raise AssertionError(msg)
+        after = _snapshot(run)
+        if after != before:
+            msg = f"{run.id}: the refused {name}() changed the run:\nwas {before}\nis  {after}"
+            raise AssertionError(msg)
+
     # --- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def steps_are_sound(self) -> None:
+        """At most one open step, none on an ended run; usage sum; outputs of completed calls."""
+        for run in self.runs:
+            held = run.steps
+            open_at = [i for i, s in enumerate(held) if s.status is StepStatus.IN_PROGRESS]
+            if len(open_at) > 1 or (open_at and open_at[0] != len(held) - 1):
+                msg = f"{run.id}: steps {open_at} are open; at most one, the last, may be"
+                raise AssertionError(msg)
+            if open_at and run.is_terminal:
+                msg = f"{run.id} is {run.status.value} with step {held[-1].id} still open"
+                raise AssertionError(msg)
+            total = step_usage_sum(held)
+            if run.usage is not None and total is not None and total != run.usage:
+                msg = f"{run.id}: usage {run.usage} is not the sum of its steps' usage, {total}"
+                raise AssertionError(msg)
+            for step in held:
+                details = step.step_details
+                if step.status is not StepStatus.COMPLETED or step.type != "tool_calls":
+                    continue
+                calls = getattr(details, "tool_calls", ())
+                missing = [c.id for c in calls if getattr(c.function, "output", None) is None]
+                if missing:
+                    msg = f"{run.id}: completed step {step.id} has no output for {missing}"
+                    raise AssertionError(msg)
 
     @invariant()
     def runs_are_sound(self) -> None:
@@ -200,8 +333,8 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
             key = id(run)
             if key in self._frozen:
                 copy, text = self._frozen[key]
-                if run != copy:
-                    msg = f"{run.id} changed after it ended: was {text}, is {to_json(run)}"
+                if run != copy or _snapshot(run) != text:
+                    msg = f"{run.id} changed after it ended: was {text}, is {_snapshot(run)}"
                     raise AssertionError(msg)
             else:
                 findings = check(run)
@@ -210,6 +343,5 @@ class RunLifecycleStateMachine(RuleBasedStateMachine):
                     msg = f"{run.id} ({run.status.value}) breaks the contract:\n{lines}"
                     raise AssertionError(msg)
                 if run.is_terminal:
-                    text = to_json(run)
-                    self._frozen[key] = (from_json(text), text)
+                    self._frozen[key] = (from_json(to_json(run)), _snapshot(run))
             self.check_run(run)

@@ -14,6 +14,11 @@ reach their status through legal moves with valid arguments, so every invariant 
 ...     assert run.required_action is not None
 >>> test_waits_for_outputs()
 
+Runs carry their steps (``run.steps``): a ``tool_calls`` step each tool round, and the
+``message_creation`` steps of the messages the walk has the model write (``runs(messages=
+True)``, the default: the driver's step moves ``open_message_step`` and
+``complete_message_step``). :func:`run_steps` draws step wire dicts on their own.
+
 Shrinking goes towards short paths (the shortest path to the status first), few tools and
 plain values, so a failing example is small.
 """
@@ -29,15 +34,21 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from runlife import (
+    COUPLING,
     ERROR_CODES,
     INCOMPLETE_REASONS,
+    STEP_OPS,
+    STEP_TABLE,
     TABLE,
+    TERMINAL,
     FunctionTool,
     ManualClock,
     Run,
     RunEngine,
     RunStatus,
+    StepStatus,
     Table,
+    step_usage_sum,
 )
 from runlife.paths import Node as _Node
 from runlife.paths import graph as _graph
@@ -45,7 +56,12 @@ from runlife.paths import graph as _graph
 __all__ = [
     "arguments",
     "create_kwargs",
+    "message_ids",
+    "run_steps",
     "runs",
+    "step_arguments",
+    "step_moves",
+    "step_usage_for",
     "tool_calls",
     "tool_outputs_for",
     "triggers",
@@ -333,6 +349,170 @@ def triggers(
     return st.sampled_from(names)
 
 
+# --- steps ----------------------------------------------------------------------------------
+
+#: The codes a step's ``last_error`` may have (the API's step error codes).
+STEP_ERROR_CODES: Final = ("server_error", "rate_limit_exceeded")
+#: The step types runlife knows, and the statuses a step may be in.
+STEP_TYPES: Final = ("message_creation", "tool_calls")
+_STEP_STATUSES: Final = tuple(s.value for s in StepStatus)
+#: Each end status of a step and its stamp, from the step's table.
+_STEP_STAMPS: Final = {r.dest.value: r.stamp for r in STEP_TABLE.rows}
+
+_message_ids = st.integers(0, 16**24 - 1).map("msg_{:024x}".format)
+
+
+def message_ids() -> st.SearchStrategy[str]:
+    """Message ids for ``open_message_step``: ``msg_`` and 24 hex digits. Needs hypothesis."""
+    return _message_ids
+
+
+def _ends_open_step(trigger: str, table: Table) -> bool:
+    """Whether *trigger* ends *run*'s open step (``COUPLING``; else: it ends the run)."""
+    coupling = COUPLING.get(trigger)
+    if coupling is not None:
+        return coupling.ends is not None
+    return table.row(trigger).dest in TERMINAL
+
+
+def _plus(base: Any, extra: dict[str, int]) -> dict[str, int]:
+    p = base.prompt_tokens + extra["prompt_tokens"]
+    c = base.completion_tokens + extra["completion_tokens"]
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def _exact(total: Any) -> dict[str, int]:
+    return {
+        "prompt_tokens": total.prompt_tokens,
+        "completion_tokens": total.completion_tokens,
+        "total_tokens": total.total_tokens,
+    }
+
+
+def step_usage_for(
+    run: Run, trigger: str, *, table: Table = TABLE
+) -> st.SearchStrategy[dict[str, int]]:
+    """Usages that *trigger* (one that takes a ``usage``) accepts on *run*, given its steps.
+
+    A run's usage is the sum of its steps' when each carries one: a move that ends the open
+    step gives it the part of the usage the other steps do not account for (so at least
+    their sum), and a move with no open step must give exactly the steps' sum. Where a step
+    carries no usage, any usage will do (:func:`usages`).
+
+    Needs hypothesis.
+    """
+    held = run.steps
+    if held and held[-1].is_open:
+        if not _ends_open_step(trigger, table):
+            return _usages
+        done = step_usage_sum(held[:-1])
+        if done is None:
+            return _usages  # no other step, or one without usage: the open step takes any
+        return _usages.map(lambda extra: _plus(done, extra))
+    total = step_usage_sum(held)
+    return _usages if total is None else st.just(_exact(total))
+
+
+@st.composite
+def _run_steps(
+    draw: st.DrawFn, statuses: tuple[str, ...], kinds: tuple[str, ...], run_id: str | None
+) -> dict[str, Any]:
+    kind = draw(st.sampled_from(kinds))
+    status = draw(st.sampled_from(statuses))
+    created = draw(st.integers(1_600_000_000, 1_900_000_000))
+    details: dict[str, Any]
+    if kind == "message_creation":
+        details = {"type": kind, "message_creation": {"message_id": draw(_message_ids)}}
+    else:
+        ids = draw(
+            st.lists(_call_ids, unique=True, min_size=0 if status != "completed" else 1, max_size=3)
+        )
+        answered = status == "completed" or draw(st.booleans())
+        details = {
+            "type": kind,
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {
+                        "name": draw(st.sampled_from(_DEFAULT_NAMES)),
+                        "arguments": draw(_json_arguments),
+                        "output": draw(_short_text) if answered else None,
+                    },
+                }
+                for call_id in ids
+            ],
+        }
+    stamps = dict.fromkeys(("cancelled_at", "completed_at", "expired_at", "failed_at"))
+    if status in _STEP_STAMPS:
+        stamps[_STEP_STAMPS[status]] = created + draw(st.integers(0, 600))
+    last_error = None
+    if status == "failed":
+        last_error = {"code": draw(st.sampled_from(STEP_ERROR_CODES)), "message": draw(_short_text)}
+    usage = None if status == "in_progress" else draw(st.none() | _usages)
+    return {
+        "id": draw(st.integers(0, 16**24 - 1).map("step_{:024x}".format)),
+        "object": "thread.run.step",
+        "created_at": created,
+        "run_id": run_id
+        if run_id is not None
+        else draw(st.integers(0, 16**24 - 1).map("run_{:024x}".format)),
+        "assistant_id": draw(_ids.map("asst_".__add__)),
+        "thread_id": draw(_ids.map("thread_".__add__)),
+        "type": kind,
+        "status": status,
+        **stamps,
+        "last_error": last_error,
+        "step_details": details,
+        "usage": usage,
+    }
+
+
+def _choices(
+    value: str | Iterable[str] | None, known: tuple[str, ...], where: str
+) -> tuple[str, ...]:
+    if value is None:
+        return known
+    given = (value,) if isinstance(value, str) else tuple(dict.fromkeys(value))
+    unknown = [v for v in given if v not in known]
+    if unknown or not given:
+        what = f"unknown {', '.join(map(repr, unknown))}" if unknown else "none given"
+        msg = f"{where}: {what}; expected one or more of {', '.join(known)}"
+        raise InvalidArgument(msg)
+    return given
+
+
+def run_steps(
+    *,
+    status: str | Iterable[str] | None = None,
+    type: str | Iterable[str] | None = None,  # noqa: A002 - the wire field's name
+    run_id: str | None = None,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Step wire dicts (``thread.run.step``, as the API lists them), valid by construction.
+
+    Each has the API's keys in its order (``runlife.step_to_dict`` of ``step_from_dict`` of
+    it gives it back), the stamp of its status and no other, ``last_error`` iff it failed
+    (a step's codes: ``server_error``, ``rate_limit_exceeded``), no ``usage`` while
+    ``in_progress`` (``None`` or a usage after), ``step_details`` of its *type*, and, for a
+    completed ``tool_calls`` step, an output for every call. ``runlife.check(run, steps=[it])``
+    finds nothing for an active run of *run_id*. The steps of a real run come with it:
+    ``runs()``' ``run.steps``.
+
+    Args:
+        status: a step status or several (default: any).
+        type: ``message_creation``, ``tool_calls``, or both (the default).
+        run_id: the ``run_id`` of every step (default: drawn).
+
+    Raises:
+        InvalidArgument: an unknown status or type, or an empty collection.
+
+    Needs hypothesis.
+    """
+    statuses = _choices(status, _STEP_STATUSES, "run_steps(status=...)")
+    kinds = _choices(type, STEP_TYPES, "run_steps(type=...)")
+    return _run_steps(statuses, kinds, run_id)
+
+
 def _reasons(run: Run) -> st.SearchStrategy[str]:
     return st.sampled_from([r for r in INCOMPLETE_REASONS if getattr(run, r) is not None])
 
@@ -352,7 +532,8 @@ def arguments(run: Run, trigger: str, *, table: Table = TABLE) -> st.SearchStrat
     """Keyword arguments with which *trigger* passes its guards on *run* now.
 
     One value per argument the trigger's row of *table* declares; an optional one is
-    ``None`` or a value. The row's sources are not consulted.
+    ``None`` or a value; a ``usage`` fits the run's steps (:func:`step_usage_for`). The
+    row's sources are not consulted.
 
     Raises:
         InvalidArgument: *trigger* is not a trigger of *table*, or its row declares an
@@ -369,8 +550,49 @@ def arguments(run: Run, trigger: str, *, table: Table = TABLE) -> st.SearchStrat
         if make is None:
             msg = f"arguments(): {trigger}'s argument {param.name!r} has no known strategy"
             raise InvalidArgument(msg)
-        fields[param.name] = st.none() | make(run) if param.optional else make(run)
+        value = step_usage_for(run, trigger, table=table) if param.name == "usage" else make(run)
+        fields[param.name] = st.none() | value if param.optional else value
     return st.fixed_dictionaries(fields)
+
+
+def step_arguments(op: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments with which the driver's step move *op* (``STEP_OPS``) passes its guards.
+
+    ``open_message_step``: a ``message_id`` (:func:`message_ids`); ``complete_message_step``:
+    a ``usage``, ``None`` or one (:func:`usages`). Whether a run allows the move now (its
+    status and steps) is :func:`step_moves`'.
+
+    Raises:
+        InvalidArgument: *op* is not a step move.
+
+    Needs hypothesis.
+    """
+    if op == "open_message_step":
+        return st.fixed_dictionaries({"message_id": _message_ids})
+    if op == "complete_message_step":
+        return st.fixed_dictionaries({"usage": st.none() | _usages})
+    msg = f"step_arguments(): {op!r} is not a step move; the step moves: {', '.join(STEP_OPS)}"
+    raise InvalidArgument(msg)
+
+
+def step_moves(run: Run) -> list[str]:
+    """The driver's step moves (``STEP_OPS``) *run* allows now, given its status and steps."""
+    engine = run.engine
+    if not isinstance(engine, RunEngine) or not engine.steps:
+        return []
+    out: list[str] = []
+    held = run.steps
+    open_step = held[-1] if held and held[-1].is_open else None
+    for name, op in STEP_OPS.items():
+        if run.status not in op.sources:
+            continue
+        if open_step is None:
+            allowed = name == "open_message_step"
+        else:
+            allowed = name == "complete_message_step" and open_step.type == "message_creation"
+        if allowed:
+            out.append(name)
+    return out
 
 
 # --- runs -----------------------------------------------------------------------------------
@@ -411,7 +633,7 @@ def _walk_graph(
 
 
 @st.composite
-def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...], table: Table) -> Run:
+def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...], table: Table, messages: bool) -> Run:
     target = draw(st.sampled_from(statuses))
     fields = draw(
         create_kwargs(
@@ -439,6 +661,20 @@ def _runs(draw: st.DrawFn, statuses: tuple[RunStatus, ...], table: Table) -> Run
         choices: list[str | None] = [o[2] for o in options]
         if node[0] is target:
             choices.insert(0, None)  # stop here: first, so that shrinking stops early
+        ops = step_moves(run) if messages and moves < _FREE_MOVES else []
+        writes: bool = bool(ops) and draw(st.booleans())
+        if writes:  # the model writes: a step move of the driver's
+            op = ops[0] if len(ops) == 1 else draw(st.sampled_from(ops))
+            expires_at = run.expires_at
+            assert expires_at is not None  # noqa: S101 - the run is active
+            clock.advance(draw(st.integers(0, max(0, min(60, expires_at - 1 - clock())))))
+            # A message completes without usage of its own, so that the plain arguments of
+            # runlife.paths (a fixed usage) still fit the run; the run's end gives an open
+            # step its share of the run's usage.
+            args = {"usage": None} if op == "complete_message_step" else draw(step_arguments(op))
+            engine.fire_step(run, op, args)
+            moves += 1
+            continue
         choice = choices[0] if len(choices) == 1 else draw(st.sampled_from(choices))
         if choice is None:
             return run
@@ -457,6 +693,7 @@ def runs(
     *,
     status: RunStatus | str | Iterable[RunStatus | str] | None = None,
     table: Table = TABLE,
+    messages: bool = True,
 ) -> st.SearchStrategy[Run]:
     """Runs in *status* (any status when ``None``; one of several when given a collection).
 
@@ -465,8 +702,13 @@ def runs(
     (``run.engine.clock``), with fields from :func:`create_kwargs`; it then reaches its
     status through legal moves with valid arguments (:func:`tool_calls`,
     :func:`tool_outputs_for`, :func:`usages`, ...), sometimes looping through tool calls,
-    with time passing between moves. Every invariant holds, ``runlife.check`` finds nothing,
-    and ``run.history`` holds the moves.
+    with time passing between moves. With *messages* (the default), the model also writes
+    messages on the way: the driver's step moves (``open_message_step``,
+    ``complete_message_step``, without a usage of its own, so that ``runlife.paths``' fixed
+    usage still fits) while the run is ``in_progress`` (or ``cancelling``, to complete one);
+    the move that ends the run gives its open step the run's usage. The run carries its steps (``run.steps``: ``tool_calls`` and
+    ``message_creation``). Every invariant holds, ``runlife.check`` finds nothing (with the
+    steps), and ``run.history`` holds the moves.
 
     Raises:
         InvalidArgument: a status is unknown (with a did-you-mean) or the collection is empty.
@@ -482,4 +724,4 @@ def runs(
         if not statuses:
             msg = "runs(status=...): expected a status or a non-empty collection of them, got none"
             raise InvalidArgument(msg)
-    return _runs(statuses, table)
+    return _runs(statuses, table, messages)
