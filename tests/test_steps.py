@@ -645,3 +645,25 @@ def test_any_extra_value_loads_and_round_trips(value: Any) -> None:
     data = {**RECORDED_STEP, "extra_key": value}
     assert json.dumps(step_to_dict(step_from_dict(data))) == json.dumps(data)
     assert check(data) == []
+
+
+def test_the_engines_idle_triggers_are_those_that_never_plan_steps() -> None:
+    """The fence of ``_Trigger.steps_idle`` (the engine skips planning for them): for every
+    trigger and every step the run could have open, an idle trigger's plan is ``None``."""
+    from runlife import _steps  # the fence's own check: not public API
+
+    idle = {r.trigger for r in runlife.TABLE.rows if _steps.steps_idle(r.trigger, r.dest)}
+    assert idle == {"start", "cancel"}
+    for trigger in sorted(idle):
+        for source in runlife.TABLE.row(trigger).sources:
+            engine, clock = new_engine()
+            run = run_in(source, engine, clock)
+            if source is RunStatus.IN_PROGRESS:
+                run.open_message_step("msg_1")
+            problems: list[tuple[str, str]] = []
+            row = runlife.TABLE.row(trigger)
+            made = _steps.plan_move(
+                run, run.steps, trigger, row.dest, {}, None, clock(), lambda: "step_x", problems
+            )
+            assert made is None
+            assert problems == []

@@ -40,7 +40,7 @@ from ._state import bind_default_engine
 from ._status import TERMINAL, RunStatus
 from ._step_record import RunStep
 from ._step_table import STEP_OPS
-from ._steps import StepChange, plan_move, plan_op
+from ._steps import StepChange, plan_move, plan_op, steps_idle
 from ._structure import field_problems
 from ._table import TABLE, Table
 from ._wire import from_dict
@@ -67,9 +67,15 @@ def _bad_clock(where: str, now: object) -> InvalidRun:
 
 
 class _Trigger:
-    """What the engine keeps of one row: plan, machine event, sources, argument names."""
+    """What the engine keeps of one row: plan, machine event, sources, argument names.
 
-    __slots__ = ("event", "names", "optional", "plan", "row", "sources")
+    *steps_idle*: the move never touches the run's steps (its coupling ends and opens
+    nothing, and it sets no usage the steps could be checked against or fill): ``start``
+    and ``cancel``. ``plan_move`` answers ``None`` for those anyway (a test holds the two
+    to each other); knowing it here skips the call.
+    """
+
+    __slots__ = ("event", "names", "optional", "plan", "row", "sources", "steps_idle")
 
     def __init__(self, row: Any, plan: Any, event: Any) -> None:
         self.row = row
@@ -78,6 +84,7 @@ class _Trigger:
         self.sources = frozenset(row.sources)
         self.names = frozenset(p.name for p in row.params)
         self.optional = tuple(p.name for p in row.params if p.optional)
+        self.steps_idle = steps_idle(row.trigger, row.dest)
 
 
 class RunEngine:
@@ -496,7 +503,12 @@ class RunEngine:
         with state.lock:
             source = run.status
             changes, record, now = self._plan(run, found, args, at, keep)
-            stepped = self._plan_steps(run, found, changes, record, now) if self.steps else None
+            emit = bool(self._listeners.listeners) or _COLLECTING.get() is not None
+            stepped = (
+                self._plan_steps(run, found, changes, record, now, emit=emit)
+                if self.steps and not found.steps_idle
+                else None
+            )
             if stepped is not None and stepped.usage is not None:
                 changes["usage"] = stepped.usage  # ended without usage: its steps' sum
             found.event.trigger(Model(source, changes))
@@ -519,7 +531,7 @@ class RunEngine:
             commit(run, changes, version, move, origin, None if stepped is None else stepped.steps)
             if live is not None and dest in TERMINAL:
                 live.forget(run, expires_at)
-            if self._listeners.listeners or _COLLECTING.get() is not None:
+            if emit:
                 if stepped is None:
                     made = RunEvent.of_move(
                         _EVENT_NAMES[dest], run, found.row.trigger, source._value_, now, version
@@ -546,6 +558,7 @@ class RunEngine:
         now: int,
         *,
         new_step_id: Callable[[], str] | None = None,
+        emit: bool = False,
     ) -> StepChange | None:
         """What the move does to the run's steps (the coupling table), or raise. Changes nothing."""
         problems: list[tuple[str, str]] = []
@@ -560,6 +573,7 @@ class RunEngine:
             now,
             self.step_id_factory if new_step_id is None else new_step_id,
             problems,
+            emit=emit,
         )
         if problems:
             raise GuardRejected(run.id, trigger, problems)
@@ -641,7 +655,7 @@ class RunEngine:
         with run._state.lock:
             try:
                 changes, record, now = self._plan(run, found, args, at, keep=False)
-                if self.steps:  # an id that is never used: may() draws none of the factory's
+                if self.steps and not found.steps_idle:  # an id never used: may() draws none
                     self._plan_steps(run, found, changes, record, now, new_step_id=_no_step_id)
             except (IllegalTransition, GuardRejected):
                 return False

@@ -51,6 +51,7 @@ __all__ = [
     "plan_move",
     "plan_op",
     "step_usage_sum",
+    "steps_idle",
 ]
 
 Problems = list[tuple[str, str]]
@@ -157,15 +158,31 @@ def _end(
     last_error: LastError | None = None,
     details: Any = None,
 ) -> RunStep:
+    """*step* ended by the step *trigger* at *now* (its stamp never before it was created)."""
     row = STEP_TABLE.row(trigger)
-    changes: dict[str, Any] = {"status": row.dest, row.stamp: max(now, step.created_at)}
-    if usage is not None:
-        changes["usage"] = usage
-    if last_error is not None:
-        changes["last_error"] = last_error
-    if details is not None:
-        changes["step_details"] = details
-    return _replace(step, changes)
+    at = max(now, step.created_at)
+    stamp = row.stamp
+    made: RunStep = make_run_step(
+        id=step.id,
+        created_at=step.created_at,
+        run_id=step.run_id,
+        assistant_id=step.assistant_id,
+        thread_id=step.thread_id,
+        type=step.type,
+        status=row.dest,
+        step_details=step.step_details if details is None else details,
+        object=step.object,
+        cancelled_at=at if stamp == "cancelled_at" else step.cancelled_at,
+        completed_at=at if stamp == "completed_at" else step.completed_at,
+        expired_at=at if stamp == "expired_at" else step.expired_at,
+        failed_at=at if stamp == "failed_at" else step.failed_at,
+        last_error=step.last_error if last_error is None else last_error,
+        usage=step.usage if usage is None else usage,
+        metadata=step.metadata,
+        extra=step.extra,
+        key_order=step.key_order,
+    )
+    return made
 
 
 def _answered(step: RunStep) -> bool:
@@ -279,6 +296,14 @@ def _deltas(step: RunStep) -> list[Emitted]:
     ]
 
 
+def steps_idle(trigger: str, dest: RunStatus) -> bool:
+    """Whether a move by *trigger* to *dest* never touches a run's steps (``plan_move`` is ``None``)."""
+    coupling = coupling_of(trigger, dest)
+    return coupling is None or (
+        coupling.ends is None and coupling.opens is None and dest not in _USAGE_ENDS
+    )
+
+
 def plan_move(  # noqa: PLR0917 - the engine's call, on every move
     run: Run,
     steps: tuple[RunStep, ...],
@@ -289,11 +314,14 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
     now: int,
     new_step_id: Callable[[], str],
     problems: Problems,
+    *,
+    emit: bool = True,
 ) -> StepChange | None:
     """What the run's move by *trigger* to *dest* (planned as *changes*) does to its *steps*.
 
     *outputs* are the checked tool outputs of ``submit_tool_outputs``. ``None`` when the
-    steps stay as they are; problems (the usage guard) go to *problems*.
+    steps stay as they are; problems (the usage guard) go to *problems*. Without *emit*
+    (nobody listens, nothing collects) the step events are not made.
     """
     coupling = coupling_of(trigger, dest)
     if coupling is None:
@@ -370,10 +398,10 @@ def plan_move(  # noqa: PLR0917 - the engine's call, on every move
             )
         )
         step = _new(run, steps, new_step_id(), TOOL_CALLS, now, details)
-        shown = _replace(step, {"step_details": _tool_calls(())})
         after.append(step)
-        emits.extend(_opened(shown))
-        emits.extend(_deltas(step))
+        if emit:
+            emits.extend(_opened(_replace(step, {"step_details": _tool_calls(())})))
+            emits.extend(_deltas(step))
         moves.append({"step_id": step.id, "trigger": "open"})
     if not moves and fills is None:
         return None
