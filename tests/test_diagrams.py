@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import pytest
 
+import runlife
 import runlife.diagrams
 from runlife import (
     COUPLING,
@@ -514,10 +515,12 @@ class TestStepLifecycle:
         assert source.startswith("digraph step_lifecycle {")
 
     def test_each_end_names_the_run_moves_that_make_it(self):
-        """An edge's note lists every run trigger whose coupling ends the open step so."""
+        """An edge's note lists every run trigger whose coupling ends the open step so, then
+        every step move of the driver's that does."""
         text = mermaid(table=STEP_TABLE)
         for row in STEP_TABLE.rows:
             makers = [c.trigger for c in COUPLING.values() if row.trigger in (c.ends, c.unanswered)]
+            makers += [op.name for op in runlife.STEP_OPS.values() if op.ends == row.trigger]
             assert makers
             assert f": {row.trigger} (by {', '.join(makers)})\n" in text
 

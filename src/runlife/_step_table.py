@@ -203,17 +203,27 @@ def coupling_of(trigger: str, dest: RunStatus) -> Coupling | None:
 
 
 class StepOp:
-    """A move of the run's steps alone, made by the run's driver: *name*, from which run statuses."""
+    """A move of the run's steps alone, made by the run's driver: *name*, from which run statuses.
 
-    __slots__ = ("name", "note", "params", "sources")
+    *ends*: the step trigger it ends the open step by (``None``: it opens one instead).
+    """
+
+    __slots__ = ("ends", "name", "note", "params", "sources")
 
     def __init__(
-        self, name: str, sources: tuple[RunStatus, ...], params: tuple[str, ...], note: str
+        self,
+        name: str,
+        sources: tuple[RunStatus, ...],
+        params: tuple[str, ...],
+        note: str,
+        *,
+        ends: str | None = None,
     ) -> None:
         self.name = name
         self.sources = sources
         self.params = params
         self.note = note
+        self.ends = ends
 
     def __repr__(self) -> str:
         return f"StepOp({self.name!r})"
@@ -234,6 +244,7 @@ STEP_OPS: Final = {
             (RunStatus.IN_PROGRESS, RunStatus.CANCELLING),
             ("usage",),
             "completes the open `message_creation` step, with its *usage* (or null)",
+            ends="complete",
         ),
     )
 }

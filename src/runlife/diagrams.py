@@ -44,6 +44,7 @@ from transitions.extensions.markup import MarkupMachine
 
 from runlife import (
     COUPLING,
+    STEP_OPS,
     STEP_TERMINAL,
     TABLE,
     TERMINAL,
@@ -183,8 +184,12 @@ def _lifecycle(table: Table | StepTable) -> _Lifecycle:
 
 
 def _drivers(step_trigger: str) -> str:
-    """The run's moves that end an open step by *step_trigger* (``runlife.COUPLING``)."""
+    """The moves that end an open step by *step_trigger*.
+
+    The run's (``runlife.COUPLING``), then the driver's step moves (``runlife.STEP_OPS``).
+    """
     found = [c.trigger for c in COUPLING.values() if step_trigger in (c.ends, c.unanswered)]
+    found += [op.name for op in STEP_OPS.values() if op.ends == step_trigger]
     return f"by {', '.join(found)}" if found else ""
 
 
