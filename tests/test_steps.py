@@ -667,3 +667,20 @@ def test_the_engines_idle_triggers_are_those_that_never_plan_steps() -> None:
             )
             assert made is None
             assert problems == []
+
+
+def test_a_commit_that_fails_puts_the_steps_back() -> None:
+    """If the history's append raises inside the commit, run and steps are as they were."""
+    run, _, _ = running()
+    run.open_message_step("msg_1")
+    before = state(run)
+
+    class Boom(list):  # type: ignore[type-arg]
+        def append(self, _: object) -> None:
+            raise MemoryError
+
+    run._state.history = Boom(run.history)
+    with pytest.raises(MemoryError):
+        run.require_action([CALL])
+    run._state.history = list(run.history)
+    assert state(run) == before

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ._record import WIRE_FIELDS, Run
-from ._table import LIFECYCLE
 
 if TYPE_CHECKING:
     from ._history import Move
@@ -31,7 +30,6 @@ __all__ = [
 
 #: The slots' own setters, by field name.
 _SETTERS: Final = {name: Run.__dict__[name].__set__ for name in WIRE_FIELDS}
-_LIFE_SETTERS: Final = tuple(_SETTERS[name] for name in LIFECYCLE)
 
 
 def commit(  # noqa: PLR0917 - on every move: positional is cheaper
@@ -49,7 +47,8 @@ def commit(  # noqa: PLR0917 - on every move: positional is cheaper
     the run's lock.
     """
     state = run._state
-    before = tuple([getattr(run, name) for name in LIFECYCLE])
+    # Only the fields the move writes can need putting back (a step move writes none).
+    before = [(name, getattr(run, name)) for name in changes]
     old_version, old_steps = state.version, state.steps
     try:
         for name, value in changes.items():
@@ -66,8 +65,8 @@ def commit(  # noqa: PLR0917 - on every move: positional is cheaper
             else:
                 history.append(move)
     except BaseException:
-        for setter, value in zip(_LIFE_SETTERS, before, strict=True):
-            setter(run, value)
+        for name, value in before:
+            _SETTERS[name](run, value)
         state.version, state.steps = old_version, old_steps
         raise
 

@@ -63,6 +63,8 @@ __all__ = [
     "UnknownTool",
     "Unset",
     "Usage",
+    "extra_field",
+    "key_order_field",
 ]
 
 
@@ -87,13 +89,19 @@ UNSET: Final = Unset.UNSET
 JSON: TypeAlias = Any
 
 
-def _extra() -> Any:
+def extra_field() -> Any:
+    """The ``extra`` field of a record class: the keys it does not know, read-only."""
     return attrs.field(default=EMPTY, kw_only=True, repr=lambda d: repr(d) if d else "{}")
 
 
-def _key_order() -> Any:
+def key_order_field() -> Any:
+    """The ``key_order`` field of a record class: a payload's own key order, or ``None``."""
     # Presentation, not value: two records that differ only in it are equal, as dicts are.
     return attrs.field(default=None, kw_only=True, eq=False, repr=False)
+
+
+_extra = extra_field
+_key_order = key_order_field
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)

@@ -20,9 +20,8 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from ._json import EMPTY
 from ._makers import maker
-from ._record import UNSET, LastError, Unset, Usage
+from ._record import UNSET, LastError, Unset, Usage, extra_field, key_order_field
 from ._status import StepStatus
 
 __all__ = [
@@ -49,13 +48,8 @@ __all__ = [
 JSON: TypeAlias = Any
 
 
-def _extra() -> Any:
-    return attrs.field(default=EMPTY, kw_only=True, repr=lambda d: repr(d) if d else "{}")
-
-
-def _key_order() -> Any:
-    # Presentation, not value: two records that differ only in it are equal, as dicts are.
-    return attrs.field(default=None, kw_only=True, eq=False, repr=False)
+_extra = extra_field
+_key_order = key_order_field
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)

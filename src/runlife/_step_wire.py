@@ -195,31 +195,37 @@ _TOP: Final = (
 _COUNT: Final = ((int,), "an int")
 
 
+def _child(parent: dict[Any, Any], key: str, path: str, kind: type, out: list[Finding]) -> Any:
+    """*parent*'s member *key* if it is a *kind* (``dict`` or ``list``), else ``None`` and a finding."""
+    value = parent.get(key)
+    if type(value) is kind:
+        return value
+    where = f"{path}.{key}"
+    expected = "an object" if kind is dict else "an array"
+    out.append(
+        Finding(STRUCTURE, "missing-field", where, "missing")
+        if key not in parent
+        else _wrong(where, expected, value)
+    )
+    return None
+
+
+_FUNCTION: Final = (
+    ("name", *_STR, True),
+    ("arguments", *_STR, True),
+    ("output", (str, _NULL), "a string or null", False),
+)
+
+
 def _check_call(call: object, path: str, out: list[Finding]) -> None:
     if type(call) is not dict:
         out.append(_wrong(path, "an object", call))
         return
     _members(call, path, (("id", *_STR, True), ("type", *_STR, True)), out)
     if call.get("type") == "function" or "function" in call:
-        fn = call.get("function")
-        where = f"{path}.function"
-        if type(fn) is not dict:
-            out.append(
-                Finding(STRUCTURE, "missing-field", where, "missing")
-                if "function" not in call
-                else _wrong(where, "an object", fn)
-            )
-            return
-        _members(
-            fn,
-            where,
-            (
-                ("name", *_STR, True),
-                ("arguments", *_STR, True),
-                ("output", (str, _NULL), "a string or null", False),
-            ),
-            out,
-        )
+        fn = _child(call, "function", path, dict, out)
+        if fn is not None:
+            _members(fn, f"{path}.function", _FUNCTION, out)
 
 
 def _check_details(details: dict[Any, Any], out: list[Finding]) -> None:
@@ -227,28 +233,13 @@ def _check_details(details: dict[Any, Any], out: list[Finding]) -> None:
     _members(details, path, (("type", *_STR, True),), out)
     kind = details.get("type")
     if kind == "tool_calls":
-        calls = details.get("tool_calls")
-        if type(calls) is not list:
-            where = f"{path}.tool_calls"
-            out.append(
-                Finding(STRUCTURE, "missing-field", where, "missing")
-                if "tool_calls" not in details
-                else _wrong(where, "an array", calls)
-            )
-            return
-        for i, call in enumerate(calls):
+        calls = _child(details, "tool_calls", path, list, out)
+        for i, call in enumerate(calls or ()):
             _check_call(call, f"{path}.tool_calls[{i}]", out)
     elif kind == "message_creation":
-        message = details.get("message_creation")
-        where = f"{path}.message_creation"
-        if type(message) is not dict:
-            out.append(
-                Finding(STRUCTURE, "missing-field", where, "missing")
-                if "message_creation" not in details
-                else _wrong(where, "an object", message)
-            )
-            return
-        _members(message, where, (("message_id", *_STR, True),), out)
+        message = _child(details, "message_creation", path, dict, out)
+        if message is not None:
+            _members(message, f"{path}.message_creation", (("message_id", *_STR, True),), out)
 
 
 def step_structure_problems(data: object) -> list[Finding]:

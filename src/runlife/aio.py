@@ -142,17 +142,20 @@ class AsyncRunEngine:
         task.add_done_callback(self._tasks.discard)
         await asyncio.shield(task)
 
+    def _check_bound(self, run: Run) -> None:
+        if run.engine is not self.engine:
+            raise ValueError(
+                f"run {run.id} is bound to another engine; load it with this one "
+                "(AsyncRunEngine.engine.load or .restore)"
+            )
+
     async def fire(self, run: Run, trigger: str, args: Mapping[str, Any] | None = None) -> None:
         """``RunEngine.fire(run, trigger, args)``, then await the listeners.
 
         Raises:
             ValueError: *run* is bound to another engine.
         """
-        if run.engine is not self.engine:
-            raise ValueError(
-                f"run {run.id} is bound to another engine; load it with this one "
-                "(AsyncRunEngine.engine.load or .restore)"
-            )
+        self._check_bound(run)
         # The whole move, synchronously: no await before it is committed.
         if not self._listeners:
             self.engine.fire(run, trigger, args or {})  # the sync listeners hear it inline
@@ -167,11 +170,7 @@ class AsyncRunEngine:
         Raises:
             ValueError: *run* is bound to another engine.
         """
-        if run.engine is not self.engine:
-            raise ValueError(
-                f"run {run.id} is bound to another engine; load it with this one "
-                "(AsyncRunEngine.engine.load or .restore)"
-            )
+        self._check_bound(run)
         if not self._listeners:
             return self.engine.fire_step(run, op, args or {})
         with self.engine.collect() as events:
