@@ -245,3 +245,18 @@ def test_the_docs_streaming_example_prints_what_it_says(server, capsys):
         namespace["client"].close()
     expected = [line[2:] for line in streaming.splitlines() if line.startswith("# ")]
     assert capsys.readouterr().out.splitlines() == expected
+
+
+def test_the_readmes_sdk_example_prints_what_it_says(server, capsys):
+    """README.md's serve block (the official SDK, a tool run, its steps), run against the
+    server: it prints exactly the line its last comment gives."""
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    (block,) = [b.split("```", 1)[0] for b in text.split("```python\n")[1:] if "OpenAI(" in b]
+    code = block.replace("http://127.0.0.1:8000/v1", server.url).replace('"unused"', repr(KEY))
+    namespace: dict[str, Any] = {}
+    try:
+        within(POLL, exec, compile(code, "README.md", "exec"), namespace)
+    finally:
+        namespace["client"].close()
+    expected = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+    assert capsys.readouterr().out.splitlines() == expected
