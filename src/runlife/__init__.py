@@ -16,7 +16,7 @@ from typing import Any as _Any
 from . import _errors
 from ._check import inspect as _inspect
 from ._clock import Clock, ManualClock, SystemClock
-from ._constraints import ERROR_CODES, INCOMPLETE_REASONS, MAX_JSON_DEPTH
+from ._constraints import ERROR_CODES, INCOMPLETE_REASONS, MAX_JSON_DEPTH, STEP_ERROR_CODES
 from ._engine import RunEngine
 from ._errors import (
     Conflict,
@@ -69,7 +69,16 @@ from ._step_record import (
     ToolCallsDetails,
     UnknownStepDetails,
 )
-from ._step_table import COUPLING, STEP_OPS, STEP_TABLE, Coupling, StepOp, StepRow, StepTable
+from ._step_table import (
+    COUPLING,
+    STEP_OPS,
+    STEP_TABLE,
+    STEP_TYPES,
+    Coupling,
+    StepOp,
+    StepRow,
+    StepTable,
+)
 from ._step_wire import step_from_dict, step_from_json, step_to_dict, step_to_json
 from ._steps import step_usage_sum
 from ._table import TABLE, TRANSITIONS, TRIGGERS, Param, Table, TableRow
@@ -84,9 +93,11 @@ __all__ = [
     "HELD",
     "INCOMPLETE_REASONS",
     "MAX_JSON_DEPTH",
+    "STEP_ERROR_CODES",
     "STEP_OPS",
     "STEP_TABLE",
     "STEP_TERMINAL",
+    "STEP_TYPES",
     "TABLE",
     "TERMINAL",
     "TRANSITIONS",

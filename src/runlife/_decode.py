@@ -62,6 +62,7 @@ from ._status import STATUS_BY_VALUE
 __all__ = [
     "RUN_KEYS",
     "api_order",
+    "decode_last_error",
     "decode_required_action",
     "decode_response_format",
     "decode_run",
@@ -179,7 +180,7 @@ def decode_required_action(d: Obj | None) -> RequiredAction | None:
     )
 
 
-def _s_last_error(d: Obj | None) -> LastError | None:
+def decode_last_error(d: Obj | None) -> LastError | None:
     if d is None:
         return None
     return make_last_error(  # type: ignore[no-any-return]
@@ -331,7 +332,7 @@ _RUN_VALUES: Final = {
     "id": 'd["id"]',
     "incomplete_details": '_s_incomplete(d["incomplete_details"])',
     "instructions": 'd["instructions"]',
-    "last_error": '_s_last_error(d["last_error"])',
+    "last_error": 'decode_last_error(d["last_error"])',
     "max_completion_tokens": 'd["max_completion_tokens"]',
     "max_prompt_tokens": 'd["max_prompt_tokens"]',
     "metadata": 'freeze(d["metadata"])',

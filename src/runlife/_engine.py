@@ -532,20 +532,15 @@ class RunEngine:
             if live is not None and dest in TERMINAL:
                 live.forget(run, expires_at)
             if emit:
-                if stepped is None:
-                    made = RunEvent.of_move(
-                        _EVENT_NAMES[dest], run, found.row.trigger, source._value_, now, version
-                    )
-                else:
-                    made = RunEvent.of_steps(
-                        _EVENT_NAMES[dest],
-                        run,
-                        found.row.trigger,
-                        source._value_,
-                        now,
-                        version,
-                        _step_events(stepped),
-                    )
+                made = RunEvent.of_move(
+                    _EVENT_NAMES[dest],
+                    run,
+                    found.row.trigger,
+                    source._value_,
+                    now,
+                    version,
+                    () if stepped is None else _step_events(stepped),
+                )
         if made is not None:
             self._deliver(made)
 
@@ -603,8 +598,9 @@ class RunEngine:
         if spec is None:
             raise TypeError(f"unknown step move {op!r}; the step moves: {', '.join(STEP_OPS)}")
         unknown = [name for name in args if name not in spec.params]
-        if unknown or (op == "open_message_step" and "message_id" not in args):
-            what = f"unknown {', '.join(unknown)}" if unknown else "missing message_id"
+        missing = [name for name in spec.required if name not in args]
+        if unknown or missing:
+            what = f"unknown {', '.join(unknown)}" if unknown else f"missing {', '.join(missing)}"
             raise TypeError(f"{op}() takes {', '.join(spec.params)}: {what}")
         if not self.steps:
             raise RunlifeError(f"{op}: this engine keeps no steps (RunEngine(steps=False))")
@@ -639,7 +635,7 @@ class RunEngine:
             commit(run, {}, version, move, origin, stepped.steps)
             if self._listeners.listeners or _COLLECTING.get() is not None:
                 events = _step_events(stepped)
-                made = RunEvent.of_steps(
+                made = RunEvent.of_move(
                     events[-1].event, run, op, status._value_, now, version, events
                 )
         if made is not None:
@@ -655,8 +651,8 @@ class RunEngine:
         with run._state.lock:
             try:
                 changes, record, now = self._plan(run, found, args, at, keep=False)
-                if self.steps and not found.steps_idle:  # an id never used: may() draws none
-                    self._plan_steps(run, found, changes, record, now, new_step_id=_no_step_id)
+                if self.steps and not found.steps_idle:  # may() draws none of the factory's ids
+                    self._plan_steps(run, found, changes, record, now, new_step_id=new_step_id)
             except (IllegalTransition, GuardRejected):
                 return False
         return True
@@ -715,10 +711,6 @@ class RunEngine:
         state = run._state
         with state.lock:
             set_metadata(run, frozen, state.version + 1)
-
-
-def _no_step_id() -> str:
-    return "step_may"
 
 
 def _step_events(stepped: StepChange) -> tuple[StepEvent, ...]:

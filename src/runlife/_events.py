@@ -17,10 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["Listeners", "RunEvent", "StepEvent", "sse_encode"]
 
 
-def _step_event(event: str, step: Any, delta: dict[str, Any] | None) -> StepEvent:
-    return StepEvent(event, step, delta)
-
-
 class StepEvent:
     """One ``thread.run.step.*`` event of a move: *event*, the step's id and *data*.
 
@@ -68,7 +64,7 @@ class StepEvent:
         raise AttributeError(f"StepEvent is read-only: cannot set {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_step_event, (self.event, self._step, self._delta))
+        return (StepEvent, (self.event, self._step, self._delta))
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not StepEvent:
@@ -151,26 +147,11 @@ class RunEvent:
         source: str | None,
         at: int,
         version: int,
+        step_events: tuple[StepEvent, ...] = (),
     ) -> RunEvent:
-        """The event of a move *run* has just made (call it under the run's lock)."""
+        """The event of a move *run* has just made, with its *step_events* (under the run's lock)."""
         self = _new(cls)
         _fill(self, event, None, run, life_of(run), trigger, source, at, run.id, version)
-        _set_step_events(self, ())
-        return self
-
-    @classmethod
-    def of_steps(  # noqa: PLR0917 - as of_move
-        cls,
-        event: str,
-        run: Run,
-        trigger: str | None,
-        source: str | None,
-        at: int,
-        version: int,
-        step_events: tuple[StepEvent, ...],
-    ) -> RunEvent:
-        """The event of a move with step events (call it under the run's lock)."""
-        self = cls.of_move(event, run, trigger, source, at, version)
         _set_step_events(self, step_events)
         return self
 

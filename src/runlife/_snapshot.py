@@ -44,7 +44,7 @@ from ._ids import new_step_id
 from ._record import Run
 from ._state import Engine, default_engine
 from ._step_table import STEP_OPS
-from ._step_wire import step_from_dict, step_structure_problems, step_to_dict
+from ._step_wire import step_from_dict, step_to_dict
 from ._structure import structure_problems
 from ._table import LIFECYCLE, TABLE, Table
 from ._wire import structure_run
@@ -185,15 +185,15 @@ def _steps(steps: Any, errors: list[tuple[str, str]], run_id: object, path: str)
         return ()
     found = []
     for i, item in enumerate(steps):
-        problems = step_structure_problems(item)
-        if problems:
-            errors.extend((f"{path}[{i}]{p.path[1:]}", p.message) for p in problems)
-        elif item["run_id"] != run_id:
-            errors.append(
-                (f"{path}[{i}].run_id", f"a step of run {item['run_id']!r}, not {run_id!r}")
-            )
+        try:
+            step = step_from_dict(item)
+        except InvalidRun as exc:
+            errors.extend((f"{path}[{i}]{where[1:]}", message) for where, message in exc.errors)
+            continue
+        if step.run_id != run_id:
+            errors.append((f"{path}[{i}].run_id", f"a step of run {step.run_id!r}, not {run_id!r}"))
         else:
-            found.append(step_from_dict(item))
+            found.append(step)
     return tuple(found)
 
 
@@ -367,7 +367,7 @@ def _replay(
             )
         op = STEP_OPS.get(move.trigger)
         if op is not None:
-            names, required = op.params, op.params[:1] if op.name == "open_message_step" else ()
+            names, required = op.params, op.required
         else:
             params = mover.table.row(move.trigger).params
             names = tuple(p.name for p in params)

@@ -32,23 +32,20 @@ code                              kind       meaning
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Final
 
 from ._constraints import STEP_ERROR_CODES
 from ._findings import INVARIANT, RULE, Finding
 from ._json import describe
 from ._status import TERMINAL
+from ._step_table import STEP_TABLE
 from ._step_wire import step_structure_problems
 
 __all__ = ["step_problems", "steps_problems"]
 
-#: Each end status of a step and its stamp.
-_STAMPS: Final = (
-    ("completed", "completed_at"),
-    ("cancelled", "cancelled_at"),
-    ("failed", "failed_at"),
-    ("expired", "expired_at"),
-)
+#: Each end status of a step and its stamp (the step table's rows).
+_STAMPS: Final = tuple((r.dest.value, r.stamp) for r in STEP_TABLE.rows)
 _TERMINAL_VALUES: Final = frozenset(s.value for s in TERMINAL)
 
 
@@ -132,6 +129,7 @@ def steps_problems(run: object, steps: object) -> list[Finding]:
         ]
     out: list[Finding] = []
     sound: list[dict[str, Any]] = []
+    open_at: list[int] = []
     for i, step in enumerate(steps):
         at = f"$.steps[{i}]"
         problems = step_structure_problems(step)
@@ -140,21 +138,20 @@ def steps_problems(run: object, steps: object) -> list[Finding]:
             continue
         assert isinstance(step, dict)  # noqa: S101 - no structure finding
         sound.append(step)
+        if step["status"] == "in_progress":
+            open_at.append(i)
         _one_step(step, at, out)
         if isinstance(run, dict) and step["run_id"] != run.get("id"):
-            msg = f"step {describe(step['id'])} is of run {describe(step['run_id'])}, not {describe(run.get('id'))}"
+            msg = (
+                f"step {describe(step['id'])} is of run {describe(step['run_id'])}, "
+                f"not {describe(run.get('id'))}"
+            )
             out.append(Finding(INVARIANT, "step-other-run", f"{at}.run_id", msg))
-    open_at = [
-        i
-        for i, s in enumerate(steps)
-        if isinstance(s, dict) and s in sound and s["status"] == "in_progress"
-    ]
     if len(open_at) > 1:
         msg = f"{len(open_at)} steps are in_progress (steps {open_at}); a run has at most one"
         out.append(Finding(INVARIANT, "steps-one-open", "$.steps", msg))
     status = run.get("status") if isinstance(run, dict) else None
-    ids = [s["id"] for s in sound]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
+    twice = sorted(i for i, n in Counter(s["id"] for s in sound).items() if n > 1)
     if twice:
         msg = f"step ids {twice} appear more than once; each step has its own id"
         out.append(Finding(INVARIANT, "step-duplicate-id", "$.steps", msg))

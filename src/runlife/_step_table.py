@@ -26,6 +26,7 @@ __all__ = [
     "MESSAGE_CREATION",
     "STEP_OPS",
     "STEP_TABLE",
+    "STEP_TYPES",
     "TOOL_CALLS",
     "Coupling",
     "StepOp",
@@ -96,6 +97,7 @@ STEP_TABLE: Final = StepTable(
 #: The two step types.
 TOOL_CALLS: Final = "tool_calls"
 MESSAGE_CREATION: Final = "message_creation"
+STEP_TYPES: Final = (MESSAGE_CREATION, TOOL_CALLS)
 
 
 class Coupling:
@@ -205,10 +207,11 @@ def coupling_of(trigger: str, dest: RunStatus) -> Coupling | None:
 class StepOp:
     """A move of the run's steps alone, made by the run's driver: *name*, from which run statuses.
 
-    *ends*: the step trigger it ends the open step by (``None``: it opens one instead).
+    *ends*: the step trigger it ends the open step by (``None``: it opens one instead);
+    *required*: the params it cannot do without (the others are optional, ``None``).
     """
 
-    __slots__ = ("ends", "name", "note", "params", "sources")
+    __slots__ = ("ends", "name", "note", "params", "required", "sources")
 
     def __init__(
         self,
@@ -218,12 +221,14 @@ class StepOp:
         note: str,
         *,
         ends: str | None = None,
+        required: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.sources = sources
         self.params = params
         self.note = note
         self.ends = ends
+        self.required = required
 
     def __repr__(self) -> str:
         return f"StepOp({self.name!r})"
@@ -238,6 +243,7 @@ STEP_OPS: Final = {
             (RunStatus.IN_PROGRESS,),
             ("message_id",),
             "opens a `message_creation` step for the message *message_id* (no step may be open)",
+            required=("message_id",),
         ),
         StepOp(
             "complete_message_step",

@@ -18,14 +18,14 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ._decode import decode_usage, unknown_keys
+from ._decode import decode_last_error, decode_usage, unknown_keys
 from ._encode import encode_last_error, encode_usage
 from ._errors import InvalidRun
 from ._findings import STRUCTURE, Finding, key_path
-from ._json import FrozenDict, NotJSON, describe, freeze, thaw
+from ._json import NotJSON, describe, freeze, thaw
 from ._makers import refill
 from ._order import arrange, key_order
-from ._record import KEY_ORDERS, UNSET, LastError, Usage
+from ._record import KEY_ORDERS, UNSET, Usage
 from ._status import STEP_STATUS_BY_VALUE, StepStatus
 from ._step_record import (
     STEP_FIELDS,
@@ -69,8 +69,13 @@ _O_TOOL_CALLS: Final = STEP_KEY_ORDERS[ToolCallsDetails]
 _O_MESSAGE: Final = STEP_KEY_ORDERS[MessageCreation]
 _O_MESSAGE_DETAILS: Final = STEP_KEY_ORDERS[MessageCreationDetails]
 _O_UNKNOWN_DETAILS: Final = STEP_KEY_ORDERS[UnknownStepDetails]
-_O_LAST_ERROR: Final = KEY_ORDERS[LastError]
 _O_USAGE: Final = KEY_ORDERS[Usage]
+_K_FUNCTION: Final = frozenset(_O_FUNCTION)
+_K_CALL: Final = frozenset(_O_CALL)
+_K_TOOL_CALLS: Final = frozenset(_O_TOOL_CALLS)
+_K_MESSAGE: Final = frozenset(_O_MESSAGE)
+_K_MESSAGE_DETAILS: Final = frozenset(_O_MESSAGE_DETAILS)
+_K_UNKNOWN_DETAILS: Final = frozenset(_O_UNKNOWN_DETAILS)
 
 
 def _finish(d: Obj, obj: Any) -> Obj:
@@ -309,14 +314,14 @@ def decode_step_tool_call(d: Obj) -> StepToolCall:
             name=fn["name"],
             arguments=fn["arguments"],
             output=fn.get("output", UNSET),
-            extra=unknown_keys(fn, frozenset(_O_FUNCTION), 5),
+            extra=unknown_keys(fn, _K_FUNCTION, 5),
             key_order=key_order(fn, _O_FUNCTION),
         )
     return StepToolCall(
         id=d["id"],
         type=d["type"],
         function=function,
-        extra=unknown_keys(d, frozenset(_O_CALL), 4),
+        extra=unknown_keys(d, _K_CALL, 4),
         key_order=key_order(d, _O_CALL),
     )
 
@@ -327,7 +332,7 @@ def _decode_details(d: Obj) -> StepDetails:
         return ToolCallsDetails(
             type=kind,
             tool_calls=tuple(decode_step_tool_call(c) for c in d["tool_calls"]),
-            extra=unknown_keys(d, frozenset(_O_TOOL_CALLS), 2),
+            extra=unknown_keys(d, _K_TOOL_CALLS, 2),
             key_order=key_order(d, _O_TOOL_CALLS),
         )
     if kind == "message_creation":
@@ -336,27 +341,16 @@ def _decode_details(d: Obj) -> StepDetails:
             type=kind,
             message_creation=MessageCreation(
                 message_id=m["message_id"],
-                extra=unknown_keys(m, frozenset(_O_MESSAGE), 3),
+                extra=unknown_keys(m, _K_MESSAGE, 3),
                 key_order=key_order(m, _O_MESSAGE),
             ),
-            extra=unknown_keys(d, frozenset(_O_MESSAGE_DETAILS), 2),
+            extra=unknown_keys(d, _K_MESSAGE_DETAILS, 2),
             key_order=key_order(d, _O_MESSAGE_DETAILS),
         )
     return UnknownStepDetails(
         type=kind,
-        extra=unknown_keys(d, frozenset(_O_UNKNOWN_DETAILS), 2),
+        extra=unknown_keys(d, _K_UNKNOWN_DETAILS, 2),
         key_order=key_order(d, _O_UNKNOWN_DETAILS),
-    )
-
-
-def _decode_last_error(d: Obj | None) -> LastError | None:
-    if d is None:
-        return None
-    return LastError(
-        code=d["code"],
-        message=d["message"],
-        extra=unknown_keys(d, frozenset(_O_LAST_ERROR), 2),
-        key_order=key_order(d, _O_LAST_ERROR),
     )
 
 
@@ -366,7 +360,7 @@ _KNOWN: Final = frozenset(STEP_ORDER)
 def _decode(d: Obj) -> RunStep:
     metadata = d.get("metadata", UNSET)
     if isinstance(metadata, dict):
-        metadata = FrozenDict(**{k: freeze(v, 3) for k, v in metadata.items()})
+        metadata = freeze(metadata)
     made: RunStep = make_run_step(
         id=d["id"],
         object=d["object"],
@@ -380,7 +374,7 @@ def _decode(d: Obj) -> RunStep:
         completed_at=d["completed_at"],
         expired_at=d.get("expired_at", UNSET),
         failed_at=d["failed_at"],
-        last_error=_decode_last_error(d["last_error"]),
+        last_error=decode_last_error(d["last_error"]),
         step_details=_decode_details(d["step_details"]),
         usage=decode_usage(d["usage"]),
         metadata=metadata,

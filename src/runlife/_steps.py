@@ -20,11 +20,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ._constraints import STEP_ERROR_CODES
+from ._encode import encode_usage
 from ._errors import InvalidRun
 from ._guards import check_usage
 from ._json import EMPTY
-from ._makers import maker
-from ._record import UNSET, LastError, Usage
+from ._record import UNSET, LastError, Usage, make_usage
 from ._status import RunStatus, StepStatus
 from ._step_record import (
     STEP_FIELDS,
@@ -88,11 +88,8 @@ class StepChange:
         self.usage = usage
 
 
-_make_usage: Any = maker(Usage)
-
-
 def _usage(p: int, c: int) -> Usage:
-    made: Usage = _make_usage(
+    made: Usage = make_usage(
         prompt_tokens=p, completion_tokens=c, total_tokens=p + c, extra=EMPTY, key_order=None
     )
     return made
@@ -457,11 +454,7 @@ def plan_op(  # noqa: PLR0917 - as plan_move
     ended = _end(open_step, "complete", now, usage=usage)
     record: dict[str, Any] = {}
     if usage is not None:
-        record["usage"] = {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-        }
+        record["usage"] = encode_usage(usage)
     change = StepChange(
         (*steps[:-1], ended),
         (("thread.run.step.completed", ended, None),),

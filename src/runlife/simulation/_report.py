@@ -14,6 +14,7 @@ from typing import Any, Final
 import attrs
 
 from runlife import STEP_TABLE, TRANSITIONS, RunStatus, StepStatus
+from runlife import STEP_TYPES as _STEP_TYPES
 
 from ._policy import Check, Policy, policy_text
 from ._simulator import START
@@ -41,7 +42,7 @@ class Report:
 
 
 #: The step types, in the report's order (a type not named here comes after them).
-STEP_TYPES: Final = ("message_creation", "tool_calls")
+STEP_TYPES: Final = _STEP_TYPES
 #: The step statuses, in the report's order: the step table's ends, then any still open.
 STEP_STATUSES: Final = (*(r.dest.value for r in STEP_TABLE.rows), StepStatus.IN_PROGRESS.value)
 

@@ -50,6 +50,8 @@ from runlife import (
     Table,
     step_usage_sum,
 )
+from runlife import STEP_ERROR_CODES as _STEP_ERROR_CODES
+from runlife import STEP_TYPES as _STEP_TYPES
 from runlife.paths import Node as _Node
 from runlife.paths import graph as _graph
 
@@ -352,9 +354,9 @@ def triggers(
 # --- steps ----------------------------------------------------------------------------------
 
 #: The codes a step's ``last_error`` may have (the API's step error codes).
-STEP_ERROR_CODES: Final = ("server_error", "rate_limit_exceeded")
+STEP_ERROR_CODES: Final = _STEP_ERROR_CODES
 #: The step types runlife knows, and the statuses a step may be in.
-STEP_TYPES: Final = ("message_creation", "tool_calls")
+STEP_TYPES: Final = _STEP_TYPES
 _STEP_STATUSES: Final = tuple(s.value for s in StepStatus)
 #: Each end status of a step and its stamp, from the step's table.
 _STEP_STAMPS: Final = {r.dest.value: r.stamp for r in STEP_TABLE.rows}
