@@ -25,6 +25,7 @@ from runlife import (
     RunlifeError,
     RunNotFound,
     RunStatus,
+    RunStep,
     step_to_dict,
     to_dict,
 )
@@ -344,9 +345,11 @@ class Handlers:
     async def retrieve_step(self, request: Request) -> Response:
         """One step of the run (``include[]`` is ignored)."""
         thread_id, run_id, step_id = step_path(request)
-        await self.held_run(thread_id, run_id)
-        step = await self.call(self.store.get_step, run_id, step_id)
-        return json_response(step_to_dict(step))
+        run = await self.held_run(thread_id, run_id)  # read with its steps, in one statement
+        held: RunStep | None = next((s for s in run.steps if s.id == step_id), None)
+        if held is None:  # not one of them: the store's answer is the 404 (StepNotFound)
+            held = await self.call(self.store.get_step, run_id, step_id)
+        return json_response(step_to_dict(held))
 
 
 def unknown_cursor(paging: Paging, cursor: str, kind: str, where: str) -> APIError:

@@ -130,12 +130,13 @@ def changed(run_id: str, before: Sequence[RunStep], after: Sequence[RunStep]) ->
     """The step rows to write for a run whose stored steps *before* became *after*.
 
     A move only appends steps and changes the open one (the last): each step of *after*
-    that is new or differs from the stored one at its place is written.
+    that is new or differs from the stored one at its place is written (a step the move
+    left alone is the very same object: no field is compared).
     """
     return [
         StepRow(run_id, step.id, i, step.status.value, step.created_at, step_to_json(step))
         for i, step in enumerate(after)
-        if i >= len(before) or before[i] != step
+        if i >= len(before) or (before[i] is not step and before[i] != step)
     ]
 
 
