@@ -25,7 +25,9 @@ from runlife import (
     RunEvent,
     RunNotFound,
     check,
+    rebuild,
     step_to_dict,
+    to_dict,
 )
 from runlife.store import LeaseLost, StepNotFound, Store, open_store
 from tests.store import _procs
@@ -383,3 +385,16 @@ def test_a_move_under_the_row_lock_writes_its_steps(store_url: str, clock: Manua
         ]
         assert _wire(run.steps) == _wire(stored.steps)
         assert stored.metadata == {"k": "2"}
+
+
+def test_the_stored_history_rebuilds_the_run_with_its_steps(store: Store) -> None:
+    """``Store.history`` tells each move's step moves (from its row's step events): replayed
+    from the run as created, the stored moves make the stored run and its steps, ids and all."""
+    run_id = _tool_run(store)
+    run = store.get(run_id)
+    moves = store.history(run_id)
+    assert [m.steps for m in moves if m.steps]  # the step moves are there
+    created = store.events_since(run_id, -1, limit=1)[0].data
+    again = rebuild(created, moves)
+    assert to_dict(again) == to_dict(run)
+    assert _wire(again.steps) == _wire(run.steps)

@@ -19,9 +19,10 @@ its steps are one snapshot, never a run of one version with the steps of another
 from __future__ import annotations
 
 import functools
+import json
 from typing import TYPE_CHECKING, Any, Final
 
-from runlife import InvalidRun, RunStep, step_from_json, step_to_json
+from runlife import STEP_TABLE, InvalidRun, RunStep, step_from_json, step_to_json
 
 from ._rows import Row, StepRow, dumps
 from ._schema import RUN_COLUMNS
@@ -138,6 +139,25 @@ def changed(run_id: str, before: Sequence[RunStep], after: Sequence[RunStep]) ->
         for i, step in enumerate(after)
         if i >= len(before) or (before[i] is not step and before[i] != step)
     ]
+
+
+#: A step event's name, by what it tells of a step move (``Move.steps``): its opening, or
+#: the step table's trigger that ended it (in_progress and delta events are no move).
+_MOVE_OF_EVENT: Final = {
+    "thread.run.step.created": "open",
+    **{f"thread.run.step.{row.dest.value}": row.trigger for row in STEP_TABLE.rows},
+}
+
+
+def step_moves(events: str | None) -> tuple[dict[str, str], ...]:
+    """The step moves (``Move.steps``) a history row's stored step events tell of."""
+    if events is None:
+        return ()
+    return tuple(
+        {"step_id": e["data"]["id"], "trigger": _MOVE_OF_EVENT[e["event"]]}
+        for e in json.loads(events)
+        if e["event"] in _MOVE_OF_EVENT
+    )
 
 
 def events_json(event: RunEvent) -> str | None:

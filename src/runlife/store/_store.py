@@ -81,7 +81,7 @@ from ._errors import LeaseLost, SchemaTooNew, SchemaTooOld, StepNotFound, StoreE
 from ._page import window
 from ._results import Page, StepPage, StoredEvent, Sweep
 from ._rows import KEEP, RELEASE, SET, Duplicate, HistoryRow, Lost, Row, StepRow, Tx, Write, dumps
-from ._steps import SELECT_STEP, changed, events_json, load_steps, split, with_steps
+from ._steps import SELECT_STEP, changed, events_json, load_steps, split, step_moves, with_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1176,17 +1176,23 @@ class Store:
     def history(self, run_id: str) -> list[Move]:
         """The stored moves of *run_id*, oldest first (creation and metadata rows left out).
 
+        Each move's ``steps`` are told by its row's step events (schema 3), so the moves
+        rebuild the run with its steps, ids and all (``runlife.rebuild``).
+
         Raises:
             RunNotFound: no such run.
         """
         rows = self._query(
-            "SELECT trigger, source, dest, at, args FROM runlife_events "
+            "SELECT trigger, source, dest, at, args, steps FROM runlife_events "
             "WHERE run_id = ? AND kind = 'move' ORDER BY version",
             (run_id,),
         )
         if not rows:
             self._fetch(run_id)
-        return [Move(t, s, d, a, json.loads(args)) for t, s, d, a, args in rows]
+        return [
+            Move(t, s, d, a, json.loads(args), step_moves(steps))
+            for t, s, d, a, args, steps in rows
+        ]
 
     def tool_outputs(self, run_id: str) -> list[dict[str, str]] | None:
         """The tool outputs last submitted to *run_id*, or ``None`` if none were.
