@@ -42,7 +42,7 @@ from ._step_record import (
     bind_step_validator,
     make_run_step,
 )
-from ._structure import value_problems
+from ._structure import missing, value_problems, wrong_type
 
 __all__ = [
     "STEP_OBJECT",
@@ -152,10 +152,6 @@ def step_to_json(step: RunStep) -> str:
 # --- the structure check ---------------------------------------------------------------------
 
 
-def _wrong(path: str, expected: str, value: object) -> Finding:
-    return Finding(STRUCTURE, "wrong-type", path, f"expected {expected}, got {describe(value)}")
-
-
 def _members(
     d: dict[Any, Any],
     path: str,
@@ -166,11 +162,11 @@ def _members(
     for name, types, expected, required in wanted:
         if name not in d:
             if required:
-                out.append(Finding(STRUCTURE, "missing-field", key_path(path, name), "missing"))
+                out.append(missing(key_path(path, name)))
             continue
         value = d[name]
         if type(value) not in types:
-            out.append(_wrong(key_path(path, name), expected, value))
+            out.append(wrong_type(key_path(path, name), expected, value))
 
 
 _NULL = type(None)
@@ -207,11 +203,7 @@ def _child(parent: dict[Any, Any], key: str, path: str, kind: type, out: list[Fi
         return value
     where = f"{path}.{key}"
     expected = "an object" if kind is dict else "an array"
-    out.append(
-        Finding(STRUCTURE, "missing-field", where, "missing")
-        if key not in parent
-        else _wrong(where, expected, value)
-    )
+    out.append(missing(where) if key not in parent else wrong_type(where, expected, value))
     return None
 
 
@@ -224,7 +216,7 @@ _FUNCTION: Final = (
 
 def _check_call(call: object, path: str, out: list[Finding]) -> None:
     if type(call) is not dict:
-        out.append(_wrong(path, "an object", call))
+        out.append(wrong_type(path, "an object", call))
         return
     _members(call, path, (("id", *_STR, True), ("type", *_STR, True)), out)
     if call.get("type") == "function" or "function" in call:
@@ -269,7 +261,7 @@ def step_shape_problems(data: object) -> list[Finding]:
     step is walked once, not twice.
     """
     if not isinstance(data, dict):
-        return [_wrong("$", "a run step object", data)]
+        return [wrong_type("$", "a run step object", data)]
     out: list[Finding] = []
     keys = [k for k in data if not isinstance(k, str)]
     if keys:

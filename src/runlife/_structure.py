@@ -15,7 +15,14 @@ from ._json import FrozenDict, clip, describe
 from ._rules import RULES
 from ._status import STATUS_BY_VALUE, suggest_status
 
-__all__ = ["field_problems", "shape_problems", "structure_problems", "value_problems"]
+__all__ = [
+    "field_problems",
+    "missing",
+    "shape_problems",
+    "structure_problems",
+    "value_problems",
+    "wrong_type",
+]
 
 _NONE: Final = type(None)
 
@@ -56,11 +63,13 @@ def _accepts(value: object, accepted: Types) -> bool:
     return any(isinstance(value, kind) for kind in accepted if kind is not _NONE)
 
 
-def _wrong_type(path: str, expected: str, value: object) -> Finding:
+def wrong_type(path: str, expected: str, value: object) -> Finding:
+    """The ``wrong-type`` finding of the value at *path* (what was *expected*)."""
     return Finding(STRUCTURE, "wrong-type", path, f"expected {expected}, got {describe(value)}")
 
 
-def _missing(path: str) -> Finding:
+def missing(path: str) -> Finding:
+    """The ``missing-field`` finding of the member at *path*."""
     return Finding(STRUCTURE, "missing-field", path, "missing")
 
 
@@ -80,11 +89,11 @@ def _member(
         return value
     if value is MISSING:
         if required:
-            out.append(_missing(path))
+            out.append(missing(path))
         return MISSING
     if _accepts(value, accepted):
         return value
-    out.append(_wrong_type(path, expected, value))
+    out.append(wrong_type(path, expected, value))
     return MISSING
 
 
@@ -116,7 +125,7 @@ def _check_tools(tools: list[Any], out: list[Finding]) -> None:
                 continue
             _member(tool, "type", f"$.tools[{i}].type", _A_STRING, out)
         else:
-            out.append(_wrong_type(f"$.tools[{i}]", "an object (a tool)", tool))
+            out.append(wrong_type(f"$.tools[{i}]", "an object (a tool)", tool))
 
 
 def _check_tool_choice(value: Any, out: list[Finding]) -> None:
@@ -156,7 +165,7 @@ def _check_tool_call(call: object, path: str, out: list[Finding]) -> None:
         ):
             return  # the usual case, checked without building paths
     elif not isinstance(call, dict):
-        out.append(_wrong_type(path, "an object (a tool call)", call))
+        out.append(wrong_type(path, "an object (a tool call)", call))
         return
     _member(call, "id", f"{path}.id", _A_STRING, out)
     _member(call, "type", f"{path}.type", _A_STRING, out)
@@ -302,12 +311,12 @@ def shape_problems(data: object) -> list[Finding]:
         elif value is MISSING:
             absent += 1
             if required:
-                out.append(_missing(path))
+                out.append(missing(path))
         elif _accepts(value, accepted):
             if check is not None:
                 check(value, out)
         else:
-            out.append(_wrong_type(path, expected, value))
+            out.append(wrong_type(path, expected, value))
     # Only keys beyond the known fields can be something else than strings; str.join checks
     # them all in C (faster than any loop here) and refuses anything but strings.
     if len(data) > len(_FIELDS) - absent:
@@ -344,7 +353,7 @@ def field_problems(name: str, value: object) -> list[Finding]:
         if check is not None and value is not None:
             check(value, out)
     else:
-        out.append(_wrong_type(path, expected, value))
+        out.append(wrong_type(path, expected, value))
     if not out:
         rule = RULES.get(name)
         if rule is not None:
