@@ -25,6 +25,27 @@ CALL: dict[str, Any] = {
     "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
 }
 
+#: A ``thread.run.step``'s keys in the order the API writes them (the reference's example;
+#: ``metadata``, which the API writes none of, left out), written out independently of
+#: ``runlife``'s own ``STEP_ORDER``.
+STEP_KEYS: tuple[str, ...] = (
+    "id",
+    "object",
+    "created_at",
+    "run_id",
+    "assistant_id",
+    "thread_id",
+    "type",
+    "status",
+    "cancelled_at",
+    "completed_at",
+    "expired_at",
+    "failed_at",
+    "last_error",
+    "step_details",
+    "usage",
+)
+
 USAGE: dict[str, int] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 
 # The spec's table, written out independently of runlife's own.

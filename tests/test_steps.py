@@ -39,7 +39,7 @@ from runlife import (
     step_to_dict,
     step_to_json,
 )
-from tests.support import CALL, T0, USAGE, VALID_ARGS, fire, new_engine, new_run, run_in
+from tests.support import CALL, STEP_KEYS, T0, USAGE, VALID_ARGS, fire, new_engine, new_run, run_in
 
 OUTPUTS = VALID_ARGS["submit_tool_outputs"]["tool_outputs"]
 
@@ -124,23 +124,7 @@ class TestWire:
         run, _, _ = running()
         run.require_action([CALL])
         (step,) = run.steps
-        assert list(step_to_dict(step)) == [
-            "id",
-            "object",
-            "created_at",
-            "run_id",
-            "assistant_id",
-            "thread_id",
-            "type",
-            "status",
-            "cancelled_at",
-            "completed_at",
-            "expired_at",
-            "failed_at",
-            "last_error",
-            "step_details",
-            "usage",
-        ]
+        assert tuple(step_to_dict(step)) == STEP_KEYS
 
     @pytest.mark.parametrize(
         ("change", "path", "words"),

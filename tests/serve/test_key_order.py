@@ -19,6 +19,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.serve.conftest import KEY, store_url, wait_until, within
+from tests.support import STEP_KEYS
 
 import runlife
 from runlife import ManualClock, RunEngine
@@ -89,23 +90,7 @@ SHAPES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 LIST_ORDER = ("object", "data", "first_id", "last_id", "has_more")
 #: A ``thread.run.step``'s keys in the order the API writes them (``metadata``, which the API
 #: writes none of, left out: serve's steps have none), and each nested object's.
-STEP_ORDER = (
-    "id",
-    "object",
-    "created_at",
-    "run_id",
-    "assistant_id",
-    "thread_id",
-    "type",
-    "status",
-    "cancelled_at",
-    "completed_at",
-    "expired_at",
-    "failed_at",
-    "last_error",
-    "step_details",
-    "usage",
-)
+STEP_ORDER = STEP_KEYS
 STEP_SHAPES: dict[str, tuple[str, ...]] = {
     "step": STEP_ORDER,
     "tool_calls": ("type", "tool_calls"),
